@@ -45,7 +45,7 @@ public sealed class ManifestTests
     [InlineData("aspire-manifest.schema.schemastore.json")]
     public async Task CommittedManifestIsValidAgainstThePublishedSchema(string schemaFile)
     {
-        var schema = await JsonSchema.FromFileAsync(Repo.SharedFile("reference", schemaFile));
+        var schema = await SchemaLoader.LoadAsync(Repo.SharedFile("reference", schemaFile));
         var errors = schema.Validate(await File.ReadAllTextAsync(CommittedManifest));
         Assert.True(errors.Count == 0, string.Join("\n", errors.Select(e => $"{e.Path}: {e.Kind} {e}")));
     }
@@ -53,7 +53,7 @@ public sealed class ManifestTests
     [Fact]
     public async Task SchemaCatchesAnInvalidBindingSoTheValidityTestCanFail()
     {
-        var schema = await JsonSchema.FromFileAsync(Repo.SharedFile("reference", "aspire-manifest.schema.json"));
+        var schema = await SchemaLoader.LoadAsync(Repo.SharedFile("reference", "aspire-manifest.schema.json"));
         var manifest = JsonNode.Parse(await File.ReadAllTextAsync(CommittedManifest))!;
         manifest["resources"]!["redis"]!["bindings"]!["tcp"]!.AsObject().Remove("transport");
         Assert.NotEmpty(schema.Validate(manifest.ToJsonString()));
