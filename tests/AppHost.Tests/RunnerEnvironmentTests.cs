@@ -65,7 +65,7 @@ public sealed class RunnerEnvironmentTests(RunnerEnvironmentTests.Fixture fixtur
         Assert.Contains(",password=", connectionString);
         Assert.Equal(connectionString, fixture.Replicas[1].Reply.Environment["ConnectionStrings__redis"]);
 
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(connectionString);
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(connectionString + ",allowAdmin=true");
         var db = redis.GetDatabase();
         await db.StringSetAsync("apphost-test", "ok");
         Assert.Equal("ok", (string?)await db.StringGetAsync("apphost-test"));
