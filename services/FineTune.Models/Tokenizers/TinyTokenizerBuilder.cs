@@ -155,7 +155,10 @@ public static class TinyTokenizerBuilder
         """;
 }
 
-/// <summary>Byte-level BPE merge learning: most frequent adjacent pair first, ties broken by ordinal order of the pair.</summary>
+/// <summary>
+/// Byte-level BPE merge learning: most frequent adjacent pair first, ties broken by ordinal order of the pair; stops at
+/// the requested count or when no word has two symbols left.
+/// </summary>
 internal static class BpeTrainer
 {
     public static List<(string Left, string Right)> Learn(IEnumerable<string> corpus, SplitPattern pattern, int maxMerges)
@@ -180,7 +183,6 @@ internal static class BpeTrainer
             if (pairs.Count == 0) break;
             var best = pairs.OrderByDescending(p => p.Value)
                 .ThenBy(p => p.Key.Item1, StringComparer.Ordinal).ThenBy(p => p.Key.Item2, StringComparer.Ordinal).First();
-            if (best.Value < 2) break;
             var (left, right) = best.Key;
             merges.Add((left, right));
             var merged = left + right;
