@@ -114,6 +114,14 @@ public static class BuiltInTemplates
         if (tokens.Contains("\"<|start_header_id|>\"", StringComparison.Ordinal)) return "llama3";
         if (tokens.Contains("\"<start_of_turn>\"", StringComparison.Ordinal)) return "gemma";
         if (tokens.Contains("\"<|end|>\"", StringComparison.Ordinal) && tokens.Contains("\"<|assistant|>\"", StringComparison.Ordinal)) return "phi3";
+        var tokenizerConfig = Path.Combine(folder, "tokenizer_config.json");
+        if (File.Exists(tokenizerConfig))
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(tokenizerConfig));
+            if (doc.RootElement.TryGetProperty("tokenizer_class", out var cls) && cls.GetString() is "LlamaTokenizer" or "LlamaTokenizerFast"
+                && !File.Exists(Path.Combine(folder, "config.json")))
+                return "llama2";
+        }
         var configPath = Path.Combine(folder, "config.json");
         if (File.Exists(configPath))
         {
