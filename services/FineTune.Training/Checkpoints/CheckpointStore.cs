@@ -16,7 +16,12 @@ public sealed class CheckpointStore(string directory)
     public const string OptimizerFile = "optimizer.bin";
     private const string Prefix = "checkpoint-";
 
-    public static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(),
+    };
 
     public string Directory { get; } = Path.GetFullPath(directory);
 

@@ -53,15 +53,14 @@ public static class LoraInjector
             return hits;
         }
 
-        var selected = new List<string>();
-        foreach (var target in targets)
-        {
-            var hits = linearPaths.Where(p => p == target || p.EndsWith("." + target, StringComparison.Ordinal)).ToList();
-            if (hits.Count == 0)
-                throw new ArgumentException($"target_modules entry '{target}' matches no Linear module (have: {string.Join(", ", linearPaths.Select(LastComponent).Distinct())})");
-            selected.AddRange(hits);
-        }
-        return [.. linearPaths.Where(selected.Contains)]; // model order, no duplicates
+        // As PEFT: entries that match nothing are ignored (the default list names projections some families lack),
+        // but a list that matches nothing at all is an error naming the entries.
+        var selected = linearPaths
+            .Where(p => targets.Any(t => p == t || p.EndsWith("." + t, StringComparison.Ordinal)))
+            .ToList();
+        if (selected.Count == 0)
+            throw new ArgumentException($"target_modules [{string.Join(", ", targets)}] match no Linear module (have: {string.Join(", ", linearPaths.Select(LastComponent).Distinct())})");
+        return selected; // model order, no duplicates
     }
 
     private static List<(string Name, Parameter Param)> ResolveModulesToSave(nn.Module module, IReadOnlyList<string> names)

@@ -28,8 +28,9 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         Rank = rank;
         Scaling = scaling;
         var device = baseLayer.weight!.device;
-        lora_A = nn.Linear(baseLayer.in_features, rank, hasBias: false, device: device, dtype: ScalarType.Float32);
-        lora_B = nn.Linear(rank, baseLayer.out_features, hasBias: false, device: device, dtype: ScalarType.Float32);
+        LoraDType = baseLayer.weight.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
+        lora_A = nn.Linear(baseLayer.in_features, rank, hasBias: false, device: device, dtype: LoraDType);
+        lora_B = nn.Linear(rank, baseLayer.out_features, hasBias: false, device: device, dtype: LoraDType);
         using (no_grad())
         {
             nn.init.kaiming_uniform_(lora_A.weight!, a: Math.Sqrt(5));
@@ -41,6 +42,9 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     }
 
     public int Rank { get; }
+
+    /// <summary>FP32 (FP64 only when the base itself is FP64, for gradient checks).</summary>
+    public ScalarType LoraDType { get; }
 
     public double Scaling { get; }
 
@@ -58,14 +62,14 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         var y = base_layer.call(x);                                      // (..., out) in the base dtype
         if (Merged) return y;
         using var scope = NewDisposeScope();
-        var h = x.dtype == ScalarType.Float32 ? x : x.to(ScalarType.Float32);
+        var h = x.dtype == LoraDType ? x : x.to(LoraDType);
         if (lora_dropout is not null) h = lora_dropout.call(h);
-        var delta = lora_B.call(lora_A.call(h)).mul_(Scaling);           // (..., r) → (..., out), FP32
+        var delta = lora_B.call(lora_A.call(h)).mul_(Scaling);           // (..., r) → (..., out), in LoraDType
         var result = y.add(delta.dtype == y.dtype ? delta : delta.to(y.dtype));
         return result.MoveToOuterDisposeScope();
     }
 
-    /// <summary>ΔW = scaling · B·A (out, in), in FP32.</summary>
+    /// <summary>ΔW = scaling · B·A (out, in), in LoraDType.</summary>
     public Tensor DeltaWeight()
     {
         using var scope = NewDisposeScope();
@@ -80,7 +84,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var w = base_layer.weight!;
-        var merged = w.to(ScalarType.Float32).add(DeltaWeight());
+        var merged = w.to(LoraDType).add(DeltaWeight());
         w.copy_(merged.to(w.dtype));
         Merged = true;
     }

@@ -51,7 +51,10 @@ public static class PeftAdapterConfig
         };
         var root = new JsonObject();
         foreach (var (key, value) in fields) root[key] = value;
-        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true, IndentSize = 2 });
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, IndentSize = 2 }))
+            root.WriteTo(writer);
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }
 
     /// <summary>Reads an adapter_config.json (ours or PEFT's) into LoRA options; unsupported features are rejected by field name.</summary>

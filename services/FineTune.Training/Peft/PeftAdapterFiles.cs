@@ -25,11 +25,8 @@ public static class PeftAdapterFiles
             writer.Add(key, SafetensorDType.F32, f32.shape, f32.bytes.ToArray());
         }
         writer.WriteFile(Path.Combine(folder, WeightsFileName));
-        SafetensorsWriter.AtomicWrite(Path.Combine(folder, PeftAdapterConfig.FileName), stream =>
-        {
-            using var text = new StreamWriter(stream);
-            text.Write(PeftAdapterConfig.Serialize(adapter.Options, metadata));
-        });
+        var config = System.Text.Encoding.UTF8.GetBytes(PeftAdapterConfig.Serialize(adapter.Options, metadata));
+        SafetensorsWriter.AtomicWrite(Path.Combine(folder, PeftAdapterConfig.FileName), stream => stream.Write(config));
     }
 
     /// <summary>Reads the adapter's LoRA options from <paramref name="folder"/>'s adapter_config.json.</summary>

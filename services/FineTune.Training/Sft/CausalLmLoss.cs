@@ -18,7 +18,8 @@ public static class CausalLmLoss
         var flatLabels = batch.Labels.reshape(-1);                                           // (B·T)
         var rows = flatLabels.ne(Sft.SftSequence.IgnoreIndex).nonzero().squeeze(1);          // (N)
         var h = hidden.reshape(-1, hidden.shape[^1]).index_select(0, rows);                   // (N, H)
-        var logits = model.LmHead(h).to(ScalarType.Float32);                                 // (N, V)
+        var logits = model.LmHead(h);                                                        // (N, V)
+        if (logits.dtype != ScalarType.Float64) logits = logits.to(ScalarType.Float32);
         var loss = nn.functional.cross_entropy(logits, flatLabels.index_select(0, rows), reduction: nn.Reduction.Sum);
         return loss.MoveToOuterDisposeScope();
     }
