@@ -55,6 +55,12 @@ function fmtDuration(ms) {
   const m = Math.floor(s / 60), h = Math.floor(m / 60);
   return h > 0 ? `${h}h ${m % 60}m` : `${m}m ${Math.floor(s % 60)}s`;
 }
+function fmtBytes(n) {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  for (n = Number(n); n >= 1024 && i < units.length - 1; i++) n /= 1024;
+  return (i === 0 ? n : n.toFixed(n < 10 ? 2 : 1)) + ' ' + units[i];
+}
 function fmtNum(v, digits = 4) {
   if (v === null || v === undefined || v === '' || isNaN(v)) return '–';
   const n = Number(v);
@@ -386,7 +392,7 @@ async function pageMetrics(resource, meter, instrument) {
     picker.replaceChildren(...[...groups].map(([k, items]) => [el('div', { class: 'meter' }, k), items.map(i => {
       const href = `/metrics/resource/${encodeURIComponent(i.service)}/meter/${encodeURIComponent(i.meter)}/instrument/${encodeURIComponent(i.name)}`;
       return el('a', { href, 'data-link': true, class: i.service === resource && i.meter === meter && i.name === instrument ? 'active' : '' }, i.name);
-    })]).flat());
+    })]).flat(2));
     if (!list.length) picker.append(el('p', { class: 'empty' }, 'No metrics received yet.'));
   }
   async function loadChart() {
@@ -481,7 +487,7 @@ async function pageJob(id) {
       el('span', { id: 'job-status' }, badge(job.status, stateKind(job.status))), el('a', { href: '/jobs', 'data-link': true }, '← all jobs')),
       el('p', { class: 'muted' }, [f.replica ? `replica ${f.replica}` : null, f.device ? `device ${f.device}` : null, job.created ? `created ${fmtDateTime(job.created)}` : null,
         job.spec && job.spec.base_model ? `base ${job.spec.base_model}` : null].filter(Boolean).join(' · ')),
-      f.error ? errorBox(f.error) : null);
+      ...(f.error ? [errorBox(f.error)] : []));
     const order = ['queued', 'preprocessing', 'training', 'exporting', 'evaluating'];
     const stages = [...job.stages].sort((a, b) => (order.indexOf(a.name) + 99) % 99 - (order.indexOf(b.name) + 99) % 99 || String(a.started).localeCompare(String(b.started)));
     const expected = ['preprocessing', 'training', 'exporting'].filter(n => !stages.some(s => s.name === n) && !['done', 'failed', 'cancelled'].includes(job.status));
@@ -502,7 +508,7 @@ async function pageJob(id) {
     else if (a && typeof a === 'object') items = Object.entries(a).map(([k, v]) => typeof v === 'object' && v ? Object.assign({ name: k }, v) : { name: k, path: String(v) });
     artifacts.replaceChildren(el('h2', {}, 'Artifacts'), items.length
       ? el('ul', { class: 'artifacts' }, items.map(x => el('li', {}, el('b', {}, x.name || x.kind || x.path), x.path && x.path !== x.name ? el('div', { class: 'mono muted' }, x.path) : null,
-        x.size || x.bytes ? el('span', { class: 'muted' }, ` ${fmtNum((x.size || x.bytes) / 1048576, 3)} MiB`) : null)))
+        x.size || x.bytes ? el('span', { class: 'muted' }, ' ' + fmtBytes(x.size || x.bytes)) : null)))
       : el('p', { class: 'muted' }, 'None yet.'));
   }
   function drawEval() {
