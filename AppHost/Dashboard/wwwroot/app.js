@@ -74,7 +74,7 @@ function colorFor(name) {
 function badge(text, kind) { return el('span', { class: 'badge ' + (kind || '') }, text); }
 function stateKind(s) {
   return ({ Running: 'ok', Active: 'ok', done: 'ok', Finished: 'ok', Starting: 'run', Waiting: 'run', queued: 'run', preprocessing: 'run',
-    training: 'run', exporting: 'run', evaluating: 'run', RuntimeUnhealthy: 'warn', Stopping: 'warn', cancelled: 'warn', NotStarted: '',
+    training: 'run', exporting: 'run', evaluating: 'run', RuntimeUnhealthy: 'warn', Unavailable: 'warn', Stopping: 'warn', cancelled: 'warn', NotStarted: '',
     FailedToStart: 'err', Exited: 'err', failed: 'err' })[s] || '';
 }
 function errorBox(err) { return el('div', { class: 'error-box', role: 'alert' }, String(err.message || err)); }
@@ -212,7 +212,7 @@ async function pageResources() {
 // ---------- Console logs ----------
 async function pageConsole(resource) {
   document.title = 'Console logs · FineTune.Aspire';
-  const resources = await api('/api/resources');
+  const resources = (await api('/api/resources')).filter(r => r.type !== 'parameter');
   if (!resource && resources.length) { navigate(`/consolelogs/resource/${encodeURIComponent(resources[0].name)}`, true); return; }
   const current = resources.find(r => r.name === resource);
   let instance = queryParam('instance'), search = queryParam('q');
