@@ -1,1 +1,39 @@
-return;
+// The FineTune.Aspire app model: infrastructure first, then the services in pipeline order.
+// `dotnet run --project AppHost` runs it locally; `-- --publisher manifest --output-path ../aspire-manifest.json` writes
+// the Aspire manifest. The engine behind these calls is ours (Hosting/), following Aspire's conventions.
+
+using FineTune.AppHost.Hosting;
+
+var builder = DistributedApplication.CreateBuilder(args);
+
+// Infrastructure
+var redis = builder.AddRedis("redis")
+    .WithDataVolume()
+    .WithPersistence();
+
+var ollama = builder.AddOllama("ollama")
+    .WithDataVolume();
+
+var data = builder.AddSharedVolume("data");
+
+// Services: dataset → preprocess → trainer (×2, coordinated through Redis Streams) → export (→ Ollama)
+var dataset = builder.AddProject("dataset", "../services/Dataset.Api/Dataset.Api.csproj")
+    .WithExternalHttpEndpoints()
+    .WithReference(redis).WaitFor(redis)
+    .WithSharedVolume(data);
+
+var preprocess = builder.AddProject("preprocess", "../services/Preprocess.Worker/Preprocess.Worker.csproj")
+    .WithReference(redis).WaitFor(redis)
+    .WithSharedVolume(data);
+
+var trainer = builder.AddProject("trainer", "../services/Trainer.Worker/Trainer.Worker.csproj")
+    .WithReplicas(2)
+    .WithReference(redis).WaitFor(redis)
+    .WithSharedVolume(data);
+
+var export = builder.AddProject("export", "../services/Export.Worker/Export.Worker.csproj")
+    .WithReference(redis).WaitFor(redis)
+    .WithReference(ollama).WaitFor(ollama)
+    .WithSharedVolume(data);
+
+builder.Build().Run();
