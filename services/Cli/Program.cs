@@ -9,6 +9,8 @@ var root = new RootCommand("ft: fine-tune local LLMs with LoRA and ship them to 
 {
     InitTinyCommand.Create(),
     InspectCommand.Create(),
+    TokenizeCommand.Create(),
+    ChatTemplateCommand.Create(),
     GenerateCommand.Create(),
 };
 
