@@ -1,0 +1,105 @@
+// Q4_K super-block {fp16 d; fp16 dmin; u8 scales[12]; u8 qs[128]} of 256 = 8 sub-blocks of 32 (ggml-common.h).
+// Reference math (ggml-quants.c, shared/reference/gguf-ollama.md §2): per sub-block weights sqrt(mean x²)+|x|,
+// (scale, min) by make_qkx2_quants(nmax 15, rmin −1, rdelta 0.1, nstep 20); 6-bit scale/min codes against
+// d = max_scale/63 and dmin = max_min/63 packed into 12 bytes; 4-bit codes L = (x + dmin·m)/(d·sc).
+namespace FineTune.Formats.Gguf.Quantization;
+
+internal static class Q4_K
+{
+    public const int Elements = 256;
+    public const int Bytes = 144;
+
+    public static void QuantizeBlock(ReadOnlySpan<float> x, Span<byte> y)
+    {
+        Span<byte> L = stackalloc byte[Elements];
+        Span<byte> laux = stackalloc byte[32];
+        Span<float> weights = stackalloc float[32];
+        Span<float> mins = stackalloc float[8];
+        Span<float> scales = stackalloc float[8];
+        float maxScale = 0, maxMin = 0;
+        for (var j = 0; j < 8; j++)
+        {
+            var sub = x.Slice(32 * j, 32);
+            float sumX2 = 0;
+            for (var l = 0; l < 32; l++) sumX2 += sub[l] * sub[l];
+            var avX = MathF.Sqrt(sumX2 / 32);
+            for (var l = 0; l < 32; l++) weights[l] = avX + MathF.Abs(sub[l]);
+            scales[j] = KQuantMath.MakeQkx2Quants(32, 15, sub, weights, L.Slice(32 * j, 32), out mins[j], laux, -1f, 0.1f, 20);
+            if (scales[j] > maxScale) maxScale = scales[j];
+            if (mins[j] > maxMin) maxMin = mins[j];
+        }
+        var invScale = maxScale > 0 ? 63f / maxScale : 0f;
+        var invMin = maxMin > 0 ? 63f / maxMin : 0f;
+        var sc = y.Slice(4, 12);
+        sc.Clear();
+        for (var j = 0; j < 8; j++)
+        {
+            var ls = (byte)Math.Min(63, KQuantMath.NearestInt(invScale * scales[j]));
+            var lm = (byte)Math.Min(63, KQuantMath.NearestInt(invMin * mins[j]));
+            if (j < 4)
+            {
+                sc[j] = ls;
+                sc[j + 4] = lm;
+            }
+            else
+            {
+                sc[j + 4] = (byte)((ls & 0xF) | ((lm & 0xF) << 4));
+                sc[j - 4] |= (byte)((ls >> 4) << 6);
+                sc[j] |= (byte)((lm >> 4) << 6);
+            }
+        }
+        KQuantMath.WriteFp16(y, maxScale / 63f);
+        KQuantMath.WriteFp16(y[2..], maxMin / 63f);
+        var d = KQuantMath.ReadFp16(y);
+        var dmin = KQuantMath.ReadFp16(y[2..]);
+        for (var j = 0; j < 8; j++)
+        {
+            ScaleMin(j, sc, out var s, out var m);
+            var dj = d * s;
+            if (dj == 0) continue;
+            var dm = dmin * m;
+            for (var ii = 0; ii < 32; ii++)
+                L[32 * j + ii] = (byte)Math.Clamp(KQuantMath.NearestInt((x[32 * j + ii] + dm) / dj), 0, 15);
+        }
+        var q = y[16..];
+        for (var j = 0; j < Elements; j += 64)
+        {
+            for (var l = 0; l < 32; l++) q[l] = (byte)(L[j + l] | (L[j + l + 32] << 4));
+            q = q[32..];
+        }
+    }
+
+    /// <summary>get_scale_min_k4: the 6-bit scale and min codes of sub-block j.</summary>
+    public static void ScaleMin(int j, ReadOnlySpan<byte> q, out int sc, out int m)
+    {
+        if (j < 4)
+        {
+            sc = q[j] & 63;
+            m = q[j + 4] & 63;
+        }
+        else
+        {
+            sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+            m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+        }
+    }
+
+    public static void DequantizeBlock(ReadOnlySpan<byte> y, Span<float> x)
+    {
+        var d = KQuantMath.ReadFp16(y);
+        var dmin = KQuantMath.ReadFp16(y[2..]);
+        var sc = y.Slice(4, 12);
+        var q = y[16..];
+        var i = 0;
+        for (var j = 0; j < Elements; j += 64)
+        {
+            ScaleMin(i, sc, out var s1, out var m1);
+            ScaleMin(i + 1, sc, out var s2, out var m2);
+            float d1 = d * s1, mm1 = dmin * m1, d2 = d * s2, mm2 = dmin * m2;
+            for (var l = 0; l < 32; l++) x[j + l] = d1 * (q[l] & 0xF) - mm1;
+            for (var l = 0; l < 32; l++) x[j + 32 + l] = d2 * (q[l] >> 4) - mm2;
+            q = q[32..];
+            i += 2;
+        }
+    }
+}

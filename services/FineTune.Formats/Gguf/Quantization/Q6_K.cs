@@ -1,0 +1,89 @@
+// Q6_K super-block {u8 ql[128]; u8 qh[64]; int8 scales[16]; fp16 d} (d last) of 256 = 16 sub-blocks of 16
+// (ggml-common.h). Reference math (ggml-quants.c, shared/reference/gguf-ollama.md §2): per sub-block scale by
+// make_qx_quants(nmax 32, rmse_type 1); iscale = −128/max_scale; 8-bit scales; 6-bit codes L = x/(d·sc) + 32 split
+// into low nibbles (ql) and 2 high bits (qh) per 128-element chunk.
+namespace FineTune.Formats.Gguf.Quantization;
+
+internal static class Q6_K
+{
+    public const int Elements = 256;
+    public const int Bytes = 210;
+    private const int QlOffset = 0, QhOffset = 128, ScalesOffset = 192, DOffset = 208;
+
+    public static void QuantizeBlock(ReadOnlySpan<float> x, Span<byte> y)
+    {
+        Span<sbyte> L = stackalloc sbyte[Elements];
+        Span<float> scales = stackalloc float[16];
+        float maxScale = 0, maxAbsScale = 0;
+        for (var ib = 0; ib < 16; ib++)
+        {
+            var scale = KQuantMath.MakeQxQuants(16, 32, x.Slice(16 * ib, 16), L.Slice(16 * ib, 16), 1);
+            scales[ib] = scale;
+            var abs = MathF.Abs(scale);
+            if (abs > maxAbsScale) { maxAbsScale = abs; maxScale = scale; }
+        }
+        if (maxAbsScale < KQuantMath.GroupMaxEps)
+        {
+            y[..Bytes].Clear();
+            return;
+        }
+        var iscale = -128f / maxScale;
+        KQuantMath.WriteFp16(y[DOffset..], 1 / iscale);
+        var sc = y.Slice(ScalesOffset, 16);
+        for (var ib = 0; ib < 16; ib++) sc[ib] = (byte)(sbyte)Math.Min(127, KQuantMath.NearestInt(iscale * scales[ib]));
+        var d = KQuantMath.ReadFp16(y[DOffset..]);
+        for (var j = 0; j < 16; j++)
+        {
+            var dj = d * (sbyte)sc[j];
+            if (dj == 0) continue;
+            for (var ii = 0; ii < 16; ii++)
+            {
+                var l = Math.Clamp(KQuantMath.NearestInt(x[16 * j + ii] / dj), -32, 31);
+                L[16 * j + ii] = (sbyte)(l + 32);
+            }
+        }
+        var ql = y.Slice(QlOffset, 128);
+        var qh = y.Slice(QhOffset, 64);
+        for (var j = 0; j < Elements; j += 128)
+        {
+            for (var l = 0; l < 32; l++)
+            {
+                var q1 = L[j + l] & 0xF;
+                var q2 = L[j + l + 32] & 0xF;
+                var q3 = L[j + l + 64] & 0xF;
+                var q4 = L[j + l + 96] & 0xF;
+                ql[l] = (byte)(q1 | (q3 << 4));
+                ql[l + 32] = (byte)(q2 | (q4 << 4));
+                qh[l] = (byte)((L[j + l] >> 4) | ((L[j + l + 32] >> 4) << 2) | ((L[j + l + 64] >> 4) << 4) | ((L[j + l + 96] >> 4) << 6));
+            }
+            ql = ql[64..];
+            qh = qh[32..];
+        }
+    }
+
+    public static void DequantizeBlock(ReadOnlySpan<byte> y, Span<float> x)
+    {
+        var d = KQuantMath.ReadFp16(y[DOffset..]);
+        var ql = y.Slice(QlOffset, 128);
+        var qh = y.Slice(QhOffset, 64);
+        var sc = y.Slice(ScalesOffset, 16);
+        for (var n = 0; n < Elements; n += 128)
+        {
+            for (var l = 0; l < 32; l++)
+            {
+                var isc = l / 16;
+                var q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+                var q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+                var q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+                var q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+                x[n + l] = d * (sbyte)sc[isc] * q1;
+                x[n + l + 32] = d * (sbyte)sc[isc + 2] * q2;
+                x[n + l + 64] = d * (sbyte)sc[isc + 4] * q3;
+                x[n + l + 96] = d * (sbyte)sc[isc + 6] * q4;
+            }
+            ql = ql[64..];
+            qh = qh[32..];
+            sc = sc[8..];
+        }
+    }
+}
