@@ -1,0 +1,121 @@
+using System.Text;
+using System.Text.Json;
+
+namespace FineTune.Models.Tokenizers;
+
+/// <summary>
+/// The tokenizer.json "normalizer" stage: transforms the text before pre-tokenization, keeping the alignment to the
+/// original characters. Implemented: Sequence, Prepend, Replace, NFC/NFD/NFKC/NFKD, Lowercase, Strip — the set used by
+/// the Llama/Mistral/Qwen/GPT-2 families (Precompiled and BertNormalizer belong to Unigram/WordPiece models, which are
+/// not supported).
+/// </summary>
+internal abstract class Normalizer
+{
+    public abstract AlignedString Normalize(AlignedString text);
+
+    public string Normalize(string text) => Normalize(AlignedString.Original(text, 0, text.Length)).Text;
+
+    public static Normalizer? FromJson(JsonElement json, string source)
+    {
+        if (json.ValueKind == JsonValueKind.Null || json.ValueKind == JsonValueKind.Undefined) return null;
+        var type = json.GetProperty("type").GetString();
+        return type switch
+        {
+            "Sequence" => new SequenceNormalizer(json.GetProperty("normalizers").EnumerateArray()
+                .Select(n => FromJson(n, source)).OfType<Normalizer>().ToArray()),
+            "Prepend" => new PrependNormalizer(json.GetProperty("prepend").GetString() ?? ""),
+            "Replace" => new ReplaceNormalizer(Json.Pattern(json.GetProperty("pattern"), source + " normalizer Replace"),
+                json.TryGetProperty("content", out var content) ? content.GetString() ?? "" : ""),
+            "NFC" => new UnicodeNormalizer(NormalizationForm.FormC),
+            "NFD" => new UnicodeNormalizer(NormalizationForm.FormD),
+            "NFKC" => new UnicodeNormalizer(NormalizationForm.FormKC),
+            "NFKD" => new UnicodeNormalizer(NormalizationForm.FormKD),
+            "Lowercase" => new LowercaseNormalizer(),
+            "Strip" => new StripNormalizer(Json.Bool(json, "strip_left", true), Json.Bool(json, "strip_right", true)),
+            _ => throw new NotSupportedException($"{source}: normalizer type '{type}' is not supported (supported: Sequence, Prepend, Replace, NFC, NFD, NFKC, NFKD, Lowercase, Strip)."),
+        };
+    }
+}
+
+internal sealed class SequenceNormalizer(Normalizer[] steps) : Normalizer
+{
+    public override AlignedString Normalize(AlignedString text)
+    {
+        foreach (var step in steps) text = step.Normalize(text);
+        return text;
+    }
+}
+
+internal sealed class PrependNormalizer(string prepend) : Normalizer
+{
+    // The reference prepends to every non-empty section, unconditionally.
+    public override AlignedString Normalize(AlignedString text) => text.Prepend(prepend);
+}
+
+internal sealed class ReplaceNormalizer(SplitPattern pattern, string content) : Normalizer
+{
+    public override AlignedString Normalize(AlignedString text)
+    {
+        var matches = pattern.Matches(text.Text);
+        if (matches.Count == 0) return text;
+        var pieces = new List<(string, int, int)>(matches.Count * 2 + 1);
+        var prev = 0;
+        foreach (var (index, length) in matches)
+        {
+            if (index > prev) pieces.Add((text.Text[prev..index], prev, index));
+            pieces.Add((content, index, index + length));
+            prev = index + length;
+        }
+        if (prev < text.Length) pieces.Add((text.Text[prev..], prev, text.Length));
+        return text.Rebuild(pieces);
+    }
+}
+
+internal sealed class UnicodeNormalizer(NormalizationForm form) : Normalizer
+{
+    public override AlignedString Normalize(AlignedString text)
+    {
+        if (text.Text.IsNormalized(form)) return text;
+        var whole = text.Text.Normalize(form);
+        // Align per run that starts at a character with no preceding combining sequence; if normalizing run by run does
+        // not give the same text as normalizing the whole (composition across runs), align everything to the whole span.
+        var pieces = new List<(string, int, int)>();
+        var runStart = 0;
+        for (var i = 1; i <= text.Length; i++)
+        {
+            if (i < text.Length && (char.IsLowSurrogate(text.Text[i]) || IsCombining(text.Text, i))) continue;
+            pieces.Add((text.Text[runStart..i].Normalize(form), runStart, i));
+            runStart = i;
+        }
+        if (string.Concat(pieces.Select(p => p.Item1)) != whole)
+            return text.Rebuild([(whole, 0, text.Length)]);
+        return text.Rebuild(pieces);
+    }
+
+    private static bool IsCombining(string s, int i)
+    {
+        var cat = char.GetUnicodeCategory(s, i);
+        return cat is System.Globalization.UnicodeCategory.NonSpacingMark or System.Globalization.UnicodeCategory.SpacingCombiningMark
+            or System.Globalization.UnicodeCategory.EnclosingMark;
+    }
+}
+
+internal sealed class LowercaseNormalizer : Normalizer
+{
+    public override AlignedString Normalize(AlignedString text)
+    {
+        var pieces = new List<(string, int, int)>(text.Length);
+        for (var i = 0; i < text.Length;)
+        {
+            var n = char.IsHighSurrogate(text.Text[i]) && i + 1 < text.Length ? 2 : 1;
+            pieces.Add((text.Text.Substring(i, n).ToLowerInvariant(), i, i + n));
+            i += n;
+        }
+        return text.Rebuild(pieces);
+    }
+}
+
+internal sealed class StripNormalizer(bool left, bool right) : Normalizer
+{
+    public override AlignedString Normalize(AlignedString text) => text.Trim(left, right);
+}
