@@ -2,6 +2,7 @@ using System.Diagnostics;
 using FineTune.Export.Gguf;
 using FineTune.Export.Verification;
 using FineTune.Formats.Gguf;
+using FineTune.Models.ChatTemplates;
 
 namespace FineTune.Export.Tests;
 
@@ -28,6 +29,12 @@ public sealed class LlamaCppFixture : IAsyncLifetime
     public static readonly TinyHfModel.Spec QwenNoBias = new("qwen2", QkvBias: false, Seed: 12);
     public static readonly TinyHfModel.Spec Llama = QwenNoBias with { Architecture = "llama" };
     public static readonly TinyHfModel.Spec Qwen256 = new("qwen2", Hidden: 256, Heads: 4, KvHeads: 2, Intermediate: 512, Layers: 3, Tied: true, Seed: 13, DType: Formats.Safetensors.SafetensorDType.BF16);
+    public static readonly TinyHfModel.Spec TtQwen = new("qwen2", VocabRows: 672, Seed: 31, TinyTokenizer: true, WeightScale: 0.1f);
+    public static readonly TinyHfModel.Spec TtLlama = new("llama", VocabRows: 672, Seed: 32, TinyTokenizer: true, Tied: true, QkvBias: false, WeightScale: 0.1f);
+
+    /// <summary>Prompts for the tiny-tokenizer models: plain text and ChatML conversations rendered by the model's template.</summary>
+    public IReadOnlyList<string> ParityPrompts { get; private set; } = [];
+
     public const int LoraRank = 4;
     public const float LoraAlpha = 8;
 
@@ -52,6 +59,16 @@ public sealed class LlamaCppFixture : IAsyncLifetime
         HfFolders["qwen-nobias"] = TinyHfModel.Write(Path.Combine(Root, "qwen-nobias"), QwenNoBias);
         HfFolders["llama"] = TinyHfModel.Write(Path.Combine(Root, "llama"), Llama);
         HfFolders["qwen256"] = TinyHfModel.Write(Path.Combine(Root, "qwen256"), Qwen256);
+        HfFolders["tt-qwen"] = TinyHfModel.Write(Path.Combine(Root, "tt-qwen"), TtQwen);
+        HfFolders["tt-llama"] = TinyHfModel.Write(Path.Combine(Root, "tt-llama"), TtLlama);
+        var template = ChatTemplate.FromFolder(HfFolders["tt-qwen"]);
+        ParityPrompts =
+        [
+            "Extract the product information from the HTML below and return it as JSON.",
+            "<div class=\"product\"><h2 class=\"title\">Wireless Mouse</h2><span class=\"price\">$19.99</span></div>",
+            template.Render([new ChatMessage("user", "What is the price of the mouse?")], addGenerationPrompt: true),
+            template.Render([new ChatMessage("system", "You are a helpful assistant."), new ChatMessage("user", "Ünïcode ✓, 12345 and  two  spaces\n\nnew lines")], addGenerationPrompt: true),
+        ];
 
         var converter = new HfToGgufConverter { Verify = true };
         void Export(string model, GgufFileType type)
@@ -68,6 +85,11 @@ public sealed class LlamaCppFixture : IAsyncLifetime
         Export("qwen256", GgufFileType.F16);
         Export("qwen256", GgufFileType.Q4_K_M);
         Export("qwen256", GgufFileType.Q8_0);
+        foreach (var t in new[] { GgufFileType.F32, GgufFileType.F16 })
+        {
+            Export("tt-qwen", t);
+            Export("tt-llama", t);
+        }
 
         // LoRA: the same random adapter on qwen2 and on the llama twin; merged references for both.
         var scaling = LoraAlpha / LoraRank;
@@ -81,7 +103,7 @@ public sealed class LlamaCppFixture : IAsyncLifetime
 
         var jobs = new List<(string Name, LlamaCppJob Job)>();
         foreach (var (key, path) in Ggufs.Where(g => !g.Key.EndsWith("-lora")))
-            jobs.Add((key, new LlamaCppJob(path, Prompts, MaxTokens)));
+            jobs.Add((key, new LlamaCppJob(path, key.StartsWith("tt-") ? ParityPrompts : Prompts, MaxTokens)));
         foreach (var model in new[] { "qwen", "qwen-nobias", "llama" })
             jobs.Add(($"{model}-f32+lora", new LlamaCppJob(Ggufs[$"{model}-f32"], Prompts, MaxTokens, [new LlamaCppAdapter(Ggufs[$"{model}-lora"])])));
         ExportSeconds = _clock.Elapsed.TotalSeconds;

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using FineTune.Formats.Safetensors;
+using FineTune.Models.Tokenizers;
 
 namespace FineTune.Export.Tests;
 
@@ -13,7 +14,7 @@ public static class TinyHfModel
 {
     public sealed record Spec(string Architecture = "qwen2", int Hidden = 64, int Layers = 2, int Heads = 4, int KvHeads = 2,
         int Intermediate = 128, int VocabRows = 300, bool Tied = false, bool QkvBias = true, int Seed = 1,
-        SafetensorDType DType = SafetensorDType.F32, float WeightScale = 0.08f);
+        SafetensorDType DType = SafetensorDType.F32, float WeightScale = 0.08f, bool TinyTokenizer = false);
 
     public static readonly string[] Merges =
     [
@@ -28,10 +29,19 @@ public static class TinyHfModel
     public static string Write(string folder, Spec spec)
     {
         Directory.CreateDirectory(folder);
-        var (vocab, specials) = Vocabulary();
-        if (vocab.Count + specials.Length > spec.VocabRows) throw new ArgumentException("VocabRows too small for the tokenizer.");
+        if (spec.TinyTokenizer)
+        {
+            // The product's tiny byte-level BPE (FineTune.Models), as the embedded model uses.
+            var info = TinyTokenizerBuilder.Write(folder);
+            if (info.VocabSize > spec.VocabRows) throw new ArgumentException($"VocabRows {spec.VocabRows} < tokenizer vocabulary {info.VocabSize}.");
+        }
+        else
+        {
+            var (vocab, specials) = Vocabulary();
+            if (vocab.Count + specials.Length > spec.VocabRows) throw new ArgumentException("VocabRows too small for the tokenizer.");
+            WriteTokenizer(folder, vocab, specials);
+        }
         WriteConfig(folder, spec);
-        WriteTokenizer(folder, vocab, specials);
         WriteWeights(folder, spec);
         return folder;
     }
@@ -74,7 +84,7 @@ public static class TinyHfModel
             ["rope_theta"] = 10000.0,
             ["tie_word_embeddings"] = s.Tied,
             ["bos_token_id"] = null,
-            ["eos_token_id"] = 258 + Merges.Length,
+            ["eos_token_id"] = null,
             ["torch_dtype"] = s.DType == SafetensorDType.F32 ? "float32" : s.DType == SafetensorDType.BF16 ? "bfloat16" : "float16",
         };
         File.WriteAllText(Path.Combine(folder, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));

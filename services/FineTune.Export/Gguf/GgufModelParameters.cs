@@ -1,11 +1,11 @@
-// Hyper-parameters that llama.cpp needs, read from a Hugging Face config.json (LlamaForCausalLM,
+// Hyper-parameters that llama.cpp needs, mapped from the model's ModelConfig (config.json; LlamaForCausalLM,
 // MistralForCausalLM → "llama"; Qwen2ForCausalLM → "qwen2"), and written as the {arch}.* keys
 // (shared/reference/gguf-ollama.md §3–4). Types are exactly what llama.cpp's loader checks: u32 counts, f32 floats.
-using System.Text.Json;
+using FineTune.Models;
 
 namespace FineTune.Export.Gguf;
 
-public sealed record RopeScaling(string Type, float Factor, int? OriginalContextLength, float LowFreqFactor, float HighFreqFactor);
+public sealed record GgufRopeScaling(string Type, float Factor, int? OriginalContextLength, float LowFreqFactor, float HighFreqFactor);
 
 public sealed record GgufModelParameters(
     string Architecture,
@@ -22,59 +22,33 @@ public sealed record GgufModelParameters(
     float RmsNormEps,
     float RopeTheta,
     bool TieWordEmbeddings,
-    RopeScaling? RopeScaling)
+    GgufRopeScaling? RopeScaling)
 {
     /// <summary>Whether q/k rows are permuted for llama.cpp's consecutive-pair RoPE (llama: yes; qwen2: NEOX, no).</summary>
     public bool PermutesQk => Architecture == "llama";
 
-    public static GgufModelParameters FromFolder(string folder)
-    {
-        var path = Path.Combine(folder, "config.json");
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: config.json not found; an HF model folder is expected.", path);
-        using var doc = HfJson.Load(path);
-        return FromJson(doc.RootElement, path);
-    }
+    public static GgufModelParameters FromFolder(string folder) => From(ModelConfig.FromFolder(folder), Path.Combine(folder, "config.json"));
 
-    public static GgufModelParameters FromJson(JsonElement c, string file)
+    /// <summary>Maps the model's config onto what llama.cpp's llama/qwen2 loaders read.</summary>
+    public static GgufModelParameters From(ModelConfig c, string file)
     {
-        var hfArch = c.Prop("architectures") is { ValueKind: JsonValueKind.Array } a && a.GetArrayLength() > 0 ? a[0].GetString() ?? "" : "";
-        var modelType = c.Str("model_type") ?? "";
-        var arch = (hfArch, modelType) switch
+        var arch = c.Architecture switch
         {
-            ("LlamaForCausalLM", _) or ("MistralForCausalLM", _) or (_, "llama") or (_, "mistral") => "llama",
-            ("Qwen2ForCausalLM", _) or (_, "qwen2") => "qwen2",
-            _ => throw new NotSupportedException($"{file}: architecture '{hfArch}' (model_type '{modelType}') is not supported; expected LlamaForCausalLM, MistralForCausalLM or Qwen2ForCausalLM."),
+            "LlamaForCausalLM" or "MistralForCausalLM" => "llama",
+            "Qwen2ForCausalLM" => "qwen2",
+            _ => throw new NotSupportedException($"{file}: architecture '{c.Architecture}' has no GGUF export; expected LlamaForCausalLM, MistralForCausalLM or Qwen2ForCausalLM."),
         };
-        var hidden = c.RequireInt("hidden_size", file);
-        var heads = c.RequireInt("num_attention_heads", file);
-        var headDim = c.Int("head_dim");
-        if (hidden % heads != 0 && headDim is null) throw new InvalidDataException($"{file}: hidden_size {hidden} is not divisible by num_attention_heads {heads}.");
-        RopeScaling? scaling = null;
-        if (c.Prop("rope_scaling") is { ValueKind: JsonValueKind.Object } rs)
+        GgufRopeScaling? scaling = null;
+        if (c.RopeScaling is { } rs)
         {
-            var type = rs.Str("rope_type") ?? rs.Str("type") ?? "none";
-            if (type != "default")
-            {
-                scaling = new RopeScaling(type, (float)(rs.Double("factor") ?? 1.0), rs.Int("original_max_position_embeddings"),
-                    (float)(rs.Double("low_freq_factor") ?? 1.0), (float)(rs.Double("high_freq_factor") ?? 4.0));
-                if (type is not ("linear" or "yarn" or "llama3"))
-                    throw new NotSupportedException($"{file}: rope_scaling type '{type}' is not supported (linear, yarn, llama3).");
-            }
+            if (rs.Type is not ("linear" or "llama3"))
+                throw new NotSupportedException($"{file}: rope_scaling '{rs.Type}' has no llama.cpp equivalent (linear, yarn, llama3 do).");
+            scaling = new GgufRopeScaling(rs.Type, (float)rs.Factor, rs.OriginalMaxPositionEmbeddings, (float)rs.LowFreqFactor, (float)rs.HighFreqFactor);
         }
-        return new GgufModelParameters(
-            arch, hfArch, hidden,
-            c.RequireInt("num_hidden_layers", file),
-            c.RequireInt("intermediate_size", file),
-            heads,
-            c.Int("num_key_value_heads") ?? heads,
-            headDim ?? hidden / heads,
-            headDim is not null,
-            c.RequireInt("vocab_size", file),
-            c.Int("max_position_embeddings") ?? 2048,
-            (float)(c.Double("rms_norm_eps") ?? 1e-6),
-            (float)(c.Double("rope_theta") ?? 10000.0),
-            c.Bool("tie_word_embeddings") ?? false,
-            scaling);
+        var defaultHeadDim = c.HiddenSize % c.NumAttentionHeads == 0 ? c.HiddenSize / c.NumAttentionHeads : -1;
+        return new GgufModelParameters(arch, c.Architecture, c.HiddenSize, c.NumHiddenLayers, c.IntermediateSize,
+            c.NumAttentionHeads, c.NumKeyValueHeads, c.HeadDim, c.HeadDim != defaultHeadDim, c.VocabSize,
+            c.MaxPositionEmbeddings, (float)c.RmsNormEps, (float)c.RopeTheta, c.TieWordEmbeddings, scaling);
     }
 
     /// <summary>Llama 3.1-style per-frequency RoPE factors ({hd/2} floats, the rope_freqs.weight tensor).</summary>

@@ -1,5 +1,5 @@
 // The tokenizer.* metadata of a GGUF, built from a Hugging Face folder (tokenizer.json, tokenizer_config.json,
-// generation_config.json, chat_template.jinja) per shared/reference/gguf-ollama.md §4:
+// generation_config.json; the chat template as FineTune.Models' ChatTemplate resolves it) per shared/reference/gguf-ollama.md §4:
 // - byte-level BPE → tokenizer.ggml.model "gpt2" with merges and a pre-tokenizer name recognised from the split regex
 //   ("qwen2", "llama-bpe", "gpt-2"); an unknown regex is an error (llama.cpp would throw or tokenize differently);
 // - SentencePiece-style BPE (byte_fallback, ▁) → "llama" / "default" with scores (−merge rank of the merge that makes
@@ -140,7 +140,7 @@ public sealed record GgufVocabulary(
         var eos = Id(cfg.TokenContent("eos_token")) ?? GenerationEos(genDoc);
         var pad = Id(cfg.TokenContent("pad_token"));
         var unk = Id(cfg.TokenContent("unk_token")) ?? Id(unkToken);
-        var template = ReadChatTemplate(folder, cfg);
+        var template = Models.ChatTemplates.ChatTemplate.FromFolder(folder).Source;   // the folder's own template, else the family's built-in one
         int? eot = null;
         if (template is not null)
             foreach (var marker in EndOfTurnMarkers)
@@ -213,21 +213,6 @@ public sealed record GgufVocabulary(
             foreach (var item in e.EnumerateArray())
                 if (FindProperty(item, name) is { } found) return found;
         return null;
-    }
-
-    private static string? ReadChatTemplate(string folder, JsonElement cfg)
-    {
-        switch (cfg.Prop("chat_template"))
-        {
-            case { ValueKind: JsonValueKind.String } s:
-                return s.GetString();
-            case { ValueKind: JsonValueKind.Array } list:
-                foreach (var t in list.EnumerateArray())
-                    if (t.Str("name") == "default") return t.Str("template");
-                break;
-        }
-        var jinja = Path.Combine(folder, "chat_template.jinja");
-        return File.Exists(jinja) ? File.ReadAllText(jinja) : null;
     }
 
     private static string DetectPre(JsonElement root, string architecture, string file)
