@@ -82,7 +82,7 @@ public sealed class KubernetesManifestWriterTests : IDisposable
 
         var overlay = KubernetesYaml.LoadAllFromString(Kubectl.Kustomize(Path.Combine(path, GpuOverlay.Folder)), ManifestFolder.CustomKinds, strict: true);
         var trainer = overlay.OfType<V1Deployment>().Single(d => d.Metadata.Name == "trainer");
-        Assert.Equal("finetune/trainer:" + GpuOverlay.CudaTag, trainer.Spec.Template.Spec.Containers[0].Image);
+        Assert.Equal("finetune/trainer:latest", trainer.Spec.Template.Spec.Containers[0].Image); // the base's image, unchanged
         Assert.Equal("true", trainer.Spec.Template.Spec.NodeSelector[GpuOverlay.GpuNodeLabel]);
         Assert.Contains(trainer.Spec.Template.Spec.Tolerations, t => t.Key == KubernetesObjectFactory.GpuResource);
         // the patch adds to the base, it does not replace it
