@@ -102,6 +102,7 @@ public sealed class KubernetesPublisherTests(PublishedAppModel published) : ICla
 
             var volume = deployment.Spec.Template.Spec.Volumes.Single(v => v.PersistentVolumeClaim?.ClaimName == DataClaim);
             Assert.Equal(DataRoot, c.VolumeMounts.Single(m => m.Name == volume.Name).MountPath);
+            Assert.Equal((true, 1654L, 1654L), (deployment.Spec.Template.Spec.SecurityContext.RunAsNonRoot, deployment.Spec.Template.Spec.SecurityContext.RunAsUser, deployment.Spec.Template.Spec.SecurityContext.FsGroup));
             Assert.Equal("service.instance.id=$(POD_NAME)", c.Env.Single(e => e.Name == "OTEL_RESOURCE_ATTRIBUTES").Value);
             Assert.Equal("redis:6379,password=$(FT_SECRET_REDIS_PASSWORD)", c.Env.Single(e => e.Name == "ConnectionStrings__redis").Value);
         }
