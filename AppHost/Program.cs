@@ -2,11 +2,15 @@
 // `dotnet run --project AppHost` runs it locally; `-- --publisher manifest --output-path ../aspire-manifest.json` writes
 // the Aspire manifest. The engine behind these calls is ours (Hosting/), following Aspire's conventions.
 
+using FineTune.AppHost.Dashboard;
 using FineTune.AppHost.Hosting;
 using FineTune.AppHost.Publishing.Kubernetes;
 
 var builder = DistributedApplication.CreateBuilder(args);
 builder.AddKubernetesPublisher(); // -- --publisher kubernetes --output-path ../deploy/k8s (docs/deploy.md)
+
+// The embedded dashboard (OTLP receiver, resources, logs, traces, metrics, jobs): http://localhost:18888, token printed at start
+builder.AddEmbeddedDashboard();
 
 // Infrastructure
 var redis = builder.AddRedis("redis")

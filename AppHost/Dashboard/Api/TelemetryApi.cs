@@ -18,7 +18,7 @@ public static class TelemetryApi
         // Resource names for the pickers: the app model's resources, then any other service that sent telemetry.
         api.MapGet("/services", (IResourceStateSource source, TelemetryStore store) =>
         {
-            var names = source.GetResources().Select(r => r.Name).ToList();
+            var names = source.GetResources().Where(r => r.Type != "parameter").Select(r => r.Name).ToList();
             names.AddRange(store.Services().Where(s => !names.Contains(s)));
             return TypedResults.Ok(names);
         });

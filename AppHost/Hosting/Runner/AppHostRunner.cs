@@ -198,11 +198,13 @@ internal sealed class AppHostRunner : IResourceStateSource, IAsyncDisposable
                 runner.OverrideState = "Starting";
                 runner.Reason = "building";
                 runner.Changed();
-                await _buildGate.WaitAsync(token);
+                await _buildGate.WaitAsync(token); // one build at a time: they share dependencies (ServiceDefaults, …)
                 try
                 {
                     Announce($"{resource.Name}: building {Path.GetRelativePath(_model.AppHostDirectory, project.ProjectPath)} ({BuildConfiguration})");
-                    _targetPaths[resource] = await ProjectBuilder.BuildAsync(project, BuildConfiguration, token);
+                    var targetPath = await ProjectBuilder.BuildOnceAsync(project, BuildConfiguration, token);
+                    lock (_targetPaths)
+                        _targetPaths[resource] = targetPath;
                 }
                 finally
                 {
@@ -276,7 +278,9 @@ internal sealed class AppHostRunner : IResourceStateSource, IAsyncDisposable
         switch (resource)
         {
             case ProjectResource project:
-                var dll = _targetPaths[project];
+                string dll;
+                lock (_targetPaths)
+                    dll = _targetPaths[project];
                 var args = ArgsAnnotation.All(project);
                 return (index, instanceId) => new LaunchSpec("dotnet", [dll, .. args.Select(a => a.GetValue(Values))],
                     Path.GetDirectoryName(project.ProjectPath)!, AspireEnvironment.ForProject(project, index, instanceId, context));

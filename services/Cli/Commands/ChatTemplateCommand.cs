@@ -1,0 +1,115 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using FineTune.Models.ChatTemplates;
+using FineTune.Models.ChatTemplates.Jinja;
+
+namespace FineTune.Cli.Commands;
+
+/// <summary>
+/// `ft chat-template &lt;model&gt; --messages file.json [--add-generation-prompt] [--family name] [--tokenize] [--json]`:
+/// renders a conversation with the model's chat template; --tokenize also shows the ids and the training loss mask.
+/// </summary>
+public static class ChatTemplateCommand
+{
+    public static Command Create()
+    {
+        var model = new Argument<string>("model") { Description = "Model folder (tokenizer_config.json chat_template, else the family's built-in template)" };
+        var messages = new Option<string>("--messages") { Description = "JSON file: an array of {role, content} or {\"messages\": [...]}", Required = true };
+        var generation = new Option<bool>("--add-generation-prompt") { Description = "End with the assistant header, as for generation" };
+        var family = new Option<string?>("--family") { Description = $"Use a built-in template: {string.Join(", ", BuiltInTemplates.Families)}" };
+        var tokenize = new Option<bool>("--tokenize") { Description = "Also tokenize and show which tokens are training labels" };
+        var json = new Option<bool>("--json") { Description = "Machine-readable output (schema in docs/cli.md)" };
+        var command = new Command("chat-template", "Render a conversation with a model's chat template")
+        {
+            model, messages, generation, family, tokenize, json,
+        };
+        command.SetAction(parse =>
+        {
+            var folder = parse.GetValue(model)!;
+            var path = parse.GetValue(messages)!;
+            try
+            {
+                var conversation = ReadMessages(path);
+                var template = ChatTemplate.FromFolder(folder, parse.GetValue(family));
+                var addGenerationPrompt = parse.GetValue(generation);
+                var text = template.Render(conversation, addGenerationPrompt);
+                EncodedConversation? encoded = null;
+                ConversationEncoder? encoder = null;
+                if (parse.GetValue(tokenize))
+                {
+                    encoder = new ConversationEncoder(FineTune.Models.Tokenizers.HfTokenizer.FromFolder(folder), template);
+                    encoded = encoder.Encode(conversation);
+                }
+                if (parse.GetValue(json))
+                {
+                    var output = new JsonObject
+                    {
+                        ["template"] = template.BuiltInFamily is { } f ? "built-in:" + f : "tokenizer_config.json",
+                        ["add_generation_prompt"] = addGenerationPrompt,
+                        ["text"] = text,
+                    };
+                    if (encoded is not null)
+                    {
+                        output["ids"] = new JsonArray(encoded.InputIds.Select(i => (JsonNode)i).ToArray());
+                        output["loss_mask"] = new JsonArray(encoded.LossMask.Select(m => (JsonNode)(m ? 1 : 0)).ToArray());
+                        output["label_count"] = encoded.LabelCount;
+                    }
+                    Console.Out.WriteLine(output.ToJsonString(CliJson.Options));
+                }
+                else
+                {
+                    Console.Out.Write(text);
+                    if (encoded is not null && encoder is not null)
+                    {
+                        Console.Out.WriteLine();
+                        Console.Out.WriteLine("--- tokens (* = training label)");
+                        for (var i = 0; i < encoded.InputIds.Length; i++)
+                            Console.Out.WriteLine($"{(encoded.LossMask[i] ? '*' : ' ')} {encoded.InputIds[i],8}  {JsonSerializer.Serialize(encoder.Tokenizer.Decode([encoded.InputIds[i]]), CliJson.Options)}");
+                        Console.Error.WriteLine($"{encoded.InputIds.Length} tokens, {encoded.LabelCount} labels");
+                    }
+                }
+                return 0;
+            }
+            catch (Exception e) when (e is IOException or FormatException or NotSupportedException or JinjaException
+                                          or JsonException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
+            {
+                Console.Error.WriteLine($"ft chat-template: {e.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    private static List<ChatMessage> ReadMessages(string path)
+    {
+        JsonElement root;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(path));
+            root = doc.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException($"{path}: invalid JSON at line {e.LineNumber + 1}: {e.Message}", e);
+        }
+        if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("messages", out var inner)) root = inner;
+        if (root.ValueKind != JsonValueKind.Array)
+            throw new FormatException($"{path}: expected an array of messages or an object with \"messages\".");
+        var result = new List<ChatMessage>();
+        var index = 0;
+        foreach (var m in root.EnumerateArray())
+        {
+            if (m.ValueKind != JsonValueKind.Object || !m.TryGetProperty("role", out var role) || role.ValueKind != JsonValueKind.String)
+                throw new FormatException($"{path}: messages[{index}] needs a string \"role\".");
+            var content = m.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+            Dictionary<string, object?>? extra = null;
+            foreach (var p in m.EnumerateObject())
+                if (p.Name is not ("role" or "content")) (extra ??= [])[p.Name] = p.Value.Clone();
+            result.Add(new ChatMessage(role.GetString()!, content, extra));
+            index++;
+        }
+        if (result.Count == 0) throw new FormatException($"{path}: no messages.");
+        return result;
+    }
+}
