@@ -183,6 +183,8 @@ public sealed class KubernetesPublisherTests(PublishedAppModel published) : ICla
         Assert.Equal("redis", built.OfType<V1StatefulSet>().Single().Metadata.Name);
         Assert.Equal("built-by-test", Encoding.UTF8.GetString(built.OfType<V1Secret>().Single().Data["redis-password"]));
         Kubectl.Kustomize(Path.Combine(copy, GpuOverlay.Folder));
+        var cpu = KubernetesYaml.LoadAllFromString(Kubectl.Kustomize(Path.Combine(copy, CpuOverlay.Folder)), ManifestFolder.CustomKinds, strict: true);
+        Assert.Equal("finetune/trainer:latest", cpu.OfType<V1Deployment>().Single(d => d.Metadata.Name == "trainer").Spec.Template.Spec.Containers[0].Image);
     }
 
     [Fact]
