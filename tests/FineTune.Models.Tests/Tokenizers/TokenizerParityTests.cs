@@ -68,6 +68,23 @@ public class TokenizerParityTests
         Assert.Equal(50256, phi.EosId);
         Assert.Equal("byte-level BPE", phi.Kind);
         Assert.Equal("SentencePiece-style BPE", llama.Kind);
+        Assert.StartsWith("Microsoft.ML.Tokenizers", phi.MergeEngine);
+        Assert.StartsWith("FineTune", llama.MergeEngine);
+    }
+
+    [Theory]
+    [InlineData("llama2")]
+    [InlineData("phi-2")]
+    public void EncodingFromManyThreadsGivesTheSameIdsAsOneThread(string name)
+    {
+        var folder = Repo.SharedFile("reference", "tokenizers", name);
+        var sequential = HfTokenizer.FromFolder(folder);
+        var expected = ParityCorpus.Texts.Select(t => sequential.Encode(t)).ToArray();
+        var shared = HfTokenizer.FromFolder(folder);
+        var results = new int[8 * ParityCorpus.Texts.Length][];
+        Parallel.For(0, results.Length, new ParallelOptions { MaxDegreeOfParallelism = 8 },
+            i => results[i] = shared.Encode(ParityCorpus.Texts[i % ParityCorpus.Texts.Length]));
+        for (var i = 0; i < results.Length; i++) Assert.Equal(expected[i % expected.Length], results[i]);
     }
 
     // transformers' clean_up_tokenization, which Phi-2's tokenizer_config turns on.
