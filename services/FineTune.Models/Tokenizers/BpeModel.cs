@@ -10,9 +10,9 @@ namespace FineTune.Models.Tokenizers;
 /// adjacent pair is merged first (leftmost on ties), as in the reference. Results are cached per word.
 /// </summary>
 /// <remarks>
-/// Hand-written rather than Microsoft.ML.Tokenizers' BpeTokenizer: that type takes vocab.json/merges.txt-style input
-/// and owns pre-tokenization and special-token handling itself, while HF parity needs this pipeline's exact
-/// normalizer → added-token split → pre-tokenizer order, byte fallback and per-unit offsets (see docs/tokenizers.md).
+/// Byte-level vocabularies run their merges on Microsoft.ML.Tokenizers' BpeTokenizer (verified equal to the reference);
+/// the merge loop here serves SentencePiece-style vocabularies, whose byte fallback that library does not offer
+/// (docs/tokenizers.md).
 /// </remarks>
 internal sealed class BpeModel
 {
