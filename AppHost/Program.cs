@@ -2,9 +2,15 @@
 // `dotnet run --project AppHost` runs it locally; `-- --publisher manifest --output-path ../aspire-manifest.json` writes
 // the Aspire manifest. The engine behind these calls is ours (Hosting/), following Aspire's conventions.
 
+using FineTune.AppHost.Dashboard;
 using FineTune.AppHost.Hosting;
+using FineTune.AppHost.Publishing.Kubernetes;
 
 var builder = DistributedApplication.CreateBuilder(args);
+builder.AddKubernetesPublisher(); // -- --publisher kubernetes --output-path ../deploy/k8s (docs/deploy.md)
+
+// The embedded dashboard (OTLP receiver, resources, logs, traces, metrics, jobs): http://localhost:18888, token printed at start
+builder.AddEmbeddedDashboard();
 
 // Infrastructure
 var redis = builder.AddRedis("redis")
@@ -29,7 +35,14 @@ var preprocess = builder.AddProject("preprocess", "../services/Preprocess.Worker
 var trainer = builder.AddProject("trainer", "../services/Trainer.Worker/Trainer.Worker.csproj")
     .WithReplicas(2)
     .WithReference(redis).WaitFor(redis)
-    .WithSharedVolume(data);
+    .WithSharedVolume(data)
+    // Kubernetes only (the local runner ignores these): one GPU per replica, 1–8 replicas on the lag of the
+    // trainers group on ft:train:jobs (KEDA), five minutes after SIGTERM to write a checkpoint.
+    .WithGpu(1)
+    .WithAutoscaling(minReplicas: 1, maxReplicas: 8, stream: "ft:train:jobs", consumerGroup: "trainers")
+    .WithTerminationGracePeriod(TimeSpan.FromMinutes(5))
+    .WithToleration("nvidia.com/gpu")
+    .WithComputeResources(cpuRequest: "2", memoryRequest: "8Gi", memoryLimit: "32Gi");
 
 var export = builder.AddProject("export", "../services/Export.Worker/Export.Worker.csproj")
     .WithReference(redis).WaitFor(redis)

@@ -36,8 +36,14 @@ public sealed class DashboardOptions
     /// <summary>The x-otlp-api-key value senders must present; generated at start when empty.</summary>
     public string? OtlpApiKey { get; set; }
 
-    /// <summary>StackExchange.Redis connection string of the app's redis (for the Jobs pages). Read when first needed.</summary>
+    /// <summary>
+    /// StackExchange.Redis connection string for the Jobs pages. When empty, the AppHost's resource named
+    /// <see cref="RedisResourceName"/> is used (its connection string as the runner injects it into services).
+    /// </summary>
     public string? RedisConnectionString { get; set; }
+
+    /// <summary>The app-model resource whose connection string the Jobs pages use when none is configured.</summary>
+    public string RedisResourceName { get; set; } = "redis";
 
     /// <summary>Structured log records kept per resource (service name); the oldest go first.</summary>
     public int MaxLogCount { get; set; } = 10_000;

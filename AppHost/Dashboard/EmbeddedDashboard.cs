@@ -18,15 +18,29 @@ namespace FineTune.AppHost.Dashboard;
 /// Telemetry is kept in memory (<see cref="TelemetryStore"/>); resources and console logs come from the runner
 /// (<see cref="IResourceStateSource"/>); jobs are read from Redis (<see cref="JobStore"/>).
 /// </summary>
-public sealed class EmbeddedDashboard(DashboardOptions options) : IDashboard
+public sealed class EmbeddedDashboard : IDashboard
 {
+    private readonly Func<IResourceStateSource, string?>? _redisFromResources;
+    private IResourceStateSource? _resources;
     private WebApplication? _app;
 
-    public DashboardOptions Options { get; } = options;
+    /// <param name="redisFromResources">Resolves the Jobs pages' Redis connection string from the runner when
+    /// <see cref="DashboardOptions.RedisConnectionString"/> is empty (evaluated on first use, after redis has its port).</param>
+    public EmbeddedDashboard(DashboardOptions options, Func<IResourceStateSource, string?>? redisFromResources = null)
+    {
+        Options = options;
+        _redisFromResources = redisFromResources;
+        Telemetry = new TelemetryStore(options);
+        Jobs = new JobStore(() => !string.IsNullOrWhiteSpace(options.RedisConnectionString)
+            ? options.RedisConnectionString
+            : _resources is not null ? _redisFromResources?.Invoke(_resources) : null);
+    }
 
-    public TelemetryStore Telemetry { get; } = new(options);
+    public DashboardOptions Options { get; }
 
-    public JobStore Jobs { get; } = new(options);
+    public TelemetryStore Telemetry { get; }
+
+    public JobStore Jobs { get; }
 
     /// <summary>Where it listens, once started.</summary>
     public DashboardEndpoints? Endpoints { get; private set; }
@@ -37,6 +51,7 @@ public sealed class EmbeddedDashboard(DashboardOptions options) : IDashboard
     public async Task<DashboardEndpoints> StartAsync(IResourceStateSource resources, CancellationToken cancellationToken)
     {
         if (_app is not null) throw new InvalidOperationException("The dashboard is already started.");
+        _resources = resources;
         if (Options.AuthMode == DashboardAuthMode.BrowserToken && string.IsNullOrEmpty(Options.BrowserToken))
             Options.BrowserToken = RandomNumberGenerator.GetHexString(32, lowercase: true);
         if (Options.OtlpAuthMode == OtlpAuthMode.ApiKey && string.IsNullOrEmpty(Options.OtlpApiKey))
@@ -118,7 +133,16 @@ public sealed class EmbeddedDashboard(DashboardOptions options) : IDashboard
         api.MapTelemetryApi();
         api.MapJobsApi();
 
-        await app.StartAsync(cancellationToken);
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (IOException ex)
+        {
+            await app.DisposeAsync();
+            throw new AppHostException($"dashboard: cannot listen on ports {uiPort}/{grpcPort}/{httpPort} ({ex.Message}); " +
+                "another AppHost may be running, or set Dashboard:UiPort, Dashboard:OtlpGrpcPort, Dashboard:OtlpHttpPort (0 = any free port).", ex);
+        }
         _app = app;
 
         var host = HostForUrls();

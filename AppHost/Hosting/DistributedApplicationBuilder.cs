@@ -40,6 +40,9 @@ public sealed record DistributedApplicationOptions
 
     /// <summary>Overrides the AppHost directory (tests point it at their own test apps).</summary>
     public string? AppHostDirectory { get; init; }
+
+    /// <summary>Overrides the host environment name (Development turns on Aspire's fast OTEL export settings for services).</summary>
+    public string? EnvironmentName { get; init; }
 }
 
 public sealed class DistributedApplicationExecutionContext(string? publisher, string? outputPath)
@@ -71,6 +74,7 @@ public sealed class DistributedApplicationBuilder : IDistributedApplicationBuild
             Args = options.Args,
             ApplicationName = "FineTune.AppHost",
             ContentRootPath = options.AppHostDirectory ?? AppContext.BaseDirectory,
+            EnvironmentName = options.EnvironmentName,
         });
         _host.Configuration.AddCommandLine(options.Args, SwitchMappings);
 

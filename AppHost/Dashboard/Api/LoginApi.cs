@@ -15,7 +15,7 @@ public static class LoginApi
     public static RouteGroupBuilder MapLogin(this RouteGroupBuilder ui)
     {
         ui.MapGet("/login", async Task<IResult> (string? t, string? returnUrl, HttpContext http, DashboardOptions options) =>
-            t is null ? Form(error: null) : await SignInAsync(http, options, t, returnUrl)).AllowAnonymous();
+            t is null ? Form(error: null, returnUrl: returnUrl) : await SignInAsync(http, options, t, returnUrl)).AllowAnonymous();
 
         ui.MapPost("/login", async Task<IResult> (HttpContext http, DashboardOptions options) =>
         {
@@ -34,12 +34,13 @@ public static class LoginApi
     private static async Task<IResult> SignInAsync(HttpContext http, DashboardOptions options, string token, string? returnUrl)
     {
         if (!Matches(token, options.BrowserToken))
-            return Form("That token is not valid. Use the login URL the AppHost printed at start.", StatusCodes.Status401Unauthorized);
+            return Form("That token is not valid. Use the login URL the AppHost printed at start.", returnUrl, StatusCodes.Status401Unauthorized);
         var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, "dashboard-user")], CookieAuthenticationDefaults.AuthenticationScheme);
         await http.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, new ClaimsPrincipal(identity),
             new AuthenticationProperties { IsPersistent = true });
         // Only a local path: never redirect off-site from a login link.
-        var target = !string.IsNullOrEmpty(returnUrl) && returnUrl.StartsWith('/') && !returnUrl.StartsWith("//", StringComparison.Ordinal) ? returnUrl : "/";
+        var target = !string.IsNullOrEmpty(returnUrl) && returnUrl.StartsWith('/')
+            && !returnUrl.StartsWith("//", StringComparison.Ordinal) && !returnUrl.StartsWith("/\\", StringComparison.Ordinal) ? returnUrl : "/";
         return TypedResults.Redirect(target);
     }
 
@@ -47,10 +48,11 @@ public static class LoginApi
         !string.IsNullOrEmpty(presented) && !string.IsNullOrEmpty(expected)
         && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(expected));
 
-    private static IResult Form(string? error, int status = StatusCodes.Status200OK)
+    private static IResult Form(string? error, string? returnUrl, int status = StatusCodes.Status200OK)
     {
         var html = Encoding.UTF8.GetString(PagesApi.Read("login.html") ?? throw new InvalidOperationException("login.html is not embedded"))
-            .Replace("{{error}}", error is null ? "" : $"<p class=\"error\" role=\"alert\">{System.Net.WebUtility.HtmlEncode(error)}</p>", StringComparison.Ordinal);
+            .Replace("{{error}}", error is null ? "" : $"<p class=\"error\" role=\"alert\">{System.Net.WebUtility.HtmlEncode(error)}</p>", StringComparison.Ordinal)
+            .Replace("{{returnUrl}}", System.Net.WebUtility.HtmlEncode(returnUrl ?? "/"), StringComparison.Ordinal);
         return TypedResults.Content(html, "text/html; charset=utf-8", Encoding.UTF8, status);
     }
 }

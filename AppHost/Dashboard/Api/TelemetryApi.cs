@@ -18,7 +18,7 @@ public static class TelemetryApi
         // Resource names for the pickers: the app model's resources, then any other service that sent telemetry.
         api.MapGet("/services", (IResourceStateSource source, TelemetryStore store) =>
         {
-            var names = source.GetResources().Select(r => r.Name).ToList();
+            var names = source.GetResources().Where(r => r.Type != "parameter").Select(r => r.Name).ToList();
             names.AddRange(store.Services().Where(s => !names.Contains(s)));
             return TypedResults.Ok(names);
         });
@@ -58,6 +58,7 @@ public static class TelemetryApi
         void Handler(TelemetryKind kind) => channel.Writer.TryWrite(kind);
         store.Changed += Handler;
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct, stopping);
+        yield return new SseItem<string>("", ServerSentEventStreams.Hello.EventType);
         try
         {
             while (true)

@@ -24,10 +24,10 @@ public sealed record JobMetricRecord(string Id, IReadOnlyDictionary<string, stri
 
 /// <summary>
 /// Reads jobs from the app's Redis, by the keys of docs/streams.md: the ft:jobs sorted set, the ft:job:{id} hash and the
-/// ft:job:{id}:metrics / :events streams. Read-only. Connects on first use, with the connection string the AppHost set in
-/// <see cref="DashboardOptions.RedisConnectionString"/> (redis starts after the dashboard, so it is not known at start).
+/// ft:job:{id}:metrics / :events streams. Read-only. Connects on first use (redis starts after the dashboard), with the
+/// connection string <paramref name="connectionString"/> gives then: the configured one, or the app model's redis.
 /// </summary>
-public sealed class JobStore(DashboardOptions options) : IAsyncDisposable
+public sealed class JobStore(Func<string?> connectionString) : IAsyncDisposable
 {
     private const string JobsKey = "ft:jobs";
     private static readonly string[] JsonFields = ["spec", "artifacts", "eval"];
@@ -35,21 +35,33 @@ public sealed class JobStore(DashboardOptions options) : IAsyncDisposable
     private ConnectionMultiplexer? _redis;
 
     /// <summary>Why the Jobs pages have nothing to show, or null when Redis is configured.</summary>
-    public string? Unavailable => string.IsNullOrWhiteSpace(options.RedisConnectionString)
-        ? "No Redis connection string yet: redis has not started, or the dashboard was not given one (Dashboard:RedisConnectionString)."
+    public string? Unavailable => _redis is null && string.IsNullOrWhiteSpace(SafeConnectionString())
+        ? "No Redis connection string: the app model has no redis resource, or it is not running (or set Dashboard:RedisConnectionString)."
         : null;
+
+    private string? SafeConnectionString()
+    {
+        try
+        {
+            return connectionString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null; // e.g. redis has no allocated port (unavailable)
+        }
+    }
 
     private async Task<IDatabase> DatabaseAsync()
     {
         if (_redis is { } ready) return ready.GetDatabase();
-        var connectionString = options.RedisConnectionString
-            ?? throw new InvalidOperationException(Unavailable);
+        var text = SafeConnectionString()
+            ?? throw new InvalidOperationException("No Redis connection string for the Jobs pages.");
         await _connectGate.WaitAsync();
         try
         {
             if (_redis is null)
             {
-                var config = ConfigurationOptions.Parse(connectionString);
+                var config = ConfigurationOptions.Parse(text);
                 config.AbortOnConnectFail = false;
                 config.ClientName = "dashboard";
                 _redis = await ConnectionMultiplexer.ConnectAsync(config);

@@ -21,11 +21,12 @@ internal sealed partial class ChildProcess : IDisposable
     private ChildProcess(Process process, bool ownGroup)
     {
         _process = process;
+        Pid = process.Id;
         OwnGroup = ownGroup;
         Exited = _process.WaitForExitAsync().ContinueWith(_ => _process.ExitCode, TaskScheduler.Default);
     }
 
-    public int Pid => _process.Id;
+    public int Pid { get; }
 
     /// <summary>True when the child leads its own process group (pgid == pid).</summary>
     public bool OwnGroup { get; }
@@ -33,7 +34,7 @@ internal sealed partial class ChildProcess : IDisposable
     /// <summary>Completes with the exit code once the process has exited.</summary>
     public Task<int> Exited { get; }
 
-    public bool HasExited => _process.HasExited;
+    public bool HasExited => Exited.IsCompleted;
 
     public static ChildProcess Start(LaunchSpec spec, Action<string, bool> onLine)
     {
@@ -91,12 +92,19 @@ internal sealed partial class ChildProcess : IDisposable
         {
             _ = kill(-Pid, signal); // ESRCH once the group is empty: nothing left to stop
         }
-        else if (!_process.HasExited)
+        else if (!Exited.IsCompleted)
         {
-            if (signal == SIGKILL)
-                _process.Kill(entireProcessTree: true);
-            else
-                _ = kill(Pid, signal);
+            try
+            {
+                if (signal == SIGKILL)
+                    _process.Kill(entireProcessTree: true); // no setsid here: walk the tree instead
+                else
+                    _ = kill(Pid, signal);
+            }
+            catch (InvalidOperationException)
+            {
+                // exited (or disposed) meanwhile
+            }
         }
     }
 

@@ -10,6 +10,24 @@ namespace FineTune.AppHost.Hosting.Runner;
 
 internal static class ProjectBuilder
 {
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Path, string Configuration), Lazy<Task<string>>> Built = new();
+
+    /// <summary>Builds a project at most once per AppHost process (concurrent callers share the build); a failed build is retried next time.</summary>
+    public static async Task<string> BuildOnceAsync(ProjectResource project, string configuration, CancellationToken cancellationToken)
+    {
+        var key = (project.ProjectPath, configuration);
+        var build = Built.GetOrAdd(key, _ => new Lazy<Task<string>>(() => BuildAsync(project, configuration, CancellationToken.None)));
+        try
+        {
+            return await build.Value.WaitAsync(cancellationToken);
+        }
+        catch (AppHostException)
+        {
+            Built.TryRemove(new KeyValuePair<(string, string), Lazy<Task<string>>>(key, build));
+            throw;
+        }
+    }
+
     public static async Task<string> BuildAsync(ProjectResource project, string configuration, CancellationToken cancellationToken)
     {
         var output = new StringBuilder();

@@ -5,22 +5,20 @@ namespace FineTune.AppHost.Publishing.Kubernetes;
 /// <summary>
 /// The example overlay overlays/gpu: what a real GPU cluster usually adds to the base. Every workload that asks for
 /// GPUs is pinned to GPU nodes (node selector of NVIDIA's GPU feature discovery label) and tolerates the usual
-/// nvidia.com/gpu taint; its image gets the CUDA tag (built with TorchSharp-cuda-linux, see the trainer's Dockerfile);
-/// the shared data claim gets a ReadWriteMany storage class. Patches are strategic-merge patches written as typed,
+/// nvidia.com/gpu taint (its image is already the CUDA build in the base: a GPU request with a CPU libtorch would hold
+/// the GPU idle); the shared data claim gets a ReadWriteMany storage class. Patches are strategic-merge patches written as typed,
 /// partial objects.
 /// </summary>
 public static class GpuOverlay
 {
     public const string Folder = "overlays/gpu";
     public const string GpuNodeLabel = "nvidia.com/gpu.present";
-    public const string CudaTag = "cuda";
     public const string ExampleStorageClass = "nfs-csi";
 
     public static IReadOnlyList<ManifestFile> Create(DeploymentDescription description, string dataClaimName, string basePath)
     {
         var files = new List<ManifestFile>();
         var patches = new List<string>();
-        var images = new List<KustomizeImage>();
         foreach (var w in description.Workloads.Where(w => w.Gpus > 0))
         {
             var spec = new V1PodSpec
@@ -38,8 +36,6 @@ public static class GpuOverlay
             var file = $"{w.Name}-gpu-nodes.yaml";
             files.Add(new($"{Folder}/{file}", patch));
             patches.Add(file);
-            if (w.Component == AppModelToDeployment.ProjectComponent)
-                images.Add(new KustomizeImage { Name = ImageName(w.Image), NewTag = CudaTag });
         }
         if (description.SharedClaims.Any(c => c.Name == dataClaimName))
         {
@@ -57,15 +53,7 @@ public static class GpuOverlay
         {
             Bases = [basePath],
             PatchesStrategicMerge = patches.Count > 0 ? patches : null,
-            Images = images.Count > 0 ? images : null,
         }));
         return files;
-    }
-
-    internal static string ImageName(string image)
-    {
-        var slash = image.LastIndexOf('/');
-        var colon = image.LastIndexOf(':');
-        return colon > slash ? image[..colon] : image;
     }
 }

@@ -18,10 +18,8 @@ public sealed class KubernetesPublishOptions
     /// <summary>Storage class of the shared ReadWriteMany data volume; null: the cluster default (often ReadWriteOnce only).</summary>
     public string? StorageClass { get; set; }
 
+    /// <summary>Size of the shared data claim unless the app model gives one (WithVolumeClaim on the shared volume).</summary>
     public string DataVolumeSize { get; set; } = "100Gi";
-
-    /// <summary>Where the shared data volume is mounted in every pod; FineTune__DataRoot points here.</summary>
-    public string DataMountPath { get; set; } = "/data";
 
     /// <summary>OTEL_EXPORTER_OTLP_ENDPOINT of every service: the cluster's OpenTelemetry collector (OTLP/gRPC).</summary>
     public string OtlpEndpoint { get; set; } = "http://otel-collector.observability.svc.cluster.local:4317";

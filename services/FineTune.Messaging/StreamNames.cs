@@ -1,0 +1,40 @@
+namespace FineTune.Messaging;
+
+/// <summary>Every Redis stream, consumer group and key shape of the system (the contract; documented in docs/streams.md).</summary>
+public static class StreamNames
+{
+    /// <summary>Preprocess requests (dataset + model + options); group <see cref="PreprocessGroup"/>.</summary>
+    public const string PreprocessRequests = "ft:preprocess:requests";
+    public const string PreprocessGroup = "preprocessors";
+    /// <summary>Shards ready: the manifest of a finished (or skipped: already there) preprocess request.</summary>
+    public const string PreprocessReady = "ft:preprocess:ready";
+
+    /// <summary>Training jobs, one message per job; group <see cref="TrainGroup"/>.</summary>
+    public const string TrainJobs = "ft:train:jobs";
+    public const string TrainGroup = "trainers";
+
+    /// <summary>Export requests; group <see cref="ExportGroup"/>.</summary>
+    public const string ExportRequests = "ft:export:requests";
+    public const string ExportGroup = "exporters";
+
+    /// <summary>Messages that failed <c>MaxAttempts</c> times: stream, id, group, consumer, error, stack, attempts, fields (JSON of the original fields).</summary>
+    public const string DeadLetter = "ft:deadletter";
+
+    /// <summary>Hash of one job: id, status, created, &lt;stage&gt;_started/_finished, replica, device, error, spec, artifacts, eval.</summary>
+    public static string Job(string jobId) => $"ft:job:{jobId}";
+    /// <summary>Sorted set of job ids by creation time.</summary>
+    public const string Jobs = "ft:jobs";
+    /// <summary>Training metrics of a job (MAXLEN ~ 10000).</summary>
+    public static string JobMetrics(string jobId) => $"ft:job:{jobId}:metrics";
+    /// <summary>Human-readable stage events of a job (kind, message, ts).</summary>
+    public static string JobEvents(string jobId) => $"ft:job:{jobId}:events";
+    /// <summary>Heartbeat hash of one replica, with a TTL.</summary>
+    public static string Replica(string instanceId) => $"ft:replica:{instanceId}";
+
+    /// <summary>Attempt counters and last errors of messages being handled: hash, field <c>{stream}|{group}|{id}</c>.</summary>
+    public const string Attempts = "ft:attempts";
+
+    /// <summary>Trace-context field names every message carries (W3C Trace Context).</summary>
+    public const string TraceParentField = "traceparent";
+    public const string TraceStateField = "tracestate";
+}

@@ -1,0 +1,170 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FineTune.Models;
+
+/// <summary>
+/// A Hugging Face decoder-only causal LM (Llama, Qwen2, Mistral) in TorchSharp. Field names, and so
+/// <c>state_dict()</c> keys, are the checkpoint keys: <c>model.embed_tokens.weight</c>,
+/// <c>model.layers.{i}.self_attn.q_proj.weight</c>, ..., <c>model.norm.weight</c>, <c>lm_head.weight</c> (untied only).
+/// </summary>
+public sealed partial class CausalLM : nn.Module
+{
+#pragma warning disable IDE1006 // field names are the checkpoint keys
+    private readonly DecoderModel model;
+    private readonly Linear? lm_head;
+#pragma warning restore IDE1006
+    private readonly double[] _inverseFrequencies;
+
+    public CausalLM(ModelConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(config.Architecture)
+    {
+        Config = config;
+        Device = device ?? CPU;
+        DType = dtype;
+        model = new DecoderModel(config, Device, dtype);
+        if (!config.TieWordEmbeddings) lm_head = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false, Device, dtype);
+        RegisterComponents();
+        _inverseFrequencies = Rope.InverseFrequencies(config);
+    }
+
+    public ModelConfig Config { get; }
+
+    public Device Device { get; }
+
+    public ScalarType DType { get; }
+
+    public DecoderModel Model => model;
+
+    public long ParameterCount => parameters().Sum(p => p.numel());
+
+    /// <summary>CUDA when libtorch can see a GPU, else CPU.</summary>
+    public static Device DefaultDevice => cuda.is_available() ? CUDA : CPU;
+
+    /// <summary>BF16 on CUDA, F32 on CPU.</summary>
+    public static ScalarType DefaultDType(Device device) => device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32;
+
+    /// <summary>Logits (B, T, V) for token ids (B, T).</summary>
+    /// <param name="inputIds">(B, T) int64.</param>
+    /// <param name="positionIds">(B, T); default: the cache length onwards, or positions within each segment.</param>
+    /// <param name="segmentIds">(B, T): a token attends only to earlier tokens with the same id; 0 = padding.</param>
+    /// <param name="cache">Keys/values of earlier tokens; the new ones are appended.</param>
+    public Tensor forward(Tensor inputIds, Tensor? positionIds = null, Tensor? segmentIds = null, KVCache? cache = null)
+    {
+        using var scope = NewDisposeScope();
+        var hidden = ForwardHidden(inputIds, positionIds, segmentIds, cache);
+        return LmHead(hidden).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The final-norm hidden states (B, T, C); see <see cref="forward"/>.</summary>
+    public Tensor ForwardHidden(Tensor inputIds, Tensor? positionIds = null, Tensor? segmentIds = null, KVCache? cache = null)
+    {
+        if (inputIds.ndim != 2 || inputIds.dtype != ScalarType.Int64)
+            throw new ArgumentException($"inputIds must be (B, T) int64, got {inputIds.dtype} [{string.Join(", ", inputIds.shape)}]");
+        var (b, t) = (inputIds.shape[0], inputIds.shape[1]);
+        CheckShape(positionIds, nameof(positionIds), b, t);
+        CheckShape(segmentIds, nameof(segmentIds), b, t);
+
+        using var scope = NewDisposeScope();
+        var device = inputIds.device;
+        var past = cache?.Length ?? 0;
+
+        var querySegments = segmentIds;
+        var keySegments = segmentIds;
+        if (cache is not null)
+        {
+            var segs = segmentIds ?? ones([b, t], ScalarType.Int64, device);
+            cache.BeginStep(segs);
+            if (segmentIds is not null || past > 0) (querySegments, keySegments) = (segs, cache.Segments(t));
+        }
+        positionIds ??= segmentIds is not null && past == 0
+            ? PositionsWithinSegments(segmentIds)
+            : arange(past, past + t, dtype: ScalarType.Int64, device: device).unsqueeze(0).expand(b, t);
+
+        var inverseFrequencies = Config.RopeScaling is { Type: "dynamic" }
+            ? Rope.InverseFrequencies(Config, positionIds.max().item<long>() + 1)
+            : _inverseFrequencies;
+        var (cos, sin) = Rope.Tables(inverseFrequencies, positionIds);                    // (B, T, hs)
+        using var mask = AttentionMask.Build(t, past, querySegments, keySegments, Config.SlidingWindow, device);
+
+        var x = model.EmbedTokens.call(inputIds);                                          // (B, T, C)
+        for (var i = 0; i < model.Layers.Count; i++)
+            x = model.Layers[i].forward(x, cos, sin, mask, cache, i);                      // (B, T, C)
+        cache?.EndStep(t);
+        return model.Norm.call(x).MoveToOuterDisposeScope();                              // (B, T, C)
+    }
+
+    /// <summary>Logits (..., V) from final hidden states (..., C), through the tied embedding or lm_head.</summary>
+    public Tensor LmHead(Tensor hidden) => lm_head is null
+        ? nn.functional.linear(hidden, model.EmbedTokens.weight!)
+        : lm_head.call(hidden);
+
+    /// <summary>Position of each token within its segment: [a a a b b] → [0 1 2 0 1].</summary>
+    public static Tensor PositionsWithinSegments(Tensor segmentIds)
+    {
+        using var scope = NewDisposeScope();
+        var (b, t) = (segmentIds.shape[0], segmentIds.shape[1]);
+        var index = arange(t, dtype: ScalarType.Int64, device: segmentIds.device).unsqueeze(0).expand(b, t); // (B, T)
+        var changes = segmentIds.narrow(1, 1, t - 1).ne(segmentIds.narrow(1, 0, t - 1));                     // (B, T-1)
+        var isStart = cat([ones([b, 1], ScalarType.Bool, segmentIds.device), changes], 1);                    // (B, T)
+        var start = cummax(where(isStart, index, zeros_like(index)), 1).values;                                // (B, T)
+        return index.sub(start).MoveToOuterDisposeScope();
+    }
+
+    private static void CheckShape(Tensor? t, string name, long b, long len)
+    {
+        if (t is not null && (t.ndim != 2 || t.shape[0] != b || t.shape[1] != len))
+            throw new ArgumentException($"{name} must be (B, T) = ({b}, {len}), got [{string.Join(", ", t.shape)}]");
+    }
+
+    // ---- projections (LoRA injection)
+
+    /// <summary>Every Linear in attention and MLP, by HF path, e.g. "model.layers.0.self_attn.q_proj".</summary>
+    public IReadOnlyList<string> LinearModulePaths =>
+    [
+        .. Enumerable.Range(0, Config.NumHiddenLayers).SelectMany(i =>
+            CausalSelfAttention.LinearNames.Select(n => $"model.layers.{i}.self_attn.{n}")
+                .Concat(Mlp.LinearNames.Select(n => $"model.layers.{i}.mlp.{n}"))),
+    ];
+
+    /// <summary>The module now at <paramref name="path"/> (a Linear, or whatever replaced it).</summary>
+    public nn.Module<Tensor, Tensor> GetLinear(string path)
+    {
+        var (host, name) = Resolve(path);
+        return host.GetLinear(name);
+    }
+
+    /// <summary>Swaps the Linear at <paramref name="path"/> for what <paramref name="replace"/> builds from it.</summary>
+    public void ReplaceLinear(string path, Func<Linear, nn.Module<Tensor, Tensor>> replace)
+    {
+        var (host, name) = Resolve(path);
+        if (host.GetLinear(name) is not Linear linear)
+            throw new InvalidOperationException($"'{path}' is no longer a Linear (it was already replaced by {host.GetLinear(name).GetType().Name})");
+        host.SetLinear(name, replace(linear) ?? throw new InvalidOperationException($"replacement for '{path}' is null"));
+    }
+
+    /// <summary>Swaps whatever module is at <paramref name="path"/> (e.g. to undo a replacement).</summary>
+    public void ReplaceModule(string path, Func<nn.Module<Tensor, Tensor>, nn.Module<Tensor, Tensor>> replace)
+    {
+        var (host, name) = Resolve(path);
+        host.SetLinear(name, replace(host.GetLinear(name)));
+    }
+
+    private (ILinearHost Host, string Name) Resolve(string path)
+    {
+        var parts = path.Split('.');
+        if (parts is ["model", "layers", var index, var block, var name]
+            && int.TryParse(index, out var i) && i >= 0 && i < model.Layers.Count)
+        {
+            ILinearHost? host = block switch
+            {
+                "self_attn" => model.Layers[i].SelfAttention,
+                "mlp" => model.Layers[i].MlpBlock,
+                _ => null,
+            };
+            if (host is not null) return (host, name);
+        }
+        throw new KeyNotFoundException(
+            $"'{path}' is not a projection of this model; expected e.g. model.layers.0.self_attn.q_proj (layers 0..{model.Layers.Count - 1})");
+    }
+}

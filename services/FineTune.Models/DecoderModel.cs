@@ -1,0 +1,31 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FineTune.Models;
+
+/// <summary>The "model." part of a Hugging Face causal LM: token embeddings, the blocks, the final norm.</summary>
+public sealed class DecoderModel : nn.Module
+{
+#pragma warning disable IDE1006 // field names are the checkpoint keys
+    private readonly Embedding embed_tokens;
+    private readonly ModuleList<DecoderLayer> layers;
+    private readonly RMSNorm norm;
+#pragma warning restore IDE1006
+    private readonly DecoderLayer[] _layers;
+
+    public DecoderModel(ModelConfig c, Device? device, ScalarType dtype) : base(nameof(DecoderModel))
+    {
+        embed_tokens = nn.Embedding(c.VocabSize, c.HiddenSize, device: device, dtype: dtype);
+        layers = nn.ModuleList([.. Enumerable.Range(0, c.NumHiddenLayers).Select(_ => new DecoderLayer(c, device, dtype))]);
+        norm = new RMSNorm(c.HiddenSize, c.RmsNormEps, device, dtype);
+        RegisterComponents();
+        _layers = [.. layers]; // after RegisterComponents: a plain array, not a second registration
+    }
+
+    public Embedding EmbedTokens => embed_tokens;
+
+    public IReadOnlyList<DecoderLayer> Layers => _layers;
+
+    public RMSNorm Norm => norm;
+}

@@ -1,0 +1,92 @@
+using static TorchSharp.torch;
+
+namespace FineTune.Models;
+
+/// <summary>
+/// Rotary position embeddings in Hugging Face's rotate-half layout: a head vector's first half pairs with its second
+/// half, x' = x·cos + rotate_half(x)·sin with rotate_half([a, b]) = [-b, a], and cos/sin repeated over both halves.
+/// </summary>
+public static class Rope
+{
+    /// <summary>
+    /// Inverse frequencies θ_i = base^(-2i/d) for i in [0, d/2), with the config's rope_scaling applied.
+    /// <paramref name="sequenceLength"/> matters only to dynamic scaling (it stretches the base beyond the trained context).
+    /// </summary>
+    public static double[] InverseFrequencies(ModelConfig config, long sequenceLength = 0)
+    {
+        var dim = config.HeadDim;
+        var theta = config.RopeTheta;
+        var scaling = config.RopeScaling;
+        if (scaling is { Type: "dynamic" } && sequenceLength > config.MaxPositionEmbeddings)
+        {
+            var f = scaling.Factor;
+            theta *= Math.Pow(f * sequenceLength / config.MaxPositionEmbeddings - (f - 1), dim / (dim - 2.0));
+        }
+
+        var inv = new double[dim / 2];
+        for (var i = 0; i < inv.Length; i++) inv[i] = 1.0 / Math.Pow(theta, 2.0 * i / dim);
+
+        switch (scaling?.Type)
+        {
+            case "linear":
+                for (var i = 0; i < inv.Length; i++) inv[i] /= scaling.Factor;
+                break;
+            case "llama3":
+                ApplyLlama3(inv, scaling);
+                break;
+        }
+        return inv;
+    }
+
+    // Llama 3.1: long wavelengths (beyond original_context/low_freq_factor) are slowed by `factor`, short ones
+    // (below original_context/high_freq_factor) are kept, and the band between is interpolated smoothly.
+    private static void ApplyLlama3(double[] inv, RopeScaling s)
+    {
+        double context = s.OriginalMaxPositionEmbeddings!.Value;
+        var lowFreqWavelen = context / s.LowFreqFactor;
+        var highFreqWavelen = context / s.HighFreqFactor;
+        for (var i = 0; i < inv.Length; i++)
+        {
+            var wavelen = 2 * Math.PI / inv[i];
+            if (wavelen > lowFreqWavelen)
+                inv[i] /= s.Factor;
+            else if (wavelen >= highFreqWavelen)
+            {
+                var smooth = (context / wavelen - s.LowFreqFactor) / (s.HighFreqFactor - s.LowFreqFactor);
+                inv[i] = (1 - smooth) * inv[i] / s.Factor + smooth * inv[i];
+            }
+        }
+    }
+
+    /// <summary>cos and sin tables for the given positions: each (B, T, hs), float32.</summary>
+    public static (Tensor Cos, Tensor Sin) Tables(double[] inverseFrequencies, Tensor positionIds)
+    {
+        using var scope = NewDisposeScope();
+        var inv = tensor(inverseFrequencies.Select(x => (float)x).ToArray(), device: positionIds.device); // (hs/2)
+        var freqs = positionIds.to_type(ScalarType.Float32).unsqueeze(-1).mul(inv);                      // (B, T, hs/2)
+        var emb = cat([freqs, freqs], -1);                                                                 // (B, T, hs)
+        return (emb.cos().MoveToOuterDisposeScope(), emb.sin().MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Rotates <paramref name="x"/> (B, nh, T, hs) by the (B, T, hs) tables.</summary>
+    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
+    {
+        if (x.ndim != 4 || cos.ndim != 3 || x.shape[0] != cos.shape[0] || x.shape[2] != cos.shape[1] || x.shape[3] != cos.shape[2])
+            throw new ArgumentException(
+                $"RoPE: x must be (B, nh, T, hs) and cos/sin (B, T, hs); got x [{string.Join(", ", x.shape)}], cos [{string.Join(", ", cos.shape)}]");
+        using var scope = NewDisposeScope();
+        var c = cos.unsqueeze(1).to_type(x.dtype); // (B, 1, T, hs)
+        var s = sin.unsqueeze(1).to_type(x.dtype);
+        return x.mul(c).add_(RotateHalf(x).mul_(s)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>[a, b] → [-b, a] over the last dimension.</summary>
+    public static Tensor RotateHalf(Tensor x)
+    {
+        var half = x.shape[^1] / 2;
+        using var x1 = x.narrow(-1, 0, half);
+        using var x2 = x.narrow(-1, half, half);
+        using var neg = x2.neg();
+        return cat([neg, x1], -1);
+    }
+}

@@ -1,0 +1,116 @@
+using FineTune.Training.Lora;
+using FineTune.Training.Optim;
+using FineTune.Training.Sft;
+using FineTune.Training.Training;
+
+namespace FineTune.Training.Jobs;
+
+/// <summary>
+/// A fine-tuning job: every hyper-parameter in one document (YAML or JSON, snake_case keys), grouped as
+/// model / data / lora / sft / training / eval. <see cref="TrainingJobFile"/> reads and validates it; docs/training.md
+/// lists every field with the seeds' values as examples.
+/// </summary>
+public sealed class TrainingJob
+{
+    /// <summary>Base model folder (HF layout: config.json, *.safetensors, tokenizer files).</summary>
+    public string? Model { get; set; }
+
+    /// <summary>Training data file (JSONL or a JSON array of conversations / instruction pairs).</summary>
+    public string? Data { get; set; }
+
+    /// <summary>Held-out data file; when absent, <see cref="EvalSplit"/> of the training data is held out.</summary>
+    public string? EvalData { get; set; }
+
+    /// <summary>Fraction of the training data held out for evaluation when no eval_data is given (0 = none).</summary>
+    public double EvalSplit { get; set; }
+
+    /// <summary>Output folder: adapter/, checkpoints/, metrics.jsonl.</summary>
+    public string? Output { get; set; }
+
+    public LoraSection Lora { get; set; } = new();
+
+    public SftSection Sft { get; set; } = new();
+
+    public TrainingSection Training { get; set; } = new();
+
+    public EvalSection Eval { get; set; } = new();
+
+    public sealed class LoraSection
+    {
+        public int R { get; set; } = 8;
+        public double Alpha { get; set; } = 16;
+        public double Dropout { get; set; } = 0.05;
+        /// <summary>List of module names, or the single entry "all-linear".</summary>
+        public List<string> TargetModules { get; set; } = [.. LoraOptions.DefaultTargets];
+        public bool UseRslora { get; set; }
+        public List<string> ModulesToSave { get; set; } = [];
+
+        public LoraOptions ToOptions() => new()
+        {
+            Rank = R, Alpha = Alpha, Dropout = Dropout, TargetModules = TargetModules, UseRsLora = UseRslora, ModulesToSave = ModulesToSave,
+        };
+    }
+
+    public sealed class SftSection
+    {
+        public int MaxSeqLen { get; set; } = 1024;
+        public bool Packing { get; set; }
+        public bool TrainOnInputs { get; set; }
+        /// <summary>System prompt added to conversations that have none (optional).</summary>
+        public string? SystemPrompt { get; set; }
+
+        public SftDataOptions ToOptions() => new() { MaxSeqLen = MaxSeqLen, Packing = Packing, TrainOnInputs = TrainOnInputs };
+    }
+
+    public sealed class TrainingSection
+    {
+        public int MicroBatchSize { get; set; } = 2;
+        public int GradientAccumulationSteps { get; set; } = 4;
+        public double Epochs { get; set; } = 3;
+        public int MaxSteps { get; set; }
+        public double LearningRate { get; set; } = 2e-4;
+        public string LrScheduler { get; set; } = "linear";
+        public int WarmupSteps { get; set; } = 5;
+        public double WeightDecay { get; set; }
+        public double AdamBeta1 { get; set; } = 0.9;
+        public double AdamBeta2 { get; set; } = 0.999;
+        public double AdamEpsilon { get; set; } = 1e-8;
+        public double MaxGradNorm { get; set; } = 1.0;
+        public int Seed { get; set; } = 3407;
+        public int LoggingSteps { get; set; } = 1;
+        public int EvalSteps { get; set; }
+        public int SaveSteps { get; set; }
+        public int SaveTotalLimit { get; set; } = 2;
+        public bool Deterministic { get; set; }
+        public int Threads { get; set; }
+        /// <summary>cpu or cuda[:n]. On CUDA the frozen base is BF16; LoRA weights, optimizer state and loss stay FP32.</summary>
+        public string Device { get; set; } = "cpu";
+
+        public TrainingOptions ToOptions() => new()
+        {
+            MicroBatchSize = MicroBatchSize, GradientAccumulationSteps = GradientAccumulationSteps, Epochs = Epochs, MaxSteps = MaxSteps,
+            LearningRate = LearningRate, LrScheduler = ParseSchedule(LrScheduler), WarmupSteps = WarmupSteps, WeightDecay = WeightDecay,
+            AdamBeta1 = AdamBeta1, AdamBeta2 = AdamBeta2, AdamEpsilon = AdamEpsilon, MaxGradNorm = MaxGradNorm, Seed = Seed,
+            LoggingSteps = LoggingSteps, EvalSteps = EvalSteps, SaveSteps = SaveSteps, SaveTotalLimit = SaveTotalLimit,
+            Deterministic = Deterministic, Threads = Threads,
+        };
+
+        internal static LrScheduleKind ParseSchedule(string value) => value.ToLowerInvariant() switch
+        {
+            "constant" or "constant_with_warmup" => LrScheduleKind.Constant,
+            "linear" => LrScheduleKind.Linear,
+            "cosine" => LrScheduleKind.Cosine,
+            _ => throw new FormatException($"unknown lr_scheduler '{value}' (constant, linear, cosine)"),
+        };
+    }
+
+    public sealed class EvalSection
+    {
+        /// <summary>Greedy-generate each held-out answer and score JSON exact match (for extraction tasks like seed 003).</summary>
+        public bool JsonExactMatch { get; set; }
+        /// <summary>Cap on generated tokens per answer.</summary>
+        public int MaxNewTokens { get; set; } = 128;
+        /// <summary>Cap on held-out examples scored by generation (0 = all).</summary>
+        public int MaxExamples { get; set; }
+    }
+}

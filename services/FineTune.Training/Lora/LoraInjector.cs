@@ -1,0 +1,89 @@
+using System.Text.RegularExpressions;
+using FineTune.Training.Model;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FineTune.Training.Lora;
+
+/// <summary>Freezes a model, wraps the targeted Linears in <see cref="LoraLinear"/> and unfreezes <c>modules_to_save</c>.</summary>
+public static class LoraInjector
+{
+    /// <summary>
+    /// Applies <paramref name="options"/> to <paramref name="model"/> in place and returns the adapter's handles.
+    /// Throws when no module matches a target or a module to save, naming it.
+    /// </summary>
+    public static LoraAdapter Inject(ITrainableCausalLM model, LoraOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Rank < 1) throw new ArgumentException($"lora r must be >= 1 (got {options.Rank})", nameof(options));
+
+        foreach (var p in model.Module.parameters()) p.requires_grad = false;
+
+        var targets = ResolveTargets(model.LinearModulePaths, options.TargetModules);
+        var layers = new Dictionary<string, LoraLinear>(StringComparer.Ordinal);
+        foreach (var path in targets)
+        {
+            model.ReplaceLinear(path, linear =>
+            {
+                var lora = new LoraLinear(linear, options.Rank, options.Scaling, options.Dropout);
+                layers[path] = lora;
+                return lora;
+            });
+        }
+
+        var saved = ResolveModulesToSave(model.Module, options.ModulesToSave);
+        foreach (var (_, p) in saved) p.requires_grad = true;
+
+        return new LoraAdapter(model, options, layers, saved);
+    }
+
+    /// <summary>The module paths a target list selects: exact path, last component(s), "all-linear", or one regex (PEFT's rules).</summary>
+    public static IReadOnlyList<string> ResolveTargets(IReadOnlyList<string> linearPaths, IReadOnlyList<string> targets)
+    {
+        if (targets.Count == 0) throw new ArgumentException("target_modules is empty: name at least one module or use \"all-linear\"");
+        if (targets.Count == 1 && targets[0] == LoraOptions.AllLinear) return [.. linearPaths];
+
+        // PEFT: a single string that is not a plain module name is a regex matched against the full path.
+        if (targets.Count == 1 && targets[0].IndexOfAny(['*', '(', '[', '|', '^', '$', '\\']) >= 0)
+        {
+            var regex = new Regex("^(?:" + targets[0] + ")$", RegexOptions.CultureInvariant);
+            var hits = linearPaths.Where(p => regex.IsMatch(p)).ToList();
+            if (hits.Count == 0) throw new ArgumentException($"target_modules regex '{targets[0]}' matches no Linear module");
+            return hits;
+        }
+
+        // As PEFT: entries that match nothing are ignored (the default list names projections some families lack),
+        // but a list that matches nothing at all is an error naming the entries.
+        var selected = linearPaths
+            .Where(p => targets.Any(t => p == t || p.EndsWith("." + t, StringComparison.Ordinal)))
+            .ToList();
+        if (selected.Count == 0)
+            throw new ArgumentException($"target_modules [{string.Join(", ", targets)}] match no Linear module (have: {string.Join(", ", linearPaths.Select(LastComponent).Distinct())})");
+        return selected; // model order, no duplicates
+    }
+
+    private static List<(string Name, Parameter Param)> ResolveModulesToSave(nn.Module module, IReadOnlyList<string> names)
+    {
+        var result = new List<(string, Parameter)>();
+        if (names.Count == 0) return result;
+        var parameters = module.named_parameters().ToList();
+        foreach (var name in names)
+        {
+            var hits = parameters.Where(p => IsUnder(p.name, name)).ToList();
+            if (hits.Count == 0)
+                throw new ArgumentException($"modules_to_save entry '{name}' matches no module with parameters");
+            result.AddRange(hits);
+        }
+        return result;
+    }
+
+    /// <summary>True when parameter <paramref name="param"/> (e.g. model.embed_tokens.weight) belongs to module name or path <paramref name="module"/>.</summary>
+    private static bool IsUnder(string param, string module)
+    {
+        var owner = param[..param.LastIndexOf('.')];
+        return owner == module || owner.EndsWith("." + module, StringComparison.Ordinal);
+    }
+
+    private static string LastComponent(string path) => path[(path.LastIndexOf('.') + 1)..];
+}

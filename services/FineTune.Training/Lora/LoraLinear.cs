@@ -1,0 +1,91 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FineTune.Training.Lora;
+
+/// <summary>
+/// A frozen Linear plus a low-rank update, as PEFT and litgpt define it:
+/// y = base_layer(x) + lora_B(lora_A(dropout(x))) · scaling, with lora_A (r, in) Kaiming-uniform(a=√5) and lora_B (out, r) zero,
+/// so training starts exactly at the base model. The LoRA weights stay FP32 whatever the base dtype (BF16 on CUDA):
+/// the branch runs in FP32 and its result is cast to the base output's dtype.
+/// Field names are the PEFT checkpoint keys (base_layer, lora_A, lora_B).
+/// </summary>
+public sealed class LoraLinear : nn.Module<Tensor, Tensor>
+{
+#pragma warning disable IDE1006 // field names are the PEFT checkpoint keys
+    private readonly Linear base_layer;
+    private readonly Linear lora_A;        // weight (r, in)
+    private readonly Linear lora_B;        // weight (out, r)
+    private readonly Dropout? lora_dropout;
+#pragma warning restore IDE1006
+
+    public LoraLinear(Linear baseLayer, int rank, double scaling, double dropout) : base(nameof(LoraLinear))
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(rank, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(dropout);
+        base_layer = baseLayer;
+        Rank = rank;
+        Scaling = scaling;
+        var device = baseLayer.weight!.device;
+        LoraDType = baseLayer.weight.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
+        lora_A = nn.Linear(baseLayer.in_features, rank, hasBias: false, device: device, dtype: LoraDType);
+        lora_B = nn.Linear(rank, baseLayer.out_features, hasBias: false, device: device, dtype: LoraDType);
+        using (no_grad())
+        {
+            nn.init.kaiming_uniform_(lora_A.weight!, a: Math.Sqrt(5));
+            nn.init.zeros_(lora_B.weight!);
+        }
+        if (dropout > 0) lora_dropout = nn.Dropout(dropout);
+        RegisterComponents();
+        foreach (var p in base_layer.parameters()) p.requires_grad = false;
+    }
+
+    public int Rank { get; }
+
+    /// <summary>FP32 (FP64 only when the base itself is FP64, for gradient checks).</summary>
+    public ScalarType LoraDType { get; }
+
+    public double Scaling { get; }
+
+    /// <summary>True once B·A has been added into the base weight; the branch is then skipped.</summary>
+    public bool Merged { get; private set; }
+
+    public Linear BaseLayer => base_layer;
+
+    public Parameter LoraA => lora_A.weight!;
+
+    public Parameter LoraB => lora_B.weight!;
+
+    public override Tensor forward(Tensor x)
+    {
+        var y = base_layer.call(x);                                      // (..., out) in the base dtype
+        if (Merged) return y;
+        using var scope = NewDisposeScope();
+        var h = x.dtype == LoraDType ? x : x.to(LoraDType);
+        if (lora_dropout is not null) h = lora_dropout.call(h);
+        var delta = lora_B.call(lora_A.call(h)).mul_(Scaling);           // (..., r) → (..., out), in LoraDType
+        var result = y.add(delta.dtype == y.dtype ? delta : delta.to(y.dtype));
+        return result.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>ΔW = scaling · B·A (out, in), in LoraDType.</summary>
+    public Tensor DeltaWeight()
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        return lora_B.weight!.matmul(lora_A.weight!).mul_(Scaling).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Adds ΔW into the base weight (computed in FP32, stored in the base dtype). Idempotent.</summary>
+    public void Merge()
+    {
+        if (Merged) return;
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var w = base_layer.weight!;
+        var merged = w.to(LoraDType).add(DeltaWeight());
+        w.copy_(merged.to(w.dtype));
+        Merged = true;
+    }
+}

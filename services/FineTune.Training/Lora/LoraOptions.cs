@@ -1,0 +1,35 @@
+namespace FineTune.Training.Lora;
+
+/// <summary>
+/// LoRA hyper-parameters, named as PEFT's LoraConfig names them (adapter_config.json carries the same values).
+/// </summary>
+public sealed record LoraOptions
+{
+    /// <summary>The seven projections of attention and MLP in Llama/Qwen2/Mistral: the Unsloth/Axolotl default.</summary>
+    public static readonly IReadOnlyList<string> DefaultTargets =
+        ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+
+    /// <summary>The target that selects every Linear of attention and MLP (PEFT's "all-linear"; lm_head excluded).</summary>
+    public const string AllLinear = "all-linear";
+
+    /// <summary>Rank r of the update B·A.</summary>
+    public int Rank { get; init; } = 8;
+
+    /// <summary>lora_alpha: the update is scaled by alpha / r (or alpha / sqrt(r) with rsLoRA).</summary>
+    public double Alpha { get; init; } = 16;
+
+    /// <summary>Dropout applied to the LoRA branch's input during training.</summary>
+    public double Dropout { get; init; }
+
+    /// <summary>Module names (matched against the last path components) or "all-linear".</summary>
+    public IReadOnlyList<string> TargetModules { get; init; } = DefaultTargets;
+
+    /// <summary>rsLoRA: scale alpha / sqrt(r) instead of alpha / r.</summary>
+    public bool UseRsLora { get; init; }
+
+    /// <summary>Modules trained in full and saved with the adapter, e.g. embed_tokens, lm_head.</summary>
+    public IReadOnlyList<string> ModulesToSave { get; init; } = [];
+
+    /// <summary>The factor applied to B·A.</summary>
+    public double Scaling => UseRsLora ? Alpha / Math.Sqrt(Rank) : Alpha / Rank;
+}

@@ -1,0 +1,201 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using FineTune.Training.Checkpoints;
+using FineTune.Training.Evaluation;
+using FineTune.Training.Lora;
+using FineTune.Training.Optim;
+using FineTune.Training.Peft;
+using FineTune.Training.Sft;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FineTune.Training.Training;
+
+/// <summary>
+/// Supervised fine-tuning of a LoRA adapter: AdamW, warmup + schedule, gradient accumulation with the loss normalised by
+/// the label tokens of the whole accumulated batch, gradient-norm clipping, evaluation and checkpoints every N steps.
+/// <see cref="RunAsync"/> streams <see cref="TrainingEvent"/>s; the work runs on the consumer's thread as it iterates.
+/// </summary>
+public sealed class SftTrainer
+{
+    private readonly LoraAdapter _adapter;
+    private readonly SftDataset _train;
+    private readonly SftDataset? _eval;
+    private readonly TrainingOptions _options;
+    private readonly IReadOnlyList<ITaskMetric> _metrics;
+    private readonly CheckpointStore? _checkpoints;
+    private readonly PeftAdapterMetadata _metadata;
+    private readonly int _padId;
+    private readonly Device _device;
+    private readonly MicroBatchOrder _order;
+    private readonly AdamW _optimizer;
+    private readonly LrSchedule _schedule;
+    private TrainerState _state;
+
+    public SftTrainer(
+        LoraAdapter adapter, SftDataset train, SftDataset? eval, TrainingOptions options, int padId, Device device,
+        string? checkpointDirectory = null, PeftAdapterMetadata? metadata = null, IReadOnlyList<ITaskMetric>? metrics = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MicroBatchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.GradientAccumulationSteps, 1);
+        if (train.Rows.Count == 0) throw new ArgumentException("The training set has no usable example", nameof(train));
+        _adapter = adapter;
+        _train = train;
+        _eval = eval is { Rows.Count: > 0 } ? eval : null;
+        _options = options;
+        _padId = padId;
+        _device = device;
+        _metrics = metrics ?? [];
+        _metadata = metadata ?? new PeftAdapterMetadata(null);
+        _checkpoints = checkpointDirectory is null ? null : new CheckpointStore(checkpointDirectory);
+        _order = new MicroBatchOrder(train.Rows.Count, options.MicroBatchSize, options.Seed);
+        TotalSteps = options.MaxSteps > 0
+            ? options.MaxSteps
+            : Math.Max(1, (int)Math.Ceiling(options.Epochs * _order.MicroBatchesPerEpoch / options.GradientAccumulationSteps));
+        _schedule = new LrSchedule(options.LrScheduler, options.LearningRate, options.WarmupSteps, TotalSteps);
+        _optimizer = OptimizerFactory.CreateAdamW(adapter.NamedTrainableParameters.Select(p => (p.Key, p.Param)), options.AdamW);
+        _state = new TrainerState { TotalSteps = TotalSteps, Seed = options.Seed, RunFingerprint = Fingerprint() };
+    }
+
+    public int TotalSteps { get; }
+
+    public TrainerState State => _state;
+
+    public AdamW Optimizer => _optimizer;
+
+    /// <summary>Continues from <paramref name="checkpoint"/> (a checkpoint-N folder): adapter, optimizer, RNG, data cursor, records.</summary>
+    public void ResumeFrom(string checkpoint)
+    {
+        var state = CheckpointStore.Restore(checkpoint, _adapter, _optimizer);
+        if (state.RunFingerprint != _state.RunFingerprint)
+            throw new InvalidOperationException($"{checkpoint} was written by a run with other hyper-parameters or data ({state.RunFingerprint} vs {_state.RunFingerprint}); resume it with the same job");
+        if (state.RngState.Length > 0)
+        {
+            using var rng = tensor(Convert.FromBase64String(state.RngState), ScalarType.Byte);
+            torch.random.set_rng_state(rng);
+        }
+        _state = state;
+    }
+
+    /// <summary>Resumes from the newest checkpoint in the checkpoint directory, if any. Returns its path.</summary>
+    public string? ResumeFromLatest()
+    {
+        var latest = _checkpoints?.Latest();
+        if (latest is not null) ResumeFrom(latest);
+        return latest;
+    }
+
+    public async IAsyncEnumerable<TrainingEvent> RunAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await Task.Yield();
+        var model = _adapter.Model;
+        model.Module.train();
+        var parameters = _adapter.TrainableParameters.ToList();
+        var clock = Stopwatch.StartNew();
+        var stepsThisSession = 0;
+
+        while (_state.GlobalStep < TotalSteps)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var stepStart = clock.Elapsed;
+            var step = _state.GlobalStep;
+            var lr = _schedule.At(step);
+            OptimizerFactory.SetLearningRate(_optimizer, lr);
+
+            // One optimizer step = GradientAccumulationSteps micro-batches; the loss of each is Σ CE / (label tokens of all of them).
+            var micro = Enumerable.Range(0, _options.GradientAccumulationSteps)
+                .Select(i => _order.RowsOf(_state.MicroBatchCursor + i).Select(r => _train.Rows[r]).ToList())
+                .ToList();
+            var labelTokens = micro.Sum(rows => rows.Sum(r => r.LabelCount));
+            long tokens = 0;
+            double lossSum = 0;
+            _optimizer.zero_grad();
+            foreach (var rows in micro)
+            {
+                using var scope = NewDisposeScope();
+                using var batch = SftBatch.Collate(rows, _padId, _device);
+                var sum = CausalLmLoss.Sum(model, batch);
+                sum.div(labelTokens).backward();
+                lossSum += sum.item<float>();
+                tokens += batch.RealTokens;
+            }
+            var gradNorm = ClipGradients(parameters, _options.MaxGradNorm);
+            _optimizer.step();
+
+            var cursor = _state.MicroBatchCursor + _options.GradientAccumulationSteps;
+            _state = _state with { GlobalStep = step + 1, MicroBatchCursor = cursor };
+            stepsThisSession++;
+
+            var elapsed = (clock.Elapsed - stepStart).TotalSeconds;
+            var perStep = clock.Elapsed.TotalSeconds / stepsThisSession;
+            var record = new StepRecord(
+                step + 1, TotalSteps, _order.EpochAt(cursor), lossSum / labelTokens, lr, gradNorm,
+                elapsed > 0 ? tokens / elapsed : 0, perStep * (TotalSteps - step - 1), tokens);
+            _state.Steps.Add(record);
+            var last = _state.GlobalStep == TotalSteps;
+            if (last || _options.LoggingSteps <= 1 || _state.GlobalStep % _options.LoggingSteps == 0)
+                yield return record;
+
+            if (last || (_options.EvalSteps > 0 && _state.GlobalStep % _options.EvalSteps == 0))
+            {
+                var eval = Evaluate(cancellationToken);
+                if (eval is not null)
+                {
+                    _state.Evals.Add(eval);
+                    yield return eval;
+                }
+            }
+
+            if (_checkpoints is not null && (last || (_options.SaveSteps > 0 && _state.GlobalStep % _options.SaveSteps == 0)))
+            {
+                var path = SaveCheckpoint();
+                yield return new CheckpointRecord(_state.GlobalStep, path);
+            }
+        }
+    }
+
+    /// <summary>Held-out loss/perplexity and the task metrics on the model as it is now; null when there is nothing to evaluate.</summary>
+    public EvalRecord? Evaluate(CancellationToken cancellationToken = default)
+    {
+        if (_eval is null && _metrics.Count == 0) return null;
+        var (loss, ppl) = _eval is null ? (double.NaN, double.NaN)
+            : HeldOutLoss.Compute(_adapter.Model, _eval, _options.MicroBatchSize, _padId, _device);
+        var scores = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var metric in _metrics) scores[metric.Name] = metric.Compute(_adapter.Model, cancellationToken);
+        return new EvalRecord(_state.GlobalStep, _order.EpochAt(_state.MicroBatchCursor), loss, ppl, scores);
+    }
+
+    private string SaveCheckpoint()
+    {
+        using var rng = torch.random.get_rng_state();
+        _state = _state with { RngState = Convert.ToBase64String(rng.bytes) };
+        var path = _checkpoints!.Save(_state, _adapter, _optimizer, _metadata);
+        _checkpoints.Prune(_options.SaveTotalLimit);
+        return path;
+    }
+
+    /// <summary>Global L2 norm of the gradients; scales them down to <paramref name="maxNorm"/> when it is exceeded (0 = report only).</summary>
+    private static double ClipGradients(IReadOnlyList<Parameter> parameters, double maxNorm)
+    {
+        if (maxNorm > 0) return nn.utils.clip_grad_norm_(parameters, maxNorm);
+        using var scope = NewDisposeScope();
+        var squares = parameters.Where(p => p.grad is not null).Select(p => p.grad!.to(ScalarType.Float32).square().sum()).ToList();
+        return squares.Count == 0 ? 0 : Math.Sqrt(stack(squares).sum().item<float>());
+    }
+
+    /// <summary>What must be equal for a checkpoint to continue this run: data, order and optimisation hyper-parameters.</summary>
+    private string Fingerprint()
+    {
+        var o = _options;
+        var shape = new
+        {
+            rows = _train.Rows.Count, labels = _train.LabelTokens, o.MicroBatchSize, o.GradientAccumulationSteps, TotalSteps, o.Seed,
+            o.LearningRate, o.LrScheduler, o.WarmupSteps, o.WeightDecay, o.AdamBeta1, o.AdamBeta2, o.AdamEpsilon, o.MaxGradNorm,
+            lora = new { _adapter.Options.Rank, _adapter.Options.Alpha, _adapter.Options.Dropout, targets = _adapter.Layers.Count, _adapter.Options.UseRsLora },
+        };
+        var bytes = System.Security.Cryptography.SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(shape));
+        return Convert.ToHexString(bytes, 0, 8).ToLowerInvariant();
+    }
+}
