@@ -152,6 +152,7 @@ public static class KubernetesObjectFactory
             {
                 Containers = [container],
                 TerminationGracePeriodSeconds = w.TerminationGracePeriodSeconds,
+                SecurityContext = w.RunAsUser is { } uid ? new V1PodSecurityContext { RunAsNonRoot = true, RunAsUser = uid, RunAsGroup = uid, FsGroup = uid } : null,
                 NodeSelector = w.NodeSelector.Count > 0 ? new SortedDictionary<string, string>(w.NodeSelector.ToDictionary(), StringComparer.Ordinal) : null,
                 Tolerations = w.Tolerations.Count > 0
                     ? w.Tolerations.Select(t => new V1Toleration { Key = t.Key, OperatorProperty = t.Value is null ? "Exists" : "Equal", Value = t.Value, Effect = t.Effect }).ToList()

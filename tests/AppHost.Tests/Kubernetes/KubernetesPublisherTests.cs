@@ -102,6 +102,7 @@ public sealed class KubernetesPublisherTests(PublishedAppModel published) : ICla
 
             var volume = deployment.Spec.Template.Spec.Volumes.Single(v => v.PersistentVolumeClaim?.ClaimName == DataClaim);
             Assert.Equal(DataRoot, c.VolumeMounts.Single(m => m.Name == volume.Name).MountPath);
+            Assert.Equal((true, 1654L, 1654L), (deployment.Spec.Template.Spec.SecurityContext.RunAsNonRoot, deployment.Spec.Template.Spec.SecurityContext.RunAsUser, deployment.Spec.Template.Spec.SecurityContext.FsGroup));
             Assert.Equal("service.instance.id=$(POD_NAME)", c.Env.Single(e => e.Name == "OTEL_RESOURCE_ATTRIBUTES").Value);
             Assert.Equal("redis:6379,password=$(FT_SECRET_REDIS_PASSWORD)", c.Env.Single(e => e.Name == "ConnectionStrings__redis").Value);
         }
@@ -182,6 +183,8 @@ public sealed class KubernetesPublisherTests(PublishedAppModel published) : ICla
         Assert.Equal("redis", built.OfType<V1StatefulSet>().Single().Metadata.Name);
         Assert.Equal("built-by-test", Encoding.UTF8.GetString(built.OfType<V1Secret>().Single().Data["redis-password"]));
         Kubectl.Kustomize(Path.Combine(copy, GpuOverlay.Folder));
+        var cpu = KubernetesYaml.LoadAllFromString(Kubectl.Kustomize(Path.Combine(copy, CpuOverlay.Folder)), ManifestFolder.CustomKinds, strict: true);
+        Assert.Equal("finetune/trainer:latest", cpu.OfType<V1Deployment>().Single(d => d.Metadata.Name == "trainer").Spec.Template.Spec.Containers[0].Image);
     }
 
     [Fact]
