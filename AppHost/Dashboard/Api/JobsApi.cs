@@ -37,6 +37,7 @@ public static class JobsApi
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct, stopping);
         string? lastJob = null;
+        yield return ServerSentEventStreams.Hello;
         while (!cts.IsCancellationRequested && jobs.Unavailable is null)
         {
             var job = await jobs.GetAsync(id);

@@ -30,12 +30,18 @@ async function api(path, init) {
   return res.status === 202 || res.status === 204 ? null : res.json();
 }
 
-// An EventSource closed when the page changes; the header dot shows whether it is connected.
+// The header dot: whether the page is receiving updates.
+function setLive(on) {
+  const dot = document.getElementById('live');
+  dot.textContent = on ? 'live' : 'reconnecting…';
+  dot.classList.toggle('on', on);
+}
+
+// An EventSource closed when the page changes.
 function live(url, handlers) {
   const source = new EventSource(url);
-  const dot = document.getElementById('live');
-  source.onopen = () => { dot.textContent = 'live'; dot.classList.add('on'); };
-  source.onerror = () => { dot.textContent = 'reconnecting…'; dot.classList.remove('on'); };
+  source.onopen = () => setLive(true);
+  source.onerror = () => setLive(false);
   for (const [event, fn] of Object.entries(handlers)) source.addEventListener(event, e => fn(JSON.parse(e.data)));
   cleanup.push(() => source.close());
   return source;
@@ -83,7 +89,8 @@ function select(options, value, onchange, label) {
     options.map(o => { const [v, t] = Array.isArray(o) ? o : [o, o]; return el('option', { value: v, selected: v === value }, t); }));
 }
 function attrList(attrs) {
-  if (!attrs || attrs.length === 0) return el('p', { class: 'muted' }, 'No attributes.');
+  attrs = (attrs || []).filter(a => a.key !== '{OriginalFormat}'); // the message template; the message is shown already
+  if (attrs.length === 0) return el('p', { class: 'muted' }, 'No attributes.');
   return el('dl', { class: 'attrs' }, attrs.flatMap(a => [el('dt', {}, a.key), el('dd', {}, a.value)]));
 }
 function newChart(canvas, config) {
@@ -429,6 +436,7 @@ async function pageJobs() {
   async function load() {
     try {
       const jobs = await api('/api/jobs');
+      setLive(true);
       status.replaceChildren();
       body.replaceChildren(...jobs.map(j => {
         const stage = j.stages.filter(s => s.started && !s.finished).map(s => s.name)[0] || (j.stages.at(-1) || {}).name || '';
@@ -442,7 +450,7 @@ async function pageJobs() {
           el('td', { 'data-label': 'Device' }, j.fields.device || '–'));
       }));
       if (!jobs.length) body.append(el('tr', {}, el('td', { colspan: 6, class: 'empty' }, 'No jobs yet. Submit one with `ft submit`.')));
-    } catch (err) { if (err.message !== 'login') status.replaceChildren(errorBox(err)); }
+    } catch (err) { if (err.message !== 'login') { setLive(false); status.replaceChildren(errorBox(err)); } }
   }
   await load();
   every(2000, load);

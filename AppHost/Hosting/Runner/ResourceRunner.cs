@@ -6,7 +6,7 @@ namespace FineTune.AppHost.Hosting.Runner;
 internal sealed class ResourceRunner
 {
     private readonly AppHostRunner _host;
-    private readonly List<InstanceRunner> _instances = [];
+    private IReadOnlyList<InstanceRunner> _instances = []; // replaced, never mutated: snapshots read it from other threads
 
     public ResourceRunner(AppHostRunner host, IResource resource, RunModeLaunch? launch, string type)
     {
@@ -44,8 +44,7 @@ internal sealed class ResourceRunner
 
     public void AddInstances(int count, Func<int, string, LaunchSpec> spec, int consoleCapacity)
     {
-        for (var i = 0; i < count; i++)
-            _instances.Add(new InstanceRunner(this, i, spec, consoleCapacity));
+        _instances = [.. Enumerable.Range(0, count).Select(i => new InstanceRunner(this, i, spec, consoleCapacity))];
     }
 
     public HealthProbeContext ProbeContext(int instance) => new(Resource, instance, _host.Values);

@@ -67,12 +67,3 @@ public static class TokenizeCommand
         return command;
     }
 }
-
-/// <summary>JSON output settings shared by the tokenizer verbs: non-ASCII and markup characters written as is.</summary>
-internal static class CliJson
-{
-    public static readonly JsonSerializerOptions Options = new()
-    {
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
-}

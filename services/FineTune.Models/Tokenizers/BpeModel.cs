@@ -28,6 +28,13 @@ internal sealed class BpeModel
     private readonly int[] _byteFallbackIds;
     private readonly ConcurrentDictionary<string, Piece[]> _cache = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// '▁' when no merge produces a token with '▁' after another character (true of SentencePiece vocabularies, whose
+    /// pieces start at word boundaries): then no merge can cross the point before such a '▁', and a long word (Llama 2
+    /// has no pre-tokenizer, so a whole text is one word) can be encoded, and cached, chunk by chunk with the same result.
+    /// </summary>
+    private readonly char? _safeSplitBefore;
+
     public int? UnknownId { get; }
     public bool ByteFallback { get; }
     public string? EndOfWordSuffix { get; }
@@ -53,6 +60,16 @@ internal sealed class BpeModel
             var key = Key(Intern(left), Intern(right));
             _merges.TryAdd(key, (rank, Intern(left + right)));
         }
+        const char metaspace = '\u2581';
+        var safe = EndOfWordSuffix is null;
+        foreach (var (left, right) in merges)
+        {
+            var merged = left + right;
+            for (var k = 1; k < merged.Length && safe; k++)
+                if (merged[k] == metaspace && merged[k - 1] != metaspace) safe = false;
+            if (!safe) break;
+        }
+        _safeSplitBefore = safe ? metaspace : null;
         _byteFallbackIds = new int[256];
         for (var b = 0; b < 256; b++)
             _byteFallbackIds[b] = vocab.TryGetValue($"<0x{b:X2}>", out var id) ? id : -1;
@@ -86,6 +103,27 @@ internal sealed class BpeModel
     public Piece[] Encode(string word)
     {
         if (word.Length == 0) return [];
+        if (_safeSplitBefore is char split && word.Length > 1 && word.IndexOf(split, 1) > 0)
+        {
+            // Chunks start at each '▁' that follows another character.
+            List<Piece>? all = null;
+            var chunkStart = 0;
+            for (var i = 1; i <= word.Length; i++)
+            {
+                if (i < word.Length && !(word[i] == split && word[i - 1] != split)) continue;
+                var pieces = EncodeChunk(word[chunkStart..i]);
+                if (chunkStart == 0 && i == word.Length) return pieces;
+                all ??= new List<Piece>(word.Length / 2);
+                foreach (var p in pieces) all.Add(p with { From = p.From + chunkStart, To = p.To + chunkStart });
+                chunkStart = i;
+            }
+            return [.. all!];
+        }
+        return EncodeChunk(word);
+    }
+
+    private Piece[] EncodeChunk(string word)
+    {
         if (_cache.TryGetValue(word, out var cached)) return cached;
         var result = EncodeUncached(word);
         if (word.Length < MaxCachedWordLength)
