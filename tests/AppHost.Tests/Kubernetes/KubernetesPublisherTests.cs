@@ -199,6 +199,22 @@ public sealed class KubernetesPublisherTests(PublishedAppModel published) : ICla
     }
 
     [Fact]
+    public void CommittedDeployFolderIsWhatTheAppHostPublishesNow()
+    {
+        // deploy/k8s is committed like aspire-manifest.json: what the app model deploys is visible and diffable.
+        var committed = Path.Combine(Repo.Root, "deploy", "k8s");
+        static List<string> Files(string root) => Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(root, f).Replace('\\', '/'))
+            .Where(f => f != $"{KubernetesManifestWriter.BaseFolder}/{KubernetesManifestWriter.SecretsFile}") // the user's, never generated
+            .Order(StringComparer.Ordinal).ToList();
+        const string Regenerate = "deploy/k8s is stale. Regenerate it: dotnet run --project AppHost -- --publisher kubernetes --output-path ../deploy/k8s";
+        Assert.True(Directory.Exists(committed), Regenerate);
+        Assert.True(Files(published.Path).SequenceEqual(Files(committed)), Regenerate);
+        foreach (var file in Files(published.Path))
+            Assert.True(File.ReadAllText(Path.Combine(published.Path, file)) == File.ReadAllText(Path.Combine(committed, file)), $"{file}: {Regenerate}");
+    }
+
+    [Fact]
     public void ClusterOptionsFromTheCommandLineReachTheObjects()
     {
         var path = published.Temp.File("options");
