@@ -515,8 +515,10 @@ async function pageJob(id) {
     timeline.replaceChildren(el('h2', {}, 'Stages'), el('div', { class: 'timeline', id: 'timeline' },
       stages.map(s => {
         const cls = s.finished ? 'done' : job.status === 'failed' ? 'failed' : 'active';
-        const dur = s.started ? fmtDuration((s.finished ? Date.parse(s.finished) : Date.now()) - Date.parse(s.started)) : '';
-        return el('div', { class: 'stage ' + cls, 'data-stage': s.name }, el('div', { class: 'bar' }), el('b', {}, s.name), el('span', {}, s.finished ? `done in ${dur}` : `running ${dur}`));
+        const started = s.started || (s.name === 'queued' ? job.created : null); // the queue stage starts at creation
+        const dur = started ? fmtDuration((s.finished ? Date.parse(s.finished) : Date.now()) - Date.parse(started)) : '';
+        return el('div', { class: 'stage ' + cls, 'data-stage': s.name }, el('div', { class: 'bar' }), el('b', {}, s.name),
+          el('span', {}, s.finished ? (dur ? `done in ${dur}` : 'done') : `running ${dur}`));
       }),
       expected.map(n => el('div', { class: 'stage', 'data-stage': n }, el('div', { class: 'bar' }), el('b', {}, n), el('span', {}, 'pending')))));
     drawArtifacts();
