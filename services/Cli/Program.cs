@@ -15,6 +15,7 @@ var root = new RootCommand("ft: fine-tune local LLMs with LoRA and ship them to 
     TrainCommand.Create(),
     MergeCommand.Create(),
     EvalCommand.Create(),
+    BenchTrainCommand.Create(),
 };
 
 return await CliRunner.InvokeAsync(root, args);
