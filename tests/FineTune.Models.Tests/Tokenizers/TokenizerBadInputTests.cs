@@ -68,3 +68,20 @@ public class TokenizerBadInputTests
         Assert.Contains("alternate", e.Message);
     }
 }
+
+public class NormalizerTests
+{
+    [Fact]
+    public void NfcNormalizerComposesAndKeepsOffsetsOnTheOriginalCharacters()
+    {
+        // Vocabulary of single characters; NFC turns "e" + U+0301 into "é" (Qwen2 tokenizers use this normalizer).
+        const string json = """
+            {"model": {"type": "BPE", "vocab": {"a": 0, "é": 1, "e": 2, "\u0301": 3}, "merges": []},
+             "normalizer": {"type": "NFC"}}
+            """;
+        var tokenizer = HfTokenizer.FromJson(json);
+        var encoding = tokenizer.EncodeWithOffsets("ae\u0301a");
+        Assert.Equal([0, 1, 0], encoding.Ids);
+        Assert.Equal([(0, 1), (1, 3), (3, 4)], encoding.Offsets);
+    }
+}
