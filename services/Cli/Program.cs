@@ -1,8 +1,21 @@
+// ft: the FineTune command line. Each verb lives in Commands/<Verb>Command.cs with `public static Command Create()`;
+// add a verb with one file and one line below. Results go to stdout (stable JSON with --json, see docs/cli.md);
+// progress and errors go to stderr.
 using System.CommandLine;
+using FineTune.Cli;
 using FineTune.Cli.Commands;
 
-// ft: the FineTune.Aspire command line. Each verb is one Commands/<Verb>Command.cs with a static Create().
-var root = new RootCommand("FineTune.Aspire: fine-tune local LLMs with LoRA and ship them to Ollama and llama.cpp");
-root.Subcommands.Add(TokenizeCommand.Create());
-root.Subcommands.Add(ChatTemplateCommand.Create());
-return root.Parse(args).Invoke();
+var root = new RootCommand("ft: fine-tune local LLMs with LoRA and ship them to Ollama and llama.cpp")
+{
+    InitTinyCommand.Create(),
+    InspectCommand.Create(),
+    TokenizeCommand.Create(),
+    ChatTemplateCommand.Create(),
+    GenerateCommand.Create(),
+    TrainCommand.Create(),
+    MergeCommand.Create(),
+    EvalCommand.Create(),
+    BenchTrainCommand.Create(),
+};
+
+return await CliRunner.InvokeAsync(root, args);

@@ -31,6 +31,6 @@ public sealed class DecoderLayer : nn.Module
     {
         using var scope = NewDisposeScope();
         var h = x.add(self_attn.forward(input_layernorm.call(x), cos, sin, mask, cache, layer)); // (B, T, C)
-        return h.add_(mlp.call(post_attention_layernorm.call(h))).MoveToOuterDisposeScope();  // (B, T, C)
+        return h.add(mlp.call(post_attention_layernorm.call(h))).MoveToOuterDisposeScope();  // (B, T, C)
     }
 }

@@ -9,7 +9,7 @@ public sealed record ModelSummary(
     string Architecture,
     string ModelType,
     long ParameterCount,
-    IReadOnlyDictionary<string, long> ParametersByDType,
+    IReadOnlyDictionary<string, long> ParametersByDtype,
     long WeightBytes,
     IReadOnlyList<string> WeightFiles,
     int Layers,

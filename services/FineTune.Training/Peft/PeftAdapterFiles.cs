@@ -1,4 +1,5 @@
 using FineTune.Formats.Safetensors;
+using FineTune.Models;
 using FineTune.Training.Lora;
 using FineTune.Training.Model;
 using static TorchSharp.torch;
@@ -17,14 +18,16 @@ public static class PeftAdapterFiles
     public static void Save(LoraAdapter adapter, string folder, PeftAdapterMetadata metadata)
     {
         Directory.CreateDirectory(folder);
-        var writer = new SafetensorsWriter();
-        foreach (var (key, tensor) in adapter.StateDict().OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        var tensors = adapter.StateDict();
+        try
         {
-            using var t = tensor;
-            using var f32 = t.to(ScalarType.Float32).contiguous();
-            writer.Add(key, SafetensorDType.F32, f32.shape, f32.bytes.ToArray());
+            TensorIO.WriteCheckpoint(folder, tensors.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (kv.Key, kv.Value)),
+                ScalarType.Float32, baseName: Path.GetFileNameWithoutExtension(WeightsFileName));
         }
-        writer.WriteFile(Path.Combine(folder, WeightsFileName));
+        finally
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+        }
         var config = System.Text.Encoding.UTF8.GetBytes(PeftAdapterConfig.Serialize(adapter.Options, metadata));
         SafetensorsWriter.AtomicWrite(Path.Combine(folder, PeftAdapterConfig.FileName), stream => stream.Write(config));
     }
@@ -61,7 +64,12 @@ public static class PeftAdapterFiles
         try
         {
             foreach (var info in file.Tensors)
-                tensors[NormaliseKey(info.Name)] = TensorBytes.ToTensor(info, file.GetSpan(info.Name), path);
+            {
+                var t = TensorIO.Read(file, info.Name);
+                tensors[NormaliseKey(info.Name)] = t;
+                if (!t.is_floating_point())
+                    throw new InvalidDataException($"{path}: tensor '{info.Name}' is {info.DType}; adapter weights are floating-point");
+            }
             adapter.LoadStateDict(tensors, path);
         }
         finally

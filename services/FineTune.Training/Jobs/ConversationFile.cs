@@ -1,0 +1,36 @@
+using FineTune.Data;
+using FineTune.Data.Import;
+using FineTune.Models.ChatTemplates;
+
+namespace FineTune.Training.Jobs;
+
+/// <summary>Reads a data file in any format FineTune.Data imports (seed formats, chat JSONL, text blocks, CSV) as chat messages.</summary>
+public static class ConversationFile
+{
+    public static async Task<List<IReadOnlyList<ChatMessage>>> ReadAsync(string path, string? systemPrompt = null, CancellationToken cancellationToken = default)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"data file not found: {path}", path);
+        var conversations = new List<IReadOnlyList<ChatMessage>>();
+        var errors = new List<DataIssue>();
+        await using var stream = File.OpenRead(path);
+        var reader = new DatasetReader();
+        await foreach (var item in reader.ReadAsync(stream, cancellationToken))
+        {
+            if (item.Issues is { } issues) errors.AddRange(issues.Where(i => i.Severity == IssueSeverity.Error));
+            if (item.Conversation is { } c && (item.Issues is null || item.Issues.All(i => i.Severity != IssueSeverity.Error)))
+                conversations.Add(ToMessages(c, systemPrompt));
+        }
+        if (errors.Count > 0)
+            throw new InvalidDataException($"{path}: {errors.Count} invalid record(s): " + string.Join("; ", errors.Take(5)) + (errors.Count > 5 ? "; …" : ""));
+        if (conversations.Count == 0) throw new InvalidDataException($"{path}: no records");
+        return conversations;
+    }
+
+    public static IReadOnlyList<ChatMessage> ToMessages(Conversation conversation, string? systemPrompt = null)
+    {
+        var messages = conversation.Messages.Select(m => new ChatMessage(m.Role, m.Content)).ToList();
+        if (systemPrompt is not null && (messages.Count == 0 || messages[0].Role != Roles.System))
+            messages.Insert(0, new ChatMessage(Roles.System, systemPrompt));
+        return messages;
+    }
+}

@@ -1,0 +1,259 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using FineTune.Data.Storage;
+using FineTune.Models;
+using FineTune.Models.ChatTemplates;
+using FineTune.Models.Generation;
+using FineTune.Training.Checkpoints;
+using FineTune.Training.Evaluation;
+using FineTune.Training.Lora;
+using FineTune.Training.Model;
+using FineTune.Training.Peft;
+using FineTune.Training.Sft;
+using FineTune.Training.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FineTune.Training.Jobs;
+
+/// <summary>
+/// One fine-tuning job end to end, shared by <c>ft train</c> and the trainer service: load the base model and its tokenizer,
+/// read and encode the data (ConversationEncoder: chat template + assistant-only loss mask), hold out an eval split, inject
+/// LoRA, train (streaming <see cref="TrainingEvent"/>s), evaluate before and after, write the adapter in PEFT format
+/// to &lt;output&gt;/adapter and every record to &lt;output&gt;/metrics.jsonl.
+/// </summary>
+public sealed class TrainingRun : IDisposable
+{
+    public const string AdapterFolder = "adapter";
+    public const string CheckpointFolder = "checkpoints";
+    public const string MetricsFile = "metrics.jsonl";
+    public const string SummaryFile = "summary.json";
+
+    private readonly CausalLM _model;
+    private readonly SftTrainer _trainer;
+    private readonly JsonExactMatchMetric? _exactMatch;
+
+    private TrainingRun(TrainingJob job, string output, CausalLM model, ConversationEncoder encoder, LoraAdapter adapter,
+        SftDataset train, SftDataset? eval, SftTrainer trainer, JsonExactMatchMetric? exactMatch, Device device)
+    {
+        Job = job;
+        Output = output;
+        _model = model;
+        Encoder = encoder;
+        Adapter = adapter;
+        Train = train;
+        Eval = eval;
+        _trainer = trainer;
+        _exactMatch = exactMatch;
+        Device = device;
+    }
+
+    public TrainingJob Job { get; }
+    public string Output { get; }
+    public ConversationEncoder Encoder { get; }
+    public LoraAdapter Adapter { get; }
+    public SftDataset Train { get; }
+    public SftDataset? Eval { get; }
+    public Device Device { get; }
+    public int TotalSteps => _trainer.TotalSteps;
+    public ParameterCount Parameters => Adapter.CountParameters();
+
+    /// <summary>Evaluation before training (step 0), once <see cref="RunAsync"/> has produced it.</summary>
+    public EvalRecord? Before { get; private set; }
+
+    /// <summary>The last evaluation, once training has finished.</summary>
+    public EvalRecord? After { get; private set; }
+
+    /// <summary>Outputs of the exact-match metric on the last evaluation (held-out prompts in order).</summary>
+    public IReadOnlyList<string> LastGenerations => _exactMatch?.LastOutputs ?? [];
+
+    /// <summary>Loads everything the job names; throws with the file/field at fault. Paths are relative to <paramref name="baseDirectory"/>.</summary>
+    public static async Task<TrainingRun> PrepareAsync(TrainingJob job, string? baseDirectory = null, CancellationToken cancellationToken = default)
+    {
+        var errors = TrainingJobFile.Validate(job);
+        if (errors.Count > 0) throw new TrainingJobException("job: " + string.Join("; ", errors));
+        string Resolve(string? path, string field) => path is null
+            ? throw new TrainingJobException($"job: {field} is required")
+            : Path.GetFullPath(path, baseDirectory ?? Environment.CurrentDirectory);
+        var modelFolder = Resolve(job.Model, "model");
+        var dataFile = Resolve(job.Data, "data");
+        var output = Resolve(job.Output ?? "out", "output");
+        var t = job.Training;
+
+        ApplyDeterminism(t.ToOptions());
+        var device = t.Device == "cpu" ? CPU : new Device(t.Device);
+        // TorchSharp has no autocast: on CUDA the frozen base is BF16 and LoRA weights, optimizer state and loss are FP32.
+        var dtype = device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32;
+
+        var conversations = await ConversationFile.ReadAsync(dataFile, job.Sft.SystemPrompt, cancellationToken);
+        List<IReadOnlyList<ChatMessage>> trainSet, evalSet;
+        if (job.EvalData is not null)
+        {
+            trainSet = conversations;
+            evalSet = await ConversationFile.ReadAsync(Resolve(job.EvalData, "eval_data"), job.Sft.SystemPrompt, cancellationToken);
+        }
+        else
+        {
+            var members = DatasetSplit.EvalMembers(conversations.Count, job.EvalSplit, t.Seed);
+            trainSet = [.. conversations.Where((_, i) => !members[i])];
+            evalSet = [.. conversations.Where((_, i) => members[i])];
+        }
+
+        var encoder = ConversationEncoder.FromFolder(modelFolder);
+        var sft = job.Sft.ToOptions();
+        var train = SftDataset.Build(trainSet.Select(c => Encode(encoder, c, sft.TrainOnInputs)), sft);
+        var eval = evalSet.Count == 0 ? null : SftDataset.Build(evalSet.Select(c => Encode(encoder, c, false)), sft with { Packing = false, TrainOnInputs = false });
+
+        var model = CausalLM.Load(modelFolder, device, dtype);
+        try
+        {
+            var trainable = new CausalLMTrainable(model);
+            torch.manual_seed(t.Seed);
+            var adapter = LoraInjector.Inject(trainable, job.Lora.ToOptions());
+
+            JsonExactMatchMetric? exactMatch = null;
+            if (job.Eval.JsonExactMatch && evalSet.Count > 0)
+            {
+                var examples = evalSet
+                    .Where(c => c.Count >= 2 && c[^1].Role == "assistant")
+                    .Take(job.Eval.MaxExamples > 0 ? job.Eval.MaxExamples : int.MaxValue)
+                    .Select(c => new GenerationExample(encoder.EncodePrompt(c.Take(c.Count - 1).ToList()), c[^1].Content ?? ""))
+                    .ToList();
+                exactMatch = new JsonExactMatchMetric(examples, (m, prompts, ct) => GenerateGreedy(model, encoder, prompts, job.Eval.MaxNewTokens, ct));
+            }
+
+            var padId = encoder.Tokenizer.PadId ?? encoder.Tokenizer.EosId ?? 0;
+            var trainer = new SftTrainer(adapter, train, eval, t.ToOptions(), padId, device,
+                Path.Combine(output, CheckpointFolder), new PeftAdapterMetadata(job.Model),
+                exactMatch is null ? [] : [exactMatch]);
+            return new TrainingRun(job, output, model, encoder, adapter, train, eval, trainer, exactMatch, device);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Trains to the end (or resumes from the newest checkpoint when <paramref name="resume"/> is set), yielding every record.
+    /// Records are appended to metrics.jsonl; the adapter and summary.json are written at the end.
+    /// </summary>
+    public async IAsyncEnumerable<TrainingEvent> RunAsync(bool resume = false, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        Directory.CreateDirectory(Output);
+        var resumedFrom = resume ? _trainer.ResumeFromLatest() : null;
+        await using var metrics = new StreamWriter(Path.Combine(Output, MetricsFile), append: resumedFrom is not null);
+        var clock = Stopwatch.StartNew();
+
+        if (resumedFrom is null)
+        {
+            Before = _trainer.Evaluate(cancellationToken);
+            if (Before is not null)
+            {
+                _trainer.State.Evals.Add(Before);
+                await WriteRecordAsync(metrics, Before);
+                yield return Before;
+            }
+        }
+        else
+        {
+            Before = CheckpointStore.ReadState(resumedFrom).Evals.FirstOrDefault(e => e.Step == 0);
+        }
+
+        await foreach (var e in _trainer.RunAsync(cancellationToken))
+        {
+            if (e is EvalRecord eval) After = eval;
+            await WriteRecordAsync(metrics, e);
+            yield return e;
+        }
+
+        PeftAdapterFiles.Save(Adapter, Path.Combine(Output, AdapterFolder), new PeftAdapterMetadata(Job.Model));
+        var summary = new
+        {
+            adapter = Path.Combine(Output, AdapterFolder),
+            steps = _trainer.State.GlobalStep,
+            train_examples = Train.Examples,
+            train_rows = Train.Rows.Count,
+            truncated = Train.Truncated,
+            dropped_without_labels = Train.DroppedWithoutLabels,
+            eval_examples = Eval?.Examples ?? 0,
+            parameters = new { trainable = Parameters.Trainable, total = Parameters.Total, percent = Parameters.Percent },
+            before = Before,
+            after = After,
+            final_loss = _trainer.State.Steps.LastOrDefault()?.Loss,
+            seconds = clock.Elapsed.TotalSeconds,
+            resumed_from = resumedFrom,
+        };
+        await File.WriteAllTextAsync(Path.Combine(Output, SummaryFile), JsonSerializer.Serialize(summary, CheckpointStore.Json), cancellationToken);
+    }
+
+    /// <summary>Writes a checkpoint now (between steps): the trainer service does this on shutdown before releasing the job.</summary>
+    public string SaveCheckpoint() => _trainer.SaveCheckpoint();
+
+    /// <summary>Writes the PEFT adapter now (e.g. after cancelling).</summary>
+    public string SaveAdapter()
+    {
+        var folder = Path.Combine(Output, AdapterFolder);
+        PeftAdapterFiles.Save(Adapter, folder, new PeftAdapterMetadata(Job.Model));
+        return folder;
+    }
+
+    public void Dispose() => _model.Dispose();
+
+    /// <summary>
+    /// Seeds torch and sets the thread count. TorchSharp 0.107 does not implement use_deterministic_algorithms, so the
+    /// deterministic CPU mode is one intra-op thread (CPU kernels then reduce in a fixed order) plus the seed.
+    /// </summary>
+    public static void ApplyDeterminism(TrainingOptions options)
+    {
+        var threads = options.Deterministic ? 1 : options.Threads;
+        if (threads > 0) torch.set_num_threads(threads);
+        torch.manual_seed(options.Seed);
+    }
+
+    private static TokenizedExample Encode(ConversationEncoder encoder, IReadOnlyList<ChatMessage> conversation, bool trainOnInputs)
+    {
+        var e = encoder.Encode(conversation, trainOnInputs);
+        return new TokenizedExample(e.InputIds, e.LossMask);
+    }
+
+    /// <summary>Batched greedy decoding with the KV cache (FineTune.Models' TextGenerator), stopping at end-of-turn ids.</summary>
+    public static IReadOnlyList<string> GenerateGreedy(CausalLM model, ConversationEncoder encoder, IReadOnlyList<int[]> prompts,
+        int maxNewTokens, CancellationToken cancellationToken, int batchSize = 16)
+    {
+        var wasTraining = model.training;
+        model.eval();
+        try
+        {
+            var generator = new TextGenerator(model, ids => encoder.Tokenizer.Decode(ids, skipSpecialTokens: true));
+            var options = new GenerationOptions
+            {
+                Greedy = true, MaxNewTokens = maxNewTokens,
+                EosTokenIds = [.. encoder.EndOfTurnIds.Concat(encoder.Tokenizer.EosIds).Distinct()],
+            };
+            var outputs = new List<string>(prompts.Count);
+            for (var start = 0; start < prompts.Count; start += batchSize)
+            {
+                var chunk = prompts.Skip(start).Take(batchSize).ToList();
+                foreach (var result in generator.Generate(chunk, options, cancellationToken: cancellationToken))
+                    outputs.Add(encoder.Tokenizer.Decode(result.TokenIds, skipSpecialTokens: true));
+            }
+            return outputs;
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+    }
+
+    private static async Task WriteRecordAsync(StreamWriter writer, TrainingEvent e)
+    {
+        var kind = e switch { StepRecord => "train", EvalRecord => "eval", CheckpointRecord => "checkpoint", _ => "event" };
+        var node = JsonSerializer.SerializeToNode(e, e.GetType(), CheckpointStore.Json)!.AsObject();
+        node["kind"] = kind;
+        await writer.WriteLineAsync(node.ToJsonString());
+        await writer.FlushAsync();
+    }
+}

@@ -1,0 +1,14 @@
+using System.Runtime.CompilerServices;
+using TorchSharp;
+
+namespace FineTune.Training.Tests;
+
+internal static class TorchSetup
+{
+    /// <summary>
+    /// One intra-op thread for every test: the models are tiny, runs are reproducible, and OpenMP workers do not spin
+    /// against the other test projects CI runs beside this one.
+    /// </summary>
+    [ModuleInitializer]
+    internal static void SingleThreaded() => torch.set_num_threads(1);
+}
