@@ -12,6 +12,7 @@ var root = new RootCommand("ft: fine-tune local LLMs with LoRA and ship them to 
     TokenizeCommand.Create(),
     ChatTemplateCommand.Create(),
     GenerateCommand.Create(),
+    ExportCommand.Create(),
 };
 
 return await CliRunner.InvokeAsync(root, args);
