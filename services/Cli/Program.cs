@@ -12,6 +12,10 @@ var root = new RootCommand("ft: fine-tune local LLMs with LoRA and ship them to 
     TokenizeCommand.Create(),
     ChatTemplateCommand.Create(),
     GenerateCommand.Create(),
+    TrainCommand.Create(),
+    MergeCommand.Create(),
+    EvalCommand.Create(),
+    BenchTrainCommand.Create(),
     ExportCommand.Create(),
 };
 

@@ -7,6 +7,7 @@ internal sealed class ResourceRunner
 {
     private readonly AppHostRunner _host;
     private IReadOnlyList<InstanceRunner> _instances = []; // replaced, never mutated: snapshots read it from other threads
+    private string? _externalHealth;
 
     public ResourceRunner(AppHostRunner host, IResource resource, RunModeLaunch? launch, string type)
     {
@@ -93,8 +94,6 @@ internal sealed class ResourceRunner
             return running.All(i => i.Health == "Healthy") ? "Healthy" : null;
         }
     }
-
-    private string? _externalHealth;
 
     /// <summary>An external endpoint has no process: probe it until healthy, then every health interval.</summary>
     public async Task ProbeExternalAsync(CancellationToken token)

@@ -10,9 +10,9 @@ namespace FineTune.Models.Tokenizers;
 /// adjacent pair is merged first (leftmost on ties), as in the reference. Results are cached per word.
 /// </summary>
 /// <remarks>
-/// Hand-written rather than Microsoft.ML.Tokenizers' BpeTokenizer: that type takes vocab.json/merges.txt-style input
-/// and owns pre-tokenization and special-token handling itself, while HF parity needs this pipeline's exact
-/// normalizer → added-token split → pre-tokenizer order, byte fallback and per-unit offsets (see docs/tokenizers.md).
+/// Byte-level vocabularies run their merges on Microsoft.ML.Tokenizers' BpeTokenizer (verified equal to the reference);
+/// the merge loop here serves SentencePiece-style vocabularies, whose byte fallback that library does not offer
+/// (docs/tokenizers.md).
 /// </remarks>
 internal sealed class BpeModel
 {
@@ -35,11 +35,22 @@ internal sealed class BpeModel
     /// </summary>
     private readonly char? _safeSplitBefore;
 
+    /// <summary>
+    /// Microsoft.ML.Tokenizers' BpeTokenizer as the merge engine for byte-level vocabularies (all 256 byte characters
+    /// present, no byte fallback, no end-of-word suffix): fed one pre-tokenized, byte-mapped word at a time, it gives the
+    /// same tokens as the reference (TokenizerParityTests). SentencePiece-style models need byte fallback, which it does
+    /// not offer, so they use the merge loop below.
+    /// </summary>
+    private readonly Microsoft.ML.Tokenizers.BpeTokenizer? _library;
+
     public int? UnknownId { get; }
     public bool ByteFallback { get; }
     public string? EndOfWordSuffix { get; }
     public bool IgnoreMerges { get; }
     public IReadOnlyDictionary<string, int> Vocab => _vocab;
+
+    /// <summary>Which merge engine runs: Microsoft.ML.Tokenizers for byte-level vocabularies, ours otherwise.</summary>
+    public string Engine => _library is not null ? "Microsoft.ML.Tokenizers BpeTokenizer" : "FineTune BPE (byte fallback)";
 
     /// <summary>One output token of a word: its id and the units [From, To) of the word it covers.</summary>
     public readonly record struct Piece(int Id, int From, int To);
@@ -70,6 +81,14 @@ internal sealed class BpeModel
             if (!safe) break;
         }
         _safeSplitBefore = safe ? metaspace : null;
+        var byteLevelVocab = Enumerable.Range(0, 256).All(b => vocab.ContainsKey(ByteLevelAlphabet.Encode((byte)b).ToString()));
+        if (byteLevelVocab && !byteFallback && EndOfWordSuffix is null && merges.All(m => !m.Left.Contains(' ') && !m.Right.Contains(' ')))
+            _library = Microsoft.ML.Tokenizers.BpeTokenizer.Create(new Microsoft.ML.Tokenizers.BpeOptions(vocab)
+            {
+                Merges = merges.Select(m => m.Left + " " + m.Right),
+                ByteLevel = false,
+                PreTokenizer = null,
+            });
         _byteFallbackIds = new int[256];
         for (var b = 0; b < 256; b++)
             _byteFallbackIds[b] = vocab.TryGetValue($"<0x{b:X2}>", out var id) ? id : -1;
@@ -138,6 +157,17 @@ internal sealed class BpeModel
     {
         if (IgnoreMerges && EndOfWordSuffix is null && _vocab.TryGetValue(word, out var whole))
             return [new Piece(whole, 0, word.Length)];
+        if (_library is not null)
+        {
+            var tokens = _library.EncodeToTokens(word, out _, considerPreTokenization: false, considerNormalization: false);
+            var result = new Piece[tokens.Count];
+            for (var i = 0; i < tokens.Count; i++)
+            {
+                var (offset, length) = tokens[i].Offset.GetOffsetAndLength(word.Length);
+                result[i] = new Piece(tokens[i].Id, offset, offset + length);
+            }
+            return result;
+        }
 
         // Symbols, one per code point: symbol id (-1 = not in the symbol table, never merges), unit span.
         var n = 0;
