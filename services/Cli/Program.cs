@@ -16,6 +16,7 @@ var root = new RootCommand("ft: fine-tune local LLMs with LoRA and ship them to 
     MergeCommand.Create(),
     EvalCommand.Create(),
     BenchTrainCommand.Create(),
+    ExportCommand.Create(),
 };
 
 return await CliRunner.InvokeAsync(root, args);
