@@ -58,6 +58,8 @@ public abstract class StreamWorker : BackgroundService
     protected abstract string Group { get; }
     /// <summary>Handles one message; return normally to ack it, throw to leave it for a retry (or the dead-letter stream).</summary>
     protected abstract Task HandleAsync(StreamMessage message, CancellationToken cancellationToken);
+    /// <summary>Called after a message went to the dead-letter stream (e.g. to mark its job failed). Default: nothing.</summary>
+    protected virtual Task OnDeadLetteredAsync(StreamMessage message, string error) => Task.CompletedTask;
     /// <summary>Failures worth an in-process retry. Default: Redis connection/timeouts, I/O and timeouts.</summary>
     protected virtual bool IsTransient(Exception exception) =>
         exception is RedisConnectionException or RedisTimeoutException or IOException or TimeoutException;
@@ -236,5 +238,6 @@ public abstract class StreamWorker : BackgroundService
         Handled.Add(1, new("stream", Stream), new("outcome", "deadletter"));
         Logger.LogError("Message {MessageId} on {Stream} moved to {DeadLetter} after {Attempts} attempt(s): {Error}",
             message.Id, Stream, StreamNames.DeadLetter, attempts, error);
+        await OnDeadLetteredAsync(message, error);
     }
 }

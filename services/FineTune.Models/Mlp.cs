@@ -25,7 +25,7 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>, ILinearHost
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var h = nn.functional.silu(gate_proj.call(x)).mul_(up_proj.call(x)); // (B, T, I)
+        var h = nn.functional.silu(gate_proj.call(x)).mul(up_proj.call(x));  // (B, T, I)
         return down_proj.call(h).MoveToOuterDisposeScope();                  // (B, T, C)
     }
 

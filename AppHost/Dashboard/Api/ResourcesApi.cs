@@ -46,22 +46,23 @@ public static class ResourcesApi
             yield return new SseItem<object>(e.Current, "changed");
     }
 
-    private static async IAsyncEnumerable<SseItem<ConsoleLine>> ConsoleEvents(IResourceStateSource source, string resource, string? instance,
+    private static async IAsyncEnumerable<SseItem<object>> ConsoleEvents(IResourceStateSource source, string resource, string? instance,
         CancellationToken stopping, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
     {
         var lines = ServerSentEventStreams.FromEvent<ConsoleLine>(h => source.ConsoleLineWritten += h, h => source.ConsoleLineWritten -= h, stopping, capacity: 10_000);
         await using var e = lines.GetAsyncEnumerator(ct);
         // Subscribe before reading the backlog so no line falls between; skip the ones the backlog already holds.
         var started = e.MoveNextAsync();
+        yield return ServerSentEventStreams.Hello; // opens the stream in the browser even when there is nothing to send yet
         var backlog = source.GetConsoleLogs(resource, instance);
         var seen = new HashSet<ConsoleLine>(backlog, ReferenceEqualityComparer.Instance);
         foreach (var line in backlog)
-            yield return new SseItem<ConsoleLine>(line, "line");
+            yield return new SseItem<object>(line, "line");
         while (await started)
         {
             var line = e.Current;
             if (line.Resource == resource && (instance is null || line.InstanceId == instance) && !seen.Contains(line))
-                yield return new SseItem<ConsoleLine>(line, "line");
+                yield return new SseItem<object>(line, "line");
             started = e.MoveNextAsync();
         }
     }

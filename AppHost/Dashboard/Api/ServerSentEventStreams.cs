@@ -1,3 +1,4 @@
+using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 
@@ -6,6 +7,12 @@ namespace FineTune.AppHost.Dashboard.Api;
 /// <summary>Turns .NET events into the async sequences that TypedResults.ServerSentEvents writes to the browser.</summary>
 internal static class ServerSentEventStreams
 {
+    /// <summary>
+    /// The first event of every stream: the response (and so the browser's EventSource "open") starts with the first
+    /// write, and some streams have nothing to say until something changes.
+    /// </summary>
+    public static readonly SseItem<object> Hello = new("", "hello");
+
     /// <summary>
     /// Items raised by an event from subscription until the request ends or the dashboard stops. A slow reader loses the
     /// oldest items rather than holding memory without bound.

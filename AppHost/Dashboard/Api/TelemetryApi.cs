@@ -58,6 +58,7 @@ public static class TelemetryApi
         void Handler(TelemetryKind kind) => channel.Writer.TryWrite(kind);
         store.Changed += Handler;
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct, stopping);
+        yield return new SseItem<string>("", ServerSentEventStreams.Hello.EventType);
         try
         {
             while (true)

@@ -12,7 +12,7 @@ public sealed class TelemetryStore(DashboardOptions options)
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Queue<LogEntry>> _logsByService = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, List<SpanEntry>> _traces = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TraceSpans> _traces = new(StringComparer.Ordinal);
     private readonly LinkedList<string> _traceOrder = new();
     private readonly Dictionary<string, LinkedListNode<string>> _traceNodes = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Service, string Meter, string Name), Instrument> _instruments = new();
@@ -81,7 +81,7 @@ public sealed class TelemetryStore(DashboardOptions options)
                                 OtlpConvert.Attributes(e.Attributes, options.MaxAttributeCount)))]);
                         if (!_traces.TryGetValue(traceId, out var spans))
                         {
-                            _traces[traceId] = spans = [];
+                            _traces[traceId] = spans = new TraceSpans();
                             _traceNodes[traceId] = _traceOrder.AddLast(traceId);
                             while (_traces.Count > options.MaxTraceCount && _traceOrder.First is { } oldest)
                             {
@@ -90,8 +90,7 @@ public sealed class TelemetryStore(DashboardOptions options)
                                 _traceNodes.Remove(oldest.Value);
                             }
                         }
-                        spans.RemoveAll(x => x.SpanId == spanId); // a re-sent span replaces the earlier copy
-                        spans.Add(entry);
+                        spans.Put(entry);
                         count++;
                     }
             }
@@ -165,6 +164,7 @@ public sealed class TelemetryStore(DashboardOptions options)
         lock (_gate)
         {
             return _traces.Values
+                .Select(t => t.Spans)
                 .Where(spans => service is null || spans.Any(s => s.Service == service))
                 .Where(spans => string.IsNullOrEmpty(text) || spans.Any(s =>
                     s.Name.Contains(text, StringComparison.OrdinalIgnoreCase) || s.TraceId.StartsWith(text, StringComparison.OrdinalIgnoreCase)))
@@ -189,7 +189,7 @@ public sealed class TelemetryStore(DashboardOptions options)
     public IReadOnlyList<SpanEntry>? GetTrace(string traceId)
     {
         lock (_gate)
-            return _traces.TryGetValue(traceId.ToLowerInvariant(), out var spans) ? [.. spans.OrderBy(s => s.Start)] : null;
+            return _traces.TryGetValue(traceId.ToLowerInvariant(), out var trace) ? [.. trace.Spans.OrderBy(s => s.Start)] : null;
     }
 
     public IReadOnlyList<InstrumentInfo> GetInstruments(string? service = null)
@@ -204,6 +204,25 @@ public sealed class TelemetryStore(DashboardOptions options)
     {
         lock (_gate)
             return _instruments.TryGetValue((service, meter, name), out var i) ? (i.Info, i.Snapshot()) : null;
+    }
+
+    /// <summary>The spans of one trace in arrival order; a re-sent span (same id) replaces the earlier copy.</summary>
+    private sealed class TraceSpans
+    {
+        private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal);
+
+        public List<SpanEntry> Spans { get; } = [];
+
+        public void Put(SpanEntry span)
+        {
+            if (_index.TryGetValue(span.SpanId, out var at))
+                Spans[at] = span;
+            else
+            {
+                _index[span.SpanId] = Spans.Count;
+                Spans.Add(span);
+            }
+        }
     }
 
     /// <summary>The received points of one instrument: one series per (instance, attribute set), each a bounded queue.</summary>

@@ -30,12 +30,18 @@ async function api(path, init) {
   return res.status === 202 || res.status === 204 ? null : res.json();
 }
 
-// An EventSource closed when the page changes; the header dot shows whether it is connected.
+// The header dot: whether the page is receiving updates.
+function setLive(on) {
+  const dot = document.getElementById('live');
+  dot.textContent = on ? 'live' : 'reconnecting…';
+  dot.classList.toggle('on', on);
+}
+
+// An EventSource closed when the page changes.
 function live(url, handlers) {
   const source = new EventSource(url);
-  const dot = document.getElementById('live');
-  source.onopen = () => { dot.textContent = 'live'; dot.classList.add('on'); };
-  source.onerror = () => { dot.textContent = 'reconnecting…'; dot.classList.remove('on'); };
+  source.onopen = () => setLive(true);
+  source.onerror = () => setLive(false);
   for (const [event, fn] of Object.entries(handlers)) source.addEventListener(event, e => fn(JSON.parse(e.data)));
   cleanup.push(() => source.close());
   return source;
@@ -83,7 +89,8 @@ function select(options, value, onchange, label) {
     options.map(o => { const [v, t] = Array.isArray(o) ? o : [o, o]; return el('option', { value: v, selected: v === value }, t); }));
 }
 function attrList(attrs) {
-  if (!attrs || attrs.length === 0) return el('p', { class: 'muted' }, 'No attributes.');
+  attrs = (attrs || []).filter(a => a.key !== '{OriginalFormat}'); // the message template; the message is shown already
+  if (attrs.length === 0) return el('p', { class: 'muted' }, 'No attributes.');
   return el('dl', { class: 'attrs' }, attrs.flatMap(a => [el('dt', {}, a.key), el('dd', {}, a.value)]));
 }
 function newChart(canvas, config) {
@@ -245,6 +252,7 @@ async function pageConsole(resource) {
   }
   const append = debounce(50, () => { redraw(); });
   live(`/api/consolelogs/${encodeURIComponent(resource)}/stream${instance ? '?instance=' + encodeURIComponent(instance) : ''}`, {
+    hello: () => { lines.length = 0; box.replaceChildren(); }, // (re)connected: the retained lines follow
     line: l => {
       lines.push(l);
       if (lines.length > 10000) lines.shift();
@@ -367,12 +375,18 @@ async function pageTrace(traceId) {
           el('span', { class: 'chip', style: `background:${colorFor(s.service)}` }, s.service), s.name),
         el('div', { class: 'span-track' },
           el('div', { class: 'span-bar' + (s.status === 'Error' ? ' error' : ''), style: `left:${left}%;width:${width}%;background:${colorFor(s.service)}` }),
-          el('div', { class: 'span-dur', style: left + width > 80 ? `right:${100 - left}%;padding-right:4px` : `left:${left + width}%` }, fmtDuration(s.durationMs))));
+          el('div', { class: 'span-dur', style: durationLabelStyle(left, width) }, fmtDuration(s.durationMs))));
       return [rowNode, detail];
     }).flat());
   }
   await load();
   live('/api/telemetry/stream', { changed: debounce(400, kind => { if (kind === 'traces') load(); }) });
+}
+
+// Where a span's duration goes: inside a wide bar, else beside it on whichever side has room.
+function durationLabelStyle(left, width) {
+  if (width >= 30) return `left:${left}%;color:#fff;padding-left:6px`;
+  return left + width > 75 ? `right:${100 - left}%;padding-right:4px` : `left:${left + width}%`;
 }
 
 // ---------- Metrics ----------
@@ -429,6 +443,7 @@ async function pageJobs() {
   async function load() {
     try {
       const jobs = await api('/api/jobs');
+      setLive(true);
       status.replaceChildren();
       body.replaceChildren(...jobs.map(j => {
         const stage = j.stages.filter(s => s.started && !s.finished).map(s => s.name)[0] || (j.stages.at(-1) || {}).name || '';
@@ -442,7 +457,7 @@ async function pageJobs() {
           el('td', { 'data-label': 'Device' }, j.fields.device || '–'));
       }));
       if (!jobs.length) body.append(el('tr', {}, el('td', { colspan: 6, class: 'empty' }, 'No jobs yet. Submit one with `ft submit`.')));
-    } catch (err) { if (err.message !== 'login') status.replaceChildren(errorBox(err)); }
+    } catch (err) { if (err.message !== 'login') { setLive(false); status.replaceChildren(errorBox(err)); } }
   }
   await load();
   every(2000, load);
@@ -456,6 +471,12 @@ function evalRows(ev) {
   const summary = ev.summary || ev.metrics || Object.fromEntries(Object.entries(ev).filter(([, v]) => typeof v !== 'object'));
   return { rows, summary };
 }
+// Redis stream ids are "<ms>-<seq>"; records after the last one held.
+function streamIdAfter(a, b) {
+  const [am, as] = a.split('-').map(Number), [bm, bs] = b.split('-').map(Number);
+  return am > bm || (am === bm && as > bs);
+}
+const newer = (batch, last) => last ? batch.filter(r => streamIdAfter(r.id, last.id)) : batch;
 const pick = (row, names) => { for (const n of names) if (row[n] !== undefined) return [n, row[n]]; return [null, undefined]; };
 
 async function pageJob(id) {
@@ -494,8 +515,10 @@ async function pageJob(id) {
     timeline.replaceChildren(el('h2', {}, 'Stages'), el('div', { class: 'timeline', id: 'timeline' },
       stages.map(s => {
         const cls = s.finished ? 'done' : job.status === 'failed' ? 'failed' : 'active';
-        const dur = s.started ? fmtDuration((s.finished ? Date.parse(s.finished) : Date.now()) - Date.parse(s.started)) : '';
-        return el('div', { class: 'stage ' + cls, 'data-stage': s.name }, el('div', { class: 'bar' }), el('b', {}, s.name), el('span', {}, s.finished ? `done in ${dur}` : `running ${dur}`));
+        const started = s.started || (s.name === 'queued' ? job.created : null); // the queue stage starts at creation
+        const dur = started ? fmtDuration((s.finished ? Date.parse(s.finished) : Date.now()) - Date.parse(started)) : '';
+        return el('div', { class: 'stage ' + cls, 'data-stage': s.name }, el('div', { class: 'bar' }), el('b', {}, s.name),
+          el('span', {}, s.finished ? (dur ? `done in ${dur}` : 'done') : `running ${dur}`));
       }),
       expected.map(n => el('div', { class: 'stage', 'data-stage': n }, el('div', { class: 'bar' }), el('b', {}, n), el('span', {}, 'pending')))));
     drawArtifacts();
@@ -562,8 +585,9 @@ async function pageJob(id) {
   if (events.length) after.set('afterEvent', events.at(-1).id);
   live(`/api/jobs/${encodeURIComponent(id)}/stream?${after}`, {
     job: j => { job = j; drawHead(); },
-    metrics: batch => { metrics.push(...batch); if (metrics.length > 20000) metrics.splice(0, metrics.length - 20000); drawMetrics(); },
-    events: batch => { events.push(...batch); drawEvents(); },
+    // After a reconnect the server replays from the page's first ids: keep only records newer than those held.
+    metrics: batch => { metrics.push(...newer(batch, metrics.at(-1))); if (metrics.length > 20000) metrics.splice(0, metrics.length - 20000); drawMetrics(); },
+    events: batch => { events.push(...newer(batch, events.at(-1))); drawEvents(); },
   });
   every(1000, () => { if (job.stages.some(s => s.started && !s.finished)) drawHead(); });
 }

@@ -17,7 +17,7 @@ internal sealed class AppHostRunner : IResourceStateSource, IAsyncDisposable
     private readonly IHostEnvironment _environment;
     private readonly IDashboard? _dashboard;
     private readonly TextWriter _output;
-    private readonly List<ResourceRunner> _runners = [];
+    private IReadOnlyList<ResourceRunner> _runners = []; // published once complete (the dashboard may read it at any time)
     private readonly SemaphoreSlim _buildGate = new(1, 1);
     private readonly CancellationTokenSource _lifetime = new();
     private readonly TaskCompletionSource _fatal = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -97,6 +97,7 @@ internal sealed class AppHostRunner : IResourceStateSource, IAsyncDisposable
         var needsEngine = _model.Resources.OfType<ContainerResource>().Any();
         var engine = needsEngine && await ContainerEngine.IsAvailableAsync(cancellationToken);
         var unavailable = new HashSet<IResource>();
+        var runners = new List<ResourceRunner>();
         foreach (var resource in _model.Resources)
         {
             ResourceRunner? runner = resource switch
@@ -112,12 +113,13 @@ internal sealed class AppHostRunner : IResourceStateSource, IAsyncDisposable
                 throw new AppHostException($"{resource.Name}: {fatal.Reason}");
             if (runner.IsUnavailable)
                 unavailable.Add(resource);
-            _runners.Add(runner);
+            runners.Add(runner);
         }
 
         var ports = new PortAllocator();
-        foreach (var runner in _runners.Where(r => !r.IsUnavailable))
+        foreach (var runner in runners.Where(r => !r.IsUnavailable))
             AllocateEndpoints(runner, ports);
+        _runners = runners;
 
         var otlp = OtlpSettings.FromConfiguration(_configuration);
         if (_dashboard is not null)
@@ -201,6 +203,7 @@ internal sealed class AppHostRunner : IResourceStateSource, IAsyncDisposable
                 await _buildGate.WaitAsync(token); // one build at a time: they share dependencies (ServiceDefaults, …)
                 try
                 {
+                    token.ThrowIfCancellationRequested();
                     Announce($"{resource.Name}: building {Path.GetRelativePath(_model.AppHostDirectory, project.ProjectPath)} ({BuildConfiguration})");
                     var targetPath = await ProjectBuilder.BuildOnceAsync(project, BuildConfiguration, token);
                     lock (_targetPaths)
@@ -328,7 +331,7 @@ internal sealed class AppHostRunner : IResourceStateSource, IAsyncDisposable
     /// <summary>Stops every resource, dependants before what they depend on, then the dashboard. Idempotent.</summary>
     public async Task StopAllAsync()
     {
-        lock (_runners)
+        lock (_lifetime)
         {
             if (_stopped)
                 return;

@@ -86,9 +86,6 @@ internal sealed class InstanceRunner
         }
     }
 
-    /// <summary>SIGKILL without a restart request (used on abnormal exit).</summary>
-    public void Kill() => _process?.Kill();
-
     private async Task SuperviseAsync(CancellationToken token)
     {
         var crashes = 0;

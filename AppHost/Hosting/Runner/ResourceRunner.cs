@@ -6,7 +6,8 @@ namespace FineTune.AppHost.Hosting.Runner;
 internal sealed class ResourceRunner
 {
     private readonly AppHostRunner _host;
-    private readonly List<InstanceRunner> _instances = [];
+    private IReadOnlyList<InstanceRunner> _instances = []; // replaced, never mutated: snapshots read it from other threads
+    private string? _externalHealth;
 
     public ResourceRunner(AppHostRunner host, IResource resource, RunModeLaunch? launch, string type)
     {
@@ -44,8 +45,7 @@ internal sealed class ResourceRunner
 
     public void AddInstances(int count, Func<int, string, LaunchSpec> spec, int consoleCapacity)
     {
-        for (var i = 0; i < count; i++)
-            _instances.Add(new InstanceRunner(this, i, spec, consoleCapacity));
+        _instances = [.. Enumerable.Range(0, count).Select(i => new InstanceRunner(this, i, spec, consoleCapacity))];
     }
 
     public HealthProbeContext ProbeContext(int instance) => new(Resource, instance, _host.Values);
@@ -94,8 +94,6 @@ internal sealed class ResourceRunner
             return running.All(i => i.Health == "Healthy") ? "Healthy" : null;
         }
     }
-
-    private string? _externalHealth;
 
     /// <summary>An external endpoint has no process: probe it until healthy, then every health interval.</summary>
     public async Task ProbeExternalAsync(CancellationToken token)

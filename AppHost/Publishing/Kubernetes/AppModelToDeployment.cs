@@ -20,6 +20,9 @@ public static partial class AppModelToDeployment
     public const string SecretName = "finetune-parameters";
     public const string CudaTagSuffix = "-cuda";
 
+    /// <summary>APP_UID of Microsoft's .NET images, which the services' Dockerfiles switch to.</summary>
+    public const long DotnetImageUser = 1654;
+
     /// <summary>The configuration key the .NET host reads its shutdown timeout (seconds) from.</summary>
     public const string ShutdownTimeoutVariable = "shutdownTimeoutSeconds";
 
@@ -115,7 +118,8 @@ public static partial class AppModelToDeployment
             SharedMounts(project, context),
             grace is null ? null : (int)grace.Value.TotalSeconds,
             Tolerations(project), NodeSelector(project),
-            RecreateOnUpdate: false);
+            RecreateOnUpdate: false,
+            RunAsUser: DotnetImageUser);
     }
 
     private static WorkloadSpec Container(ContainerResource container, MappingContext context)

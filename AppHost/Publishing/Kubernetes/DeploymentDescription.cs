@@ -31,6 +31,7 @@ public enum WorkloadKind { Deployment, StatefulSet }
 /// <param name="Env">Variables in the order the container sees them.</param>
 /// <param name="Claims">Volume claims: shared ones by name, or per-pod templates for a StatefulSet.</param>
 /// <param name="RecreateOnUpdate">Deployment strategy Recreate (a ReadWriteOnce volume cannot be mounted by old and new pod at once).</param>
+/// <param name="RunAsUser">Non-root user (and fsGroup, so mounted volumes are writable) the image runs as; null leaves the image's.</param>
 public sealed record WorkloadSpec(
     string Name,
     string Component,
@@ -50,7 +51,8 @@ public sealed record WorkloadSpec(
     int? TerminationGracePeriodSeconds,
     IReadOnlyList<TolerationSpec> Tolerations,
     IReadOnlyDictionary<string, string> NodeSelector,
-    bool RecreateOnUpdate);
+    bool RecreateOnUpdate,
+    long? RunAsUser = null);
 
 /// <summary>CPU/memory requests and limits in Kubernetes quantity syntax ("500m", "2Gi"); null leaves one unset.</summary>
 public sealed record ComputeResources(string? CpuRequest, string? MemoryRequest, string? CpuLimit, string? MemoryLimit)

@@ -5,7 +5,7 @@ namespace FineTune.AppHost.Publishing.Kubernetes;
 
 /// <summary>
 /// Writes the kustomize folder: one YAML file per object (KubernetesClient's serializer, never templated text), the
-/// root kustomization.yaml, the overlays/gpu example, secrets.env.example (parameter names and how to make values,
+/// root kustomization.yaml, the overlays/gpu example (and overlays/cpu when the model asks for GPUs), secrets.env.example (parameter names and how to make values,
 /// never a value) and a .gitignore for the secrets.env the user creates. The folder is written next to the target
 /// and swapped in at the end, so a failure leaves the previous output intact; a secrets.env already there is kept.
 /// Output is a pure function of the description and options: same input, same bytes.
@@ -31,6 +31,9 @@ public static class KubernetesManifestWriter
 
         foreach (var file in GpuOverlay.Create(description, dataClaimName, $"../../{BaseFolder}"))
             rendered.Add((file.Path, Yaml(file.Object)));
+        if (description.Workloads.Any(w => w.Gpus > 0))
+            foreach (var file in CpuOverlay.Create(description, $"../../{BaseFolder}", options.ImageTag))
+                rendered.Add((file.Path, Yaml(file.Object)));
 
         rendered.Add(($"{BaseFolder}/{SecretsExampleFile}", SecretsExample(description)));
         rendered.Add((".gitignore", SecretsFile + "\n"));

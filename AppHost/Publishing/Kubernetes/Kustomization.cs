@@ -4,7 +4,7 @@ namespace FineTune.AppHost.Publishing.Kubernetes;
 // Only fields that both kustomize v2.0.3 (embedded in Debian 12's kubectl 1.20) and kustomize v5 accept are used:
 // resources as file paths (v2 cannot take directories there), bases for an overlay's parent (v5 accepts it with a
 // deprecation warning), secretGenerator with a single env file, global generatorOptions, images,
-// patchesStrategicMerge (v5: deprecated, still applied). No commonLabels/labels, no patches, no per-generator options.
+// patchesStrategicMerge and patchesJson6902 (v5: deprecated, still applied). No commonLabels/labels, no patches, no per-generator options.
 
 /// <summary>kustomize.config.k8s.io/v1beta1 Kustomization.</summary>
 public sealed class Kustomization
@@ -18,6 +18,22 @@ public sealed class Kustomization
     public KustomizeGeneratorOptions? GeneratorOptions { get; set; }
     public List<KustomizeImage>? Images { get; set; }
     public List<string>? PatchesStrategicMerge { get; set; }
+    public List<KustomizeJsonPatch>? PatchesJson6902 { get; set; }
+}
+
+/// <summary>A patchesJson6902 entry: the RFC 6902 operations in <see cref="Path"/> apply to <see cref="Target"/>.</summary>
+public sealed class KustomizeJsonPatch
+{
+    public KustomizePatchTarget Target { get; set; } = new();
+    public string Path { get; set; } = "";
+}
+
+public sealed class KustomizePatchTarget
+{
+    public string? Group { get; set; }
+    public string Version { get; set; } = "";
+    public string Kind { get; set; } = "";
+    public string Name { get; set; } = "";
 }
 
 /// <summary>A Secret built by kustomize from an env file (KEY=value lines) the user writes; <see cref="Env"/> is its path.</summary>

@@ -1,13 +1,15 @@
 using System.CommandLine;
 using FineTune.Models;
+using FineTune.Models.ChatTemplates;
 using FineTune.Models.Generation;
 using FineTune.Models.Tokenizers;
 
 namespace FineTune.Cli.Commands;
 
 /// <summary>
-/// <c>ft generate &lt;model&gt; --prompt … [--prompt …] [--max-tokens N] [--greedy] [--temperature T] [--top-k K] [--top-p P]
-/// [--repetition-penalty R] [--stop S] [--seed N] [--json]</c>. Text streams to stdout; with --json one object at the end.
+/// <c>ft generate &lt;model&gt; --prompt … [--prompt …] [--chat [--system …]] [--max-tokens N] [--greedy] [--temperature T]
+/// [--top-k K] [--top-p P] [--repetition-penalty R] [--stop S] [--seed N] [--json]</c>.
+/// Text streams to stdout; with --json one object at the end.
 /// </summary>
 public static class GenerateCommand
 {
@@ -15,6 +17,8 @@ public static class GenerateCommand
     {
         var model = new Argument<string>("model") { Description = "Hugging Face model folder" };
         var prompt = new Option<string[]>("--prompt") { Description = "Prompt text; repeat for a batch", Required = true, AllowMultipleArgumentsPerToken = false };
+        var chat = new Option<bool>("--chat") { Description = "Wrap each prompt as a user turn with the model's chat template" };
+        var system = new Option<string?>("--system") { Description = "System message for --chat" };
         var maxTokens = new Option<int>("--max-tokens") { Description = "Tokens to generate at most", DefaultValueFactory = _ => 128 };
         var greedy = new Option<bool>("--greedy") { Description = "Always take the most likely token" };
         var temperature = new Option<double>("--temperature") { Description = "Sampling temperature (0 = greedy)", DefaultValueFactory = _ => 0.8 };
@@ -26,7 +30,7 @@ public static class GenerateCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object at the end (documented in docs/cli.md)" };
         var command = new Command("generate", "Generate text from a model folder with a KV cache")
         {
-            model, prompt, maxTokens, greedy, temperature, topK, topP, penalty, stop, seed, json,
+            model, prompt, chat, system, maxTokens, greedy, temperature, topK, topP, penalty, stop, seed, json,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -50,7 +54,24 @@ public static class GenerateCommand
                 Seed = parse.GetValue(seed),
                 EosTokenIds = eos,
             };
-            var encoded = prompts.Select(p => tokenizer.Encode(p)).ToArray();
+            if (parse.GetValue(system) is not null && !parse.GetValue(chat))
+                throw new CliException("--system needs --chat");
+            int[][] encoded;
+            if (parse.GetValue(chat))
+            {
+                var template = ChatTemplate.FromFolder(folder);
+                encoded = [.. prompts.Select(p =>
+                {
+                    List<ChatMessage> messages = parse.GetValue(system) is { } sys ? [new("system", sys)] : [];
+                    messages.Add(new ChatMessage("user", p));
+                    // the template writes any BOS itself
+                    return tokenizer.Encode(template.Render(messages, addGenerationPrompt: true), addSpecialTokens: false);
+                })];
+            }
+            else
+            {
+                encoded = [.. prompts.Select(p => tokenizer.Encode(p))];
+            }
             var generator = new TextGenerator(lm, ids => tokenizer.Decode(ids, skipSpecialTokens: true));
             Action<GeneratedToken>? stream = asJson || prompts.Length > 1
                 ? null

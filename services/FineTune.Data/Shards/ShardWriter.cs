@@ -39,6 +39,8 @@ public sealed class ShardWriter : IDisposable
     public long Records => _offsets.Count - 1;
     public long Tokens => _tokenCount;
     public long TargetTokens { get; private set; }
+    /// <summary>Packs written (known after <see cref="Complete"/>; 0 when not packed).</summary>
+    public long PackCount { get; private set; }
 
     /// <summary>Appends one record; when <paramref name="pack"/> is set, greedily starts a new pack when it would overflow max length.</summary>
     public void Add(ReadOnlySpan<int> tokens, ReadOnlySpan<bool> mask, bool pack = false)
@@ -76,6 +78,7 @@ public sealed class ShardWriter : IDisposable
         if (_completed) return;
         var packed = _packs.Count > 0;
         if (packed) _packs.Add(Records);
+        PackCount = packed ? _packs.Count - 1 : 0;
         _mask.Position = 0;
         _mask.CopyTo(_tokens);
         var pad = ShardFormat.OffsetsOffset(_tokenCount) - (ShardFormat.MaskOffset(_tokenCount) + _tokenCount);

@@ -1,12 +1,14 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using FineTune.Formats.Safetensors;
+using FineTune.Models.Tokenizers;
 
 namespace FineTune.Models.Tiny;
 
 /// <summary>
 /// The embedded default model: a real Hugging Face folder (config.json with LlamaForCausalLM, generation_config.json,
-/// model.safetensors, tokenizer.json, tokenizer_config.json with a ChatML template), randomly initialised from a seed.
+/// model.safetensors, and the byte-level BPE tokenizer.json + tokenizer_config.json (ChatML template) of
+/// <see cref="TinyTokenizerBuilder"/>), randomly initialised from a seed.
 /// It exists so demos, tests and CI have a model without any download; see docs/models.md.
 /// </summary>
 public static class TinyModel
@@ -47,7 +49,8 @@ public static class TinyModel
 
     private static ModelConfig WriteInto(string folder, long seed, TinyModelPreset preset)
     {
-        var ids = TinyTokenizerSource.Write(folder);
+        // The tokenizer: byte-level BPE with merges learned from the built-in corpus, ChatML specials and template.
+        var ids = TinyTokenizerBuilder.Write(folder);
         var config = ModelConfig.Parse(new JsonObject
         {
             ["architectures"] = new JsonArray("LlamaForCausalLM"),

@@ -10,9 +10,9 @@ namespace FineTune.Models.Tokenizers;
 /// adjacent pair is merged first (leftmost on ties), as in the reference. Results are cached per word.
 /// </summary>
 /// <remarks>
-/// Hand-written rather than Microsoft.ML.Tokenizers' BpeTokenizer: that type takes vocab.json/merges.txt-style input
-/// and owns pre-tokenization and special-token handling itself, while HF parity needs this pipeline's exact
-/// normalizer → added-token split → pre-tokenizer order, byte fallback and per-unit offsets (see docs/tokenizers.md).
+/// Byte-level vocabularies run their merges on Microsoft.ML.Tokenizers' BpeTokenizer (verified equal to the reference);
+/// the merge loop here serves SentencePiece-style vocabularies, whose byte fallback that library does not offer
+/// (docs/tokenizers.md).
 /// </remarks>
 internal sealed class BpeModel
 {
@@ -28,11 +28,29 @@ internal sealed class BpeModel
     private readonly int[] _byteFallbackIds;
     private readonly ConcurrentDictionary<string, Piece[]> _cache = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// '▁' when no merge produces a token with '▁' after another character (true of SentencePiece vocabularies, whose
+    /// pieces start at word boundaries): then no merge can cross the point before such a '▁', and a long word (Llama 2
+    /// has no pre-tokenizer, so a whole text is one word) can be encoded, and cached, chunk by chunk with the same result.
+    /// </summary>
+    private readonly char? _safeSplitBefore;
+
+    /// <summary>
+    /// Microsoft.ML.Tokenizers' BpeTokenizer as the merge engine for byte-level vocabularies (all 256 byte characters
+    /// present, no byte fallback, no end-of-word suffix): fed one pre-tokenized, byte-mapped word at a time, it gives the
+    /// same tokens as the reference (TokenizerParityTests). SentencePiece-style models need byte fallback, which it does
+    /// not offer, so they use the merge loop below.
+    /// </summary>
+    private readonly Microsoft.ML.Tokenizers.BpeTokenizer? _library;
+
     public int? UnknownId { get; }
     public bool ByteFallback { get; }
     public string? EndOfWordSuffix { get; }
     public bool IgnoreMerges { get; }
     public IReadOnlyDictionary<string, int> Vocab => _vocab;
+
+    /// <summary>Which merge engine runs: Microsoft.ML.Tokenizers for byte-level vocabularies, ours otherwise.</summary>
+    public string Engine => _library is not null ? "Microsoft.ML.Tokenizers BpeTokenizer" : "FineTune BPE (byte fallback)";
 
     /// <summary>One output token of a word: its id and the units [From, To) of the word it covers.</summary>
     public readonly record struct Piece(int Id, int From, int To);
@@ -53,6 +71,24 @@ internal sealed class BpeModel
             var key = Key(Intern(left), Intern(right));
             _merges.TryAdd(key, (rank, Intern(left + right)));
         }
+        const char metaspace = '\u2581';
+        var safe = EndOfWordSuffix is null;
+        foreach (var (left, right) in merges)
+        {
+            var merged = left + right;
+            for (var k = 1; k < merged.Length && safe; k++)
+                if (merged[k] == metaspace && merged[k - 1] != metaspace) safe = false;
+            if (!safe) break;
+        }
+        _safeSplitBefore = safe ? metaspace : null;
+        var byteLevelVocab = Enumerable.Range(0, 256).All(b => vocab.ContainsKey(ByteLevelAlphabet.Encode((byte)b).ToString()));
+        if (byteLevelVocab && !byteFallback && EndOfWordSuffix is null && merges.All(m => !m.Left.Contains(' ') && !m.Right.Contains(' ')))
+            _library = Microsoft.ML.Tokenizers.BpeTokenizer.Create(new Microsoft.ML.Tokenizers.BpeOptions(vocab)
+            {
+                Merges = merges.Select(m => m.Left + " " + m.Right),
+                ByteLevel = false,
+                PreTokenizer = null,
+            });
         _byteFallbackIds = new int[256];
         for (var b = 0; b < 256; b++)
             _byteFallbackIds[b] = vocab.TryGetValue($"<0x{b:X2}>", out var id) ? id : -1;
@@ -86,6 +122,27 @@ internal sealed class BpeModel
     public Piece[] Encode(string word)
     {
         if (word.Length == 0) return [];
+        if (_safeSplitBefore is char split && word.Length > 1 && word.IndexOf(split, 1) > 0)
+        {
+            // Chunks start at each '▁' that follows another character.
+            List<Piece>? all = null;
+            var chunkStart = 0;
+            for (var i = 1; i <= word.Length; i++)
+            {
+                if (i < word.Length && !(word[i] == split && word[i - 1] != split)) continue;
+                var pieces = EncodeChunk(word[chunkStart..i]);
+                if (chunkStart == 0 && i == word.Length) return pieces;
+                all ??= new List<Piece>(word.Length / 2);
+                foreach (var p in pieces) all.Add(p with { From = p.From + chunkStart, To = p.To + chunkStart });
+                chunkStart = i;
+            }
+            return [.. all!];
+        }
+        return EncodeChunk(word);
+    }
+
+    private Piece[] EncodeChunk(string word)
+    {
         if (_cache.TryGetValue(word, out var cached)) return cached;
         var result = EncodeUncached(word);
         if (word.Length < MaxCachedWordLength)
@@ -100,6 +157,17 @@ internal sealed class BpeModel
     {
         if (IgnoreMerges && EndOfWordSuffix is null && _vocab.TryGetValue(word, out var whole))
             return [new Piece(whole, 0, word.Length)];
+        if (_library is not null)
+        {
+            var tokens = _library.EncodeToTokens(word, out _, considerPreTokenization: false, considerNormalization: false);
+            var result = new Piece[tokens.Count];
+            for (var i = 0; i < tokens.Count; i++)
+            {
+                var (offset, length) = tokens[i].Offset.GetOffsetAndLength(word.Length);
+                result[i] = new Piece(tokens[i].Id, offset, offset + length);
+            }
+            return result;
+        }
 
         // Symbols, one per code point: symbol id (-1 = not in the symbol table, never merges), unit span.
         var n = 0;

@@ -31,6 +31,9 @@ public sealed class HfTokenizer
 
     /// <summary>"byte-level BPE" or "SentencePiece-style BPE" (what `ft inspect` prints).</summary>
     public string Kind { get; }
+    /// <summary>The BPE merge engine in use (Microsoft.ML.Tokenizers' BpeTokenizer for byte-level models).</summary>
+    public string MergeEngine => _model.Engine;
+
     public int VocabSize { get; }
     public int? BosId { get; }
     public int? EosId { get; }

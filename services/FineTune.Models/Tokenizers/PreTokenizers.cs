@@ -66,6 +66,14 @@ internal sealed class ByteLevelPreTokenizer(bool addPrefixSpace, bool useRegex) 
     internal static AlignedString ToBytes(AlignedString text)
     {
         var s = text.Text;
+        if (text.IsIdentity && s.All(char.IsAscii))
+        {
+            // ASCII is one byte per character, so the alignment stays the identity.
+            return text.WithSameLengthText(string.Create(s.Length, s, static (span, src) =>
+            {
+                for (var i = 0; i < src.Length; i++) span[i] = ByteLevelAlphabet.Encode((byte)src[i]);
+            }));
+        }
         var sb = new StringBuilder(s.Length * 2);
         var start = new List<int>(s.Length * 2);
         var end = new List<int>(s.Length * 2);

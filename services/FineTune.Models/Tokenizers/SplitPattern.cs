@@ -31,7 +31,7 @@ internal sealed class SplitPattern
     {
         try
         {
-            _regex = new Regex(dotnetPattern, RegexOptions.CultureInvariant | RegexOptions.Multiline);
+            _regex = new Regex(dotnetPattern, RegexOptions.CultureInvariant | RegexOptions.Multiline | RegexOptions.Compiled);
         }
         catch (ArgumentException e)
         {

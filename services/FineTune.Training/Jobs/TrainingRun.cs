@@ -191,6 +191,9 @@ public sealed class TrainingRun : IDisposable
         await File.WriteAllTextAsync(Path.Combine(Output, SummaryFile), JsonSerializer.Serialize(summary, CheckpointStore.Json), cancellationToken);
     }
 
+    /// <summary>Writes a checkpoint now (between steps): the trainer service does this on shutdown before releasing the job.</summary>
+    public string SaveCheckpoint() => _trainer.SaveCheckpoint();
+
     /// <summary>Writes the PEFT adapter now (e.g. after cancelling).</summary>
     public string SaveAdapter()
     {

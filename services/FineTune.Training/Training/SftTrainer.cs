@@ -167,7 +167,8 @@ public sealed class SftTrainer
         return new EvalRecord(_state.GlobalStep, _order.EpochAt(_state.MicroBatchCursor), loss, ppl, scores);
     }
 
-    private string SaveCheckpoint()
+    /// <summary>Writes a checkpoint of the state now (between steps), e.g. when the process is asked to stop.</summary>
+    public string SaveCheckpoint()
     {
         using var rng = torch.random.get_rng_state();
         _state = _state with { RngState = Convert.ToBase64String(rng.bytes) };

@@ -23,7 +23,8 @@ public sealed class KubernetesManifestWriterTests : IDisposable
         var folder = new ManifestFolder(WriteSample());
 
         Assert.NotEmpty(folder.Objects);
-        foreach (var (path, obj) in folder.Objects)
+        Assert.NotEmpty(folder.Patches);
+        foreach (var (path, obj) in folder.Objects.Concat(folder.Patches.Select(kv => KeyValuePair.Create(kv.Key, (object)kv.Value))))
         {
             var again = KubernetesYaml.Serialize(obj) + "\n";
             Assert.True(ManifestFolder.WithoutComments(folder.Texts[path]) == again, $"{path} changed in a parse/serialise round trip:\n{again}");
@@ -82,12 +83,32 @@ public sealed class KubernetesManifestWriterTests : IDisposable
 
         var overlay = KubernetesYaml.LoadAllFromString(Kubectl.Kustomize(Path.Combine(path, GpuOverlay.Folder)), ManifestFolder.CustomKinds, strict: true);
         var trainer = overlay.OfType<V1Deployment>().Single(d => d.Metadata.Name == "trainer");
-        Assert.Equal("finetune/trainer:latest", trainer.Spec.Template.Spec.Containers[0].Image); // the base's image, unchanged
+        Assert.Equal("finetune/trainer:latest-cuda", trainer.Spec.Template.Spec.Containers[0].Image); // the base's image, unchanged
         Assert.Equal("true", trainer.Spec.Template.Spec.NodeSelector[GpuOverlay.GpuNodeLabel]);
         Assert.Contains(trainer.Spec.Template.Spec.Tolerations, t => t.Key == KubernetesObjectFactory.GpuResource);
         // the patch adds to the base, it does not replace it
         Assert.Equal("1", trainer.Spec.Template.Spec.Containers[0].Resources.Limits[KubernetesObjectFactory.GpuResource].ToString());
         Assert.Equal(GpuOverlay.ExampleStorageClass, overlay.OfType<V1PersistentVolumeClaim>().Single(c => c.Metadata.Name == SampleDeployments.DataClaim).Spec.StorageClassName);
+    }
+
+    [Fact]
+    public void CpuOverlayRemovesEveryGpuRequestAndUsesTheCpuImage()
+    {
+        var path = WriteSample(description: SampleDeployments.Small(gpus: 2));
+        File.WriteAllText(Path.Combine(path, "base", KubernetesManifestWriter.SecretsFile), "redis-password=x\n");
+        var built = KubernetesYaml.LoadAllFromString(Kubectl.Kustomize(Path.Combine(path, CpuOverlay.Folder)), ManifestFolder.CustomKinds, strict: true);
+        var trainer = built.OfType<V1Deployment>().Single(d => d.Metadata.Name == "trainer");
+        var resources = trainer.Spec.Template.Spec.Containers[0].Resources;
+        Assert.False(resources.Limits.ContainsKey(KubernetesObjectFactory.GpuResource));
+        Assert.False(resources.Requests.ContainsKey(KubernetesObjectFactory.GpuResource));
+        Assert.Equal("16Gi", resources.Limits["memory"].ToString()); // the rest stays
+        Assert.Equal("finetune/trainer:latest", trainer.Spec.Template.Spec.Containers[0].Image);
+    }
+
+    [Fact]
+    public void NoCpuOverlayWhenTheModelAsksForNoGpu()
+    {
+        Assert.False(Directory.Exists(Path.Combine(WriteSample(description: SampleDeployments.Small(gpus: 0)), CpuOverlay.Folder)));
     }
 
     [Fact]

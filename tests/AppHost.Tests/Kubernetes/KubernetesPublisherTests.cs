@@ -67,12 +67,15 @@ public sealed class KubernetesPublisherTests(PublishedAppModel published) : ICla
         Assert.Equal("trainer", scaled.Spec.ScaleTargetRef.Name);
         Assert.Equal(1, scaled.Spec.MinReplicaCount);
         Assert.Equal(8, scaled.Spec.MaxReplicaCount);
-        var trigger = Assert.Single(scaled.Spec.Triggers);
+        Assert.Equal("waiting + running", scaled.Spec.Advanced!.ScalingModifiers!.Formula);
+        Assert.Equal(["running", "waiting"], scaled.Spec.Triggers.Select(t => t.Name).Order());
+        var trigger = scaled.Spec.Triggers.Single(t => t.Name == "waiting");
         Assert.Equal("redis-streams", trigger.Type);
         Assert.Equal("ft:train:jobs", trigger.Metadata["stream"]);
         Assert.Equal("trainers", trigger.Metadata["consumerGroup"]);
         Assert.Equal("redis:6379", trigger.Metadata["address"]);
-        Assert.True(trigger.Metadata.ContainsKey("lagCount"));
+        Assert.Equal("1", trigger.Metadata["lagCount"]);
+        Assert.Equal("1", scaled.Spec.Triggers.Single(t => t.Name == "running").Metadata["pendingEntriesCount"]);
         var auth = Folder.Single<KedaTriggerAuthentication>(trigger.AuthenticationRef!.Name);
         Assert.Equal(AppModelToDeployment.SecretName, auth.Spec.SecretTargetRef.Single().Name);
         Assert.Equal("redis-password", auth.Spec.SecretTargetRef.Single().Key);
@@ -102,6 +105,7 @@ public sealed class KubernetesPublisherTests(PublishedAppModel published) : ICla
 
             var volume = deployment.Spec.Template.Spec.Volumes.Single(v => v.PersistentVolumeClaim?.ClaimName == DataClaim);
             Assert.Equal(DataRoot, c.VolumeMounts.Single(m => m.Name == volume.Name).MountPath);
+            Assert.Equal((true, 1654L, 1654L), (deployment.Spec.Template.Spec.SecurityContext.RunAsNonRoot, deployment.Spec.Template.Spec.SecurityContext.RunAsUser, deployment.Spec.Template.Spec.SecurityContext.FsGroup));
             Assert.Equal("service.instance.id=$(POD_NAME)", c.Env.Single(e => e.Name == "OTEL_RESOURCE_ATTRIBUTES").Value);
             Assert.Equal("redis:6379,password=$(FT_SECRET_REDIS_PASSWORD)", c.Env.Single(e => e.Name == "ConnectionStrings__redis").Value);
         }
@@ -182,6 +186,8 @@ public sealed class KubernetesPublisherTests(PublishedAppModel published) : ICla
         Assert.Equal("redis", built.OfType<V1StatefulSet>().Single().Metadata.Name);
         Assert.Equal("built-by-test", Encoding.UTF8.GetString(built.OfType<V1Secret>().Single().Data["redis-password"]));
         Kubectl.Kustomize(Path.Combine(copy, GpuOverlay.Folder));
+        var cpu = KubernetesYaml.LoadAllFromString(Kubectl.Kustomize(Path.Combine(copy, CpuOverlay.Folder)), ManifestFolder.CustomKinds, strict: true);
+        Assert.Equal("finetune/trainer:latest", cpu.OfType<V1Deployment>().Single(d => d.Metadata.Name == "trainer").Spec.Template.Spec.Containers[0].Image);
     }
 
     [Fact]
@@ -193,6 +199,22 @@ public sealed class KubernetesPublisherTests(PublishedAppModel published) : ICla
         Assert.Equal(first, Directory.EnumerateFiles(again, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(again, f)).Order());
         foreach (var file in first)
             Assert.True(File.ReadAllBytes(Path.Combine(published.Path, file)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(again, file))), $"{file} differs");
+    }
+
+    [Fact]
+    public void CommittedDeployFolderIsWhatTheAppHostPublishesNow()
+    {
+        // deploy/k8s is committed like aspire-manifest.json: what the app model deploys is visible and diffable.
+        var committed = Path.Combine(Repo.Root, "deploy", "k8s");
+        static List<string> Files(string root) => Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(root, f).Replace('\\', '/'))
+            .Where(f => f != $"{KubernetesManifestWriter.BaseFolder}/{KubernetesManifestWriter.SecretsFile}") // the user's, never generated
+            .Order(StringComparer.Ordinal).ToList();
+        const string Regenerate = "deploy/k8s is stale. Regenerate it: dotnet run --project AppHost -- --publisher kubernetes --output-path ../deploy/k8s";
+        Assert.True(Directory.Exists(committed), Regenerate);
+        Assert.True(Files(published.Path).SequenceEqual(Files(committed)), Regenerate);
+        foreach (var file in Files(published.Path))
+            Assert.True(File.ReadAllText(Path.Combine(published.Path, file)) == File.ReadAllText(Path.Combine(committed, file)), $"{file}: {Regenerate}");
     }
 
     [Fact]

@@ -23,6 +23,12 @@ internal sealed class ManifestFolder
             var relative = Path.GetRelativePath(root, path).Replace(Path.DirectorySeparatorChar, '/');
             var text = File.ReadAllText(path);
             Texts[relative] = text;
+            if (relative.EndsWith(".patch.yaml", StringComparison.Ordinal))
+            {
+                // an overlay's JSON 6902 patch: a list of operations, not an object
+                Patches[relative] = KubernetesYaml.Deserialize<List<JsonPatchOperation>>(text, strict: true);
+                continue;
+            }
             // strict: an unknown or misspelt field throws instead of being dropped
             var objects = KubernetesYaml.LoadAllFromString(text, CustomKinds, strict: true);
             Assert.True(objects.Count == 1, $"{relative}: expected one object, found {objects.Count}");
@@ -35,6 +41,8 @@ internal sealed class ManifestFolder
     public SortedDictionary<string, string> Texts { get; } = new(StringComparer.Ordinal);
 
     public SortedDictionary<string, object> Objects { get; } = new(StringComparer.Ordinal);
+
+    public SortedDictionary<string, List<JsonPatchOperation>> Patches { get; } = new(StringComparer.Ordinal);
 
     /// <summary>The objects of the base (what kubectl applies from the root), without kustomizations and overlays.</summary>
     public IEnumerable<(string Path, object Object)> BaseObjects => Objects

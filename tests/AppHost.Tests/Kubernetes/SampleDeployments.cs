@@ -36,7 +36,7 @@ internal static class SampleDeployments
         var api = new WorkloadSpec("dataset", "project", WorkloadKind.Deployment, "finetune/dataset:latest", null, [], 1, null, 0,
             new ComputeResources("250m", "256Mi", null, "1Gi"), projectEnv, [http], alive, health, [dataMount], null, [],
             new Dictionary<string, string>(), RecreateOnUpdate: false);
-        var trainer = new WorkloadSpec("trainer", "project", WorkloadKind.Deployment, "finetune/trainer:latest", null, [], trainerReplicas,
+        var trainer = new WorkloadSpec("trainer", "project", WorkloadKind.Deployment, gpus > 0 ? "finetune/trainer:latest-cuda" : "finetune/trainer:latest", null, [], trainerReplicas,
             new ScalingSpec(min, max, "ft:train:jobs", "trainers", 1, "redis:6379", "redis-password"), gpus,
             new ComputeResources("2", "8Gi", null, "16Gi"), projectEnv, [http], alive, health, [dataMount], 600,
             [new TolerationSpec("nvidia.com/gpu", null, "NoSchedule")],

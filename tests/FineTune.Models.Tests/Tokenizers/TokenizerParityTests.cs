@@ -19,7 +19,7 @@ public class TokenizerParityTests
     public void EncodeAndDecodeEqualTheReferenceOnTheCorpus(string name, bool addSpecialTokens)
     {
         var folder = Repo.SharedFile("reference", "tokenizers", name);
-        var tokenizer = HfTokenizer.FromFolder(folder);
+        var tokenizer = ReferenceTokenizers.Get(name);
         var texts = ParityCorpus.Texts.Where(t => t.Length > 0).ToArray();
         var expected = RunReference(folder, texts, addSpecialTokens);
 
@@ -44,7 +44,7 @@ public class TokenizerParityTests
     [InlineData("phi-2")]
     public void DecodingTheEncodingGivesTheTextBack(string name)
     {
-        var tokenizer = HfTokenizer.FromFolder(Repo.SharedFile("reference", "tokenizers", name));
+        var tokenizer = ReferenceTokenizers.Get(name);
         foreach (var text in ParityCorpus.Texts.Where(t => t.Length > 0 && !t.Contains('<')))
         {
             var ids = tokenizer.Encode(text, addSpecialTokens: false);
@@ -58,8 +58,8 @@ public class TokenizerParityTests
     [Fact]
     public void KnownQuirksOfTheReferenceFilesAreReproduced()
     {
-        var llama = HfTokenizer.FromFolder(Repo.SharedFile("reference", "tokenizers", "llama2"));
-        var phi = HfTokenizer.FromFolder(Repo.SharedFile("reference", "tokenizers", "phi-2"));
+        var llama = ReferenceTokenizers.Get("llama2");
+        var phi = ReferenceTokenizers.Get("phi-2");
 
         Assert.Equal([1, 29871, 12], llama.Encode("\t"));
         Assert.Equal([phi.TokenToId("  ")!.Value], phi.Encode("  ", addSpecialTokens: false));
@@ -68,6 +68,23 @@ public class TokenizerParityTests
         Assert.Equal(50256, phi.EosId);
         Assert.Equal("byte-level BPE", phi.Kind);
         Assert.Equal("SentencePiece-style BPE", llama.Kind);
+        Assert.StartsWith("Microsoft.ML.Tokenizers", phi.MergeEngine);
+        Assert.StartsWith("FineTune", llama.MergeEngine);
+    }
+
+    [Theory]
+    [InlineData("llama2")]
+    [InlineData("phi-2")]
+    public void EncodingFromManyThreadsGivesTheSameIdsAsOneThread(string name)
+    {
+        var folder = Repo.SharedFile("reference", "tokenizers", name);
+        var sequential = ReferenceTokenizers.Get(name);
+        var expected = ParityCorpus.Texts.Select(t => sequential.Encode(t)).ToArray();
+        var shared = HfTokenizer.FromFolder(folder);
+        var results = new int[8 * ParityCorpus.Texts.Length][];
+        Parallel.For(0, results.Length, new ParallelOptions { MaxDegreeOfParallelism = 8 },
+            i => results[i] = shared.Encode(ParityCorpus.Texts[i % ParityCorpus.Texts.Length]));
+        for (var i = 0; i < results.Length; i++) Assert.Equal(expected[i % expected.Length], results[i]);
     }
 
     // transformers' clean_up_tokenization, which Phi-2's tokenizer_config turns on.

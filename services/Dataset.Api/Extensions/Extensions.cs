@@ -1,0 +1,30 @@
+using Dataset.Api.Model;
+using FineTune.Data;
+using FineTune.Data.Storage;
+
+namespace Microsoft.Extensions.Hosting;
+
+internal static class ApplicationServiceExtensions
+{
+    public const string TelemetryName = "FineTune.Dataset";
+
+    /// <summary>Redis, the data root, dataset storage and registry, options, OpenAPI and problem details.</summary>
+    public static void AddApplicationServices(this IHostApplicationBuilder builder)
+    {
+        builder.AddRedisClient("redis");
+
+        builder.Services.AddOptions<DatasetApiOptions>().BindConfiguration(DatasetApiOptions.Section)
+            .Validate(o => o.MaxUploadBytes > 0 && o.MaxRecordBytes > 0 && o.MaxRecordBytes <= int.MaxValue / 2,
+                "DatasetApi:MaxUploadBytes and DatasetApi:MaxRecordBytes must be positive")
+            .ValidateOnStart();
+        var dataRoot = builder.Configuration[DataRoot.ConfigurationKey]
+            ?? throw new InvalidOperationException($"Configuration '{DataRoot.ConfigurationKey}' (env FineTune__DataRoot) is missing: the shared data folder, an absolute path.");
+        builder.Services.AddSingleton(new DataRoot(dataRoot));
+        builder.Services.AddSingleton<DatasetStore>();
+        builder.Services.AddSingleton<DatasetRegistry>();
+
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
+    }
+}

@@ -1,0 +1,129 @@
+// Hugging Face folder (config.json, tokenizer files, safetensors, possibly sharded) → GGUF v3 that llama.cpp loads.
+// Streaming: one tensor at a time is read, converted to float32, permuted (llama q/k), quantized across all cores and
+// written; the file appears atomically when complete. Metadata per shared/reference/gguf-ollama.md §3–4.
+using System.Diagnostics;
+using FineTune.Formats.Gguf;
+using FineTune.Formats.Gguf.Quantization;
+using FineTune.Formats.Safetensors;
+
+namespace FineTune.Export.Gguf;
+
+public sealed record GgufTensorReport(string Name, GgmlType Type, long[] Ne, double? RelativeError);
+
+public sealed record GgufExportResult(string Path, GgufFileType FileType, long InputBytes, long OutputBytes, TimeSpan Elapsed,
+    IReadOnlyList<GgufTensorReport> Tensors)
+{
+    public double InputMegabytesPerSecond => InputBytes / 1e6 / Math.Max(Elapsed.TotalSeconds, 1e-9);
+}
+
+public sealed class HfToGgufConverter
+{
+    /// <summary>When set, each quantized tensor is dequantized and checked against its original (error bound per type).</summary>
+    public bool Verify { get; init; }
+
+    /// <summary>Value of general.name; defaults to the folder name.</summary>
+    public string? ModelName { get; init; }
+
+    public IProgress<(int Done, int Total, string Tensor)>? Progress { get; init; }
+
+    public GgufExportResult Convert(string hfFolder, string outputPath, GgufFileType fileType)
+    {
+        var sw = Stopwatch.StartNew();
+        var p = GgufModelParameters.FromFolder(hfFolder);
+        using var checkpoint = SafetensorsCheckpoint.Open(hfFolder);
+
+        // HF name → GGUF name, shapes; reject tensors llama.cpp's graph would not know.
+        var sources = new Dictionary<string, SafetensorInfo>(StringComparer.Ordinal);
+        foreach (var t in checkpoint.Tensors)
+        {
+            if (GgufTensorNames.IsIgnored(t.Name)) continue;
+            var gguf = GgufTensorNames.TryMap(t.Name)
+                ?? throw new NotSupportedException($"{checkpoint.Source}: tensor '{t.Name}' has no GGUF counterpart for architecture '{p.Architecture}'.");
+            if (gguf == GgufTensorNames.Output && p.TieWordEmbeddings) continue; // llama.cpp reuses token_embd
+            sources[gguf] = t;
+        }
+        if (!sources.TryGetValue(GgufTensorNames.TokenEmbedding, out var embd))
+            throw new InvalidDataException($"{checkpoint.Source}: model.embed_tokens.weight is missing.");
+        var vocabRows = (int)embd.Shape[0];
+        var vocab = GgufVocabulary.FromFolder(hfFolder, vocabRows, p.Architecture);
+        float[]? ropeFactors = p.RopeScaling?.Type == "llama3" ? p.Llama3RopeFactors() : null;
+
+        var planned = sources.Select(kv => new PlannedTensor(kv.Key, kv.Value.Shape.Reverse().ToArray())).ToList();
+        if (ropeFactors is not null) planned.Add(new PlannedTensor(GgufTensorNames.RopeFreqs, [ropeFactors.Length]));
+        var plan = QuantizationPlan.Plan(fileType, planned);
+
+        using var w = new GgufWriter(outputPath, p.Architecture);
+        WriteMetadata(w, p, vocab, fileType, plan.Any(x => GgmlTypeInfo.Of(x.Type).IsQuantized), ModelName ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(hfFolder))));
+        foreach (var (t, type) in plan) w.AddTensorInfo(t.Name, t.Ne.Reverse().ToArray(), type);
+        w.WriteHeader();
+
+        var reports = new List<GgufTensorReport>(plan.Count);
+        long inputBytes = 0;
+        for (var i = 0; i < plan.Count; i++)
+        {
+            var (t, type) = plan[i];
+            float[] data;
+            if (t.Name == GgufTensorNames.RopeFreqs) data = ropeFactors!;
+            else
+            {
+                var src = sources[t.Name];
+                data = HfTensorData.ReadFloat32(checkpoint, src.Name);
+                inputBytes += src.ByteLength;
+                if (p.PermutesQk) PermuteIfQk(t.Name, data, src.Shape, p);
+            }
+            var bytes = GgmlQuantizer.Quantize(type, data);
+            double? err = null;
+            if (Verify && type != GgmlType.F32)
+            {
+                err = QuantizationErrorBound.RelativeRmsError(data, GgmlQuantizer.Dequantize(type, bytes, data.LongLength));
+                if (err > QuantizationErrorBound.RelativeRms(type))
+                    throw new InvalidOperationException($"Tensor '{t.Name}' as {type}: relative RMS error {err:G3} exceeds the bound {QuantizationErrorBound.RelativeRms(type):G3}.");
+            }
+            w.WriteTensorData(t.Name, bytes);
+            reports.Add(new GgufTensorReport(t.Name, type, t.Ne, err));
+            Progress?.Report((i + 1, plan.Count, t.Name));
+        }
+        w.Commit();
+        return new GgufExportResult(Path.GetFullPath(outputPath), fileType, inputBytes, new FileInfo(outputPath).Length, sw.Elapsed, reports);
+    }
+
+    private static void WriteMetadata(GgufWriter w, GgufModelParameters p, GgufVocabulary vocab, GgufFileType fileType, bool anyQuantized, string name)
+    {
+        w.AddType("model");
+        w.AddName(name);
+        w.AddContextLength((uint)p.ContextLength);
+        w.AddEmbeddingLength((uint)p.HiddenSize);
+        w.AddBlockCount((uint)p.Layers);
+        w.AddFeedForwardLength((uint)p.IntermediateSize);
+        w.AddHeadCount((uint)p.Heads);
+        w.AddHeadCountKv((uint)p.KvHeads);
+        w.AddLayerNormRmsEps(p.RmsNormEps);
+        w.AddRopeFreqBase(p.RopeTheta);
+        w.AddRopeDimensionCount((uint)p.HeadDim);
+        if (p.ExplicitHeadDim)
+        {
+            w.AddKeyLength((uint)p.HeadDim);
+            w.AddValueLength((uint)p.HeadDim);
+        }
+        if (p.Architecture == "llama") w.AddVocabSize((uint)vocab.Tokens.Length);
+        if (p.RopeScaling is { Type: "linear" or "yarn" } rs)
+        {
+            w.AddRopeScalingType(rs.Type);
+            w.AddRopeScalingFactor(rs.Factor);
+            if (rs.OriginalContextLength is { } oc) w.AddRopeScalingOriginalContextLength((uint)oc);
+        }
+        w.AddFileType(fileType.FileType);
+        if (anyQuantized) w.AddQuantizationVersion();
+        vocab.WriteTo(w);
+    }
+
+    private static void PermuteIfQk(string ggufName, float[] data, long[] torchShape, GgufModelParameters p)
+    {
+        var isQ = ggufName.EndsWith(".attn_q.weight", StringComparison.Ordinal) || ggufName.EndsWith(".attn_q.bias", StringComparison.Ordinal);
+        var isK = ggufName.EndsWith(".attn_k.weight", StringComparison.Ordinal) || ggufName.EndsWith(".attn_k.bias", StringComparison.Ordinal);
+        if (!isQ && !isK) return;
+        var rows = torchShape[0];
+        var cols = torchShape.Length > 1 ? torchShape[1] : 1;
+        LlamaQkPermutation.Apply(data, rows, cols, isQ ? p.Heads : p.KvHeads);
+    }
+}

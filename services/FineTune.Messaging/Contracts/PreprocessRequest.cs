@@ -1,0 +1,62 @@
+using System.Globalization;
+
+namespace FineTune.Messaging.Contracts;
+
+/// <summary>
+/// A message on <c>ft:preprocess:requests</c>: tokenize dataset <see cref="DatasetId"/> for model folder
+/// <c>&lt;DataRoot&gt;/models/&lt;Model&gt;</c>. Fields (all strings): jobId (optional), datasetId, model, maxLength,
+/// overLong (truncate|drop), trainOnInputs (true|false), pack (true|false), plus traceparent/tracestate.
+/// </summary>
+public sealed record PreprocessRequest
+{
+    public string? JobId { get; init; }
+    public required string DatasetId { get; init; }
+    public required string Model { get; init; }
+    public int MaxLength { get; init; } = 1024;
+    /// <summary>"truncate" (keep the first MaxLength tokens) or "drop" (skip the record); both are counted.</summary>
+    public string OverLong { get; init; } = "truncate";
+    /// <summary>Train on every token (prompt included) instead of assistant turns only.</summary>
+    public bool TrainOnInputs { get; init; }
+    /// <summary>Pack consecutive records into rows of at most MaxLength tokens (each keeps its own segment).</summary>
+    public bool Pack { get; init; }
+
+    public IEnumerable<KeyValuePair<string, string>> ToFields()
+    {
+        if (JobId is not null) yield return new("jobId", JobId);
+        yield return new("datasetId", DatasetId);
+        yield return new("model", Model);
+        yield return new("maxLength", MaxLength.ToString(CultureInfo.InvariantCulture));
+        yield return new("overLong", OverLong);
+        yield return new("trainOnInputs", TrainOnInputs ? "true" : "false");
+        yield return new("pack", Pack ? "true" : "false");
+    }
+
+    /// <summary>Reads and validates a request; a bad field is an <see cref="InvalidMessageException"/> (dead-lettered at once).</summary>
+    public static PreprocessRequest From(StreamMessage message)
+    {
+        var maxLength = message.Get("maxLength") is { } m
+            ? int.TryParse(m, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v is >= 8 and <= 1 << 20 ? v
+                : throw new InvalidMessageException($"{message.Stream} message {message.Id}: field 'maxLength' must be an integer in [8, 1048576], got '{m}'")
+            : 1024;
+        var overLong = message.Get("overLong") ?? "truncate";
+        if (overLong is not ("truncate" or "drop"))
+            throw new InvalidMessageException($"{message.Stream} message {message.Id}: field 'overLong' must be 'truncate' or 'drop', got '{overLong}'");
+        return new PreprocessRequest
+        {
+            JobId = message.Get("jobId"),
+            DatasetId = message.Required("datasetId"),
+            Model = message.Required("model"),
+            MaxLength = maxLength,
+            OverLong = overLong,
+            TrainOnInputs = Bool(message, "trainOnInputs"),
+            Pack = Bool(message, "pack"),
+        };
+    }
+
+    private static bool Bool(StreamMessage message, string field) => message.Get(field) switch
+    {
+        null or "" or "false" or "0" => false,
+        "true" or "1" => true,
+        var other => throw new InvalidMessageException($"{message.Stream} message {message.Id}: field '{field}' must be true or false, got '{other}'"),
+    };
+}

@@ -1,0 +1,50 @@
+using System.Diagnostics;
+using System.Text.Json;
+using FineTune.Data.Shards;
+using FineTune.Messaging;
+using FineTune.Messaging.Contracts;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Preprocess.Worker.Services;
+
+/// <summary>
+/// Consumes <c>ft:preprocess:requests</c> (group <c>preprocessors</c>), runs the <see cref="PreprocessPipeline"/> and
+/// publishes the manifest to <c>ft:preprocess:ready</c> (and, for a job, a line on its events stream).
+/// </summary>
+public sealed class PreprocessWorker(IConnectionMultiplexer redis, PreprocessPipeline pipeline, IOptions<PreprocessWorkerOptions> options, ILogger<PreprocessWorker> logger)
+    : StreamWorker(redis, options.Value.Consumer, logger)
+{
+    protected override string Stream => StreamNames.PreprocessRequests;
+    protected override string Group => StreamNames.PreprocessGroup;
+
+    protected override async Task HandleAsync(StreamMessage message, CancellationToken cancellationToken)
+    {
+        var request = PreprocessRequest.From(message);
+        Activity.Current?.SetTag("job.id", request.JobId);
+        var outcome = await pipeline.RunAsync(request, cancellationToken);
+
+        var db = Database;
+        var manifest = JsonSerializer.Serialize(outcome.Manifest, ShardManifest.Json);
+        var ready = new PreprocessReady(request.JobId, request.DatasetId, message.Id, outcome.Hash, outcome.Folder, outcome.Skipped, manifest);
+        using (PreprocessPipelineActivity("preprocess publish"))
+        {
+            await db.PublishAsync(StreamNames.PreprocessReady, ready.ToFields());
+            if (request.JobId is { } jobId)
+            {
+                var train = outcome.Manifest.Split("train");
+                await db.PublishAsync(StreamNames.JobEvents(jobId),
+                [
+                    new("kind", "preprocess"),
+                    new("message", outcome.Skipped
+                        ? $"shards {outcome.Hash[..12]} already existed: preprocessing skipped"
+                        : $"shards {outcome.Hash[..12]} written: {train?.Records} train records, {train?.Tokens} tokens ({train?.Truncated} truncated, {train?.Dropped} dropped)"),
+                    new("ts", DateTimeOffset.UtcNow.ToString("O")),
+                ]);
+            }
+        }
+    }
+
+    private static readonly ActivitySource Source = new(PreprocessPipeline.TelemetryName);
+    private static Activity? PreprocessPipelineActivity(string name) => Source.StartActivity(name);
+}

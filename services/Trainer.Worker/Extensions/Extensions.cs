@@ -1,0 +1,36 @@
+using FineTune.Messaging;
+using FineTune.Messaging.Jobs;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using Trainer.Worker.Services;
+
+namespace Trainer.Worker.Extensions;
+
+public static class Extensions
+{
+    public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
+    {
+        builder.AddRedisClient("redis");
+        builder.Services.AddOptions<TrainerOptions>().BindConfiguration("Trainer");
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(2)); // room to checkpoint on SIGTERM
+
+        builder.Services.AddSingleton<JobStore>();
+        builder.Services.AddSingleton<ReplicaState>();
+        builder.Services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<TrainerOptions>>().Value;
+            return new StreamWorkerOptions { MinIdle = options.LeaseTime, ClaimInterval = options.ClaimInterval, MaxAttempts = options.MaxAttempts };
+        });
+        builder.Services.AddSingleton(sp => new JobTrainer(
+            sp.GetRequiredService<JobStore>(), sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<ReplicaState>(),
+            DataRootOf(builder.Configuration), sp.GetRequiredService<IOptions<TrainerOptions>>().Value, sp.GetRequiredService<ILogger<JobTrainer>>()));
+        builder.Services.AddHostedService<TrainJobWorker>();
+        builder.Services.AddHostedService<ReplicaHeartbeat>();
+        return builder;
+    }
+
+    private static string DataRootOf(IConfiguration configuration) =>
+        configuration["FineTune:DataRoot"] is { Length: > 0 } root
+            ? Path.GetFullPath(root)
+            : throw new InvalidOperationException("FineTune:DataRoot (env FineTune__DataRoot) is not set: the trainer needs the shared data folder.");
+}

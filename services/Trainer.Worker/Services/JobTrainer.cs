@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Text.Json;
+using FineTune.Messaging;
+using FineTune.Messaging.Contracts;
+using FineTune.Messaging.Jobs;
+using FineTune.Training.Jobs;
+using FineTune.Training.Training;
+using StackExchange.Redis;
+
+namespace Trainer.Worker.Services;
+
+/// <summary>
+/// Runs one training job for the worker: reads the spec from the job record, trains with <see cref="TrainingRun"/> (the same
+/// code as <c>ft train</c>) into <c>&lt;DataRoot&gt;/jobs/{id}/train</c>, resuming from the newest checkpoint there, publishes every
+/// record to the job's metrics stream and to OpenTelemetry, stops within one step on cancel, checkpoints at once on shutdown,
+/// then hands the adapter to the export stage.
+/// </summary>
+public sealed class JobTrainer(JobStore jobs, IConnectionMultiplexer redis, ReplicaState replica, string dataRoot, TrainerOptions options, ILogger<JobTrainer> logger)
+{
+    public const string TelemetryName = "FineTune.Training";
+    private static readonly ActivitySource Source = new(TelemetryName);
+    private static readonly Meter Meter = new(TelemetryName);
+    private static readonly Counter<long> TrainedTokens = Meter.CreateCounter<long>("ft.training.tokens", "{token}", "Tokens trained on");
+    private static readonly Counter<long> Steps = Meter.CreateCounter<long>("ft.training.steps", "{step}", "Optimizer steps");
+    private static readonly Histogram<double> Loss = Meter.CreateHistogram<double>("ft.training.loss", description: "Training loss per label token, per step");
+    private static readonly Histogram<double> Throughput = Meter.CreateHistogram<double>("ft.training.tokens_per_second", "{token}/s", "Training throughput per step");
+
+    public string JobFolder(string jobId) => Path.Combine(dataRoot, "jobs", jobId);
+
+    /// <summary>Trains the job to the end. Throws <see cref="JobCancelledException"/> when cancelled; on shutdown, checkpoints and rethrows.</summary>
+    public async Task RunAsync(string jobId, string consumer, CancellationToken stopping)
+    {
+        var record = await jobs.GetAsync(jobId) ?? throw new InvalidMessageException($"job {jobId}: no record ft:job:{jobId}");
+        if (JobStatus.IsFinal(record.GetValueOrDefault("status")))
+        {
+            logger.LogInformation("Job {JobId} is already {Status}; nothing to do", jobId, record["status"]);
+            return;
+        }
+        if (record.ContainsKey("cancel_requested")) throw new JobCancelledException(jobId);
+
+        var spec = ReadSpec(jobId, record);
+        var output = Path.Combine(JobFolder(jobId), "train");
+        spec.Output = output;
+        if (spec.Training.SaveSteps <= 0) spec.Training.SaveSteps = options.DefaultSaveSteps;
+        if (spec.Training.Threads <= 0 && options.Threads > 0) spec.Training.Threads = options.Threads;
+
+        using var activity = Source.StartActivity("train job");
+        activity?.SetTag("ft.job.id", jobId);
+        activity?.SetTag("ft.replica", consumer);
+        replica.Running(jobId, spec.Training.Device);
+        try
+        {
+            await jobs.SetStatusAsync(jobId, JobStatus.Training, ("replica", consumer), ("device", spec.Training.Device));
+            TrainingRun run;
+            using (Source.StartActivity("load model"))
+                run = await TrainingRun.PrepareAsync(spec, dataRoot, stopping);
+            using (run)
+            {
+                await jobs.AddEventAsync(jobId, "training", $"{run.Parameters} on {consumer}; {run.Train.Examples} examples, {run.TotalSteps} steps");
+                await TrainAsync(jobId, run, stopping);
+                await CompleteAsync(jobId, record, spec, run);
+            }
+        }
+        finally
+        {
+            replica.Idle();
+        }
+    }
+
+    private async Task TrainAsync(string jobId, TrainingRun run, CancellationToken stopping)
+    {
+        var db = redis.GetDatabase();
+        try
+        {
+            await foreach (var e in run.RunAsync(resume: true, stopping))
+            {
+                switch (e)
+                {
+                    case StepRecord s:
+                        TrainedTokens.Add(s.Tokens);
+                        Steps.Add(1);
+                        Loss.Record(s.Loss);
+                        Throughput.Record(s.TokensPerSecond);
+                        await db.PublishAsync(StreamNames.JobMetrics(jobId), StepFields(s));
+                        break;
+                    case EvalRecord v:
+                        using (var span = Source.StartActivity("evaluate"))
+                        {
+                            span?.SetTag("ft.step", v.Step);
+                            span?.SetTag("ft.eval.loss", v.EvalLoss);
+                            await db.PublishAsync(StreamNames.JobMetrics(jobId), EvalFields(v));
+                        }
+                        break;
+                    case CheckpointRecord c:
+                        using (var span = Source.StartActivity("checkpoint"))
+                        {
+                            span?.SetTag("ft.step", c.Step);
+                            await jobs.AddEventAsync(jobId, "checkpoint", $"checkpoint at step {c.Step}");
+                        }
+                        break;
+                }
+                if (await jobs.IsCancelRequestedAsync(jobId)) throw new JobCancelledException(jobId);
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Shutdown (SIGTERM, Kubernetes drain): checkpoint now so the replica that takes the job over loses nothing.
+            using var span = Source.StartActivity("checkpoint");
+            var path = run.SaveCheckpoint();
+            logger.LogInformation("Job {JobId} checkpointed at {Checkpoint} on shutdown; releasing it", jobId, path);
+            await jobs.AddEventAsync(jobId, "handover", $"replica stopping: checkpoint {Path.GetFileName(path)} written, job released");
+            throw;
+        }
+    }
+
+    private async Task CompleteAsync(string jobId, IReadOnlyDictionary<string, string> record, TrainingJob spec, TrainingRun run)
+    {
+        var adapter = Path.Combine(run.Output, TrainingRun.AdapterFolder);
+        var artifacts = JsonSerializer.Serialize(new { adapter, metrics = Path.Combine(run.Output, TrainingRun.MetricsFile), summary = Path.Combine(run.Output, TrainingRun.SummaryFile) });
+        var eval = JsonSerializer.Serialize(new { before = run.Before?.Metrics, after = run.After?.Metrics, before_loss = run.Before?.EvalLoss, after_loss = run.After?.EvalLoss });
+        await jobs.SetFieldsAsync(jobId, ("artifacts", artifacts), ("eval", eval));
+        if (record.TryGetValue("export", out var export) && export is { Length: > 0 } && export != "false")
+        {
+            var request = new ExportRequest(jobId, Path.GetFullPath(spec.Model!, dataRoot), adapter, Path.Combine(JobFolder(jobId), "artifacts"));
+            await jobs.SetStatusAsync(jobId, JobStatus.Exporting);
+            await redis.GetDatabase().PublishAsync(StreamNames.ExportRequests, request.ToFields());
+        }
+        else
+        {
+            await jobs.SetStatusAsync(jobId, JobStatus.Done);
+        }
+        logger.LogInformation("Job {JobId} trained: adapter at {Adapter}", jobId, adapter);
+    }
+
+    private static TrainingJob ReadSpec(string jobId, IReadOnlyDictionary<string, string> record)
+    {
+        if (!record.TryGetValue("spec", out var text) || text.Length == 0)
+            throw new InvalidMessageException($"job {jobId}: the record has no spec");
+        try
+        {
+            return TrainingJobFile.Parse(text, $"ft:job:{jobId} spec");
+        }
+        catch (TrainingJobException ex)
+        {
+            throw new InvalidMessageException(ex.Message);
+        }
+    }
+
+    private static IEnumerable<KeyValuePair<string, string>> StepFields(StepRecord s) =>
+    [
+        new("kind", "train"), new("step", F(s.Step)), new("epoch", F(s.Epoch)), new("loss", F(s.Loss)), new("lr", F(s.LearningRate)),
+        new("grad_norm", F(s.GradNorm)), new("tokens_per_s", F(s.TokensPerSecond)), new("eta_s", F(s.EtaSeconds)),
+    ];
+
+    private static IEnumerable<KeyValuePair<string, string>> EvalFields(EvalRecord v) =>
+    [
+        new("kind", "eval"), new("step", F(v.Step)), new("epoch", F(v.Epoch)), new("eval_loss", F(v.EvalLoss)), new("eval_ppl", F(v.EvalPerplexity)),
+        .. v.Metrics.Select(m => new KeyValuePair<string, string>(m.Key, F(m.Value))),
+    ];
+
+    private static string F(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+}

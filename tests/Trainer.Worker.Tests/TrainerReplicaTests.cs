@@ -1,0 +1,122 @@
+using FineTune.Messaging;
+using FineTune.Messaging.Jobs;
+
+namespace Trainer.Worker.Tests;
+
+/// <summary>Trainer replicas coordinated through Redis Streams: real Redis, real trainer processes, real (nano) training.</summary>
+public sealed class TrainerReplicaTests : IAsyncLifetime
+{
+    private readonly TrainerTestBed _bed = new();
+
+    public Task InitializeAsync() => _bed.InitializeAsync();
+    public Task DisposeAsync() => _bed.DisposeAsync();
+
+    [Fact]
+    public async Task TwoReplicasCompleteFourJobsEachExactlyOnce()
+    {
+        _bed.StartReplica("replica-a");
+        _bed.StartReplica("replica-b");
+        var ids = Enumerable.Range(1, 4).Select(i => $"four-{i}").ToList();
+        foreach (var id in ids) await _bed.SubmitAsync(id, TrainerTestBed.Spec(maxSteps: 6));
+
+        foreach (var id in ids)
+        {
+            var job = await _bed.WaitForFinalAsync(id);
+            Assert.Equal(JobStatus.Done, job["status"]);
+            Assert.Contains(job["replica"], new[] { "replica-a", "replica-b" });
+            Assert.Single(await _bed.EventsAsync(id), e => e.Kind == "training");   // started once
+            Assert.Equal(Enumerable.Range(1, 6), await _bed.TrainStepsAsync(id));             // every step once, in order
+        }
+        // acknowledged right after the record says done (the ack follows the durable adapter)
+        await TrainerTestBed.WaitUntilAsync(async () => (await _bed.Db.StreamPendingAsync(StreamNames.TrainJobs, StreamNames.TrainGroup)).PendingMessageCount == 0,
+            TimeSpan.FromSeconds(10), "all four jobs acknowledged");
+    }
+
+    [Fact]
+    public async Task KilledReplicasJobResumesElsewhereToTheBitIdenticalAdapter()
+    {
+        var first = _bed.StartReplica("replica-a");
+        await _bed.SubmitAsync("uninterrupted", TrainerTestBed.Spec(maxSteps: 12));
+        await _bed.WaitForFinalAsync("uninterrupted");
+        var expected = _bed.AdapterBytes("uninterrupted");
+
+        await _bed.SubmitAsync("killed", TrainerTestBed.Spec(maxSteps: 12));
+        await _bed.WaitForEventAsync("killed", "checkpoint", TimeSpan.FromMinutes(2));
+        first.KillHard();
+        Assert.NotEqual(JobStatus.Done, await _bed.StatusAsync("killed"));
+
+        _bed.StartReplica("replica-b");
+        var job = await _bed.WaitForFinalAsync("killed");
+
+        Assert.Equal(JobStatus.Done, job["status"]);
+        Assert.Equal("replica-b", job["replica"]);
+        Assert.Equal(expected, _bed.AdapterBytes("killed"));
+    }
+
+    [Fact]
+    public async Task SigtermCheckpointsAndHandsTheJobOver()
+    {
+        var first = _bed.StartReplica("replica-a", lease: TimeSpan.FromMinutes(5));   // a takeover can only come from the release
+        await _bed.SubmitAsync("drained", TrainerTestBed.Spec(maxSteps: 40));
+        await _bed.WaitForEventAsync("drained", "checkpoint", TimeSpan.FromMinutes(2));
+
+        await first.TerminateAsync(TimeSpan.FromMinutes(1));
+        await _bed.WaitForEventAsync("drained", "handover", TimeSpan.FromSeconds(10));
+        _bed.StartReplica("replica-b", lease: TimeSpan.FromMinutes(5));
+        var job = await _bed.WaitForFinalAsync("drained");
+
+        Assert.Equal(JobStatus.Done, job["status"]);
+        Assert.Equal("replica-b", job["replica"]);
+        var steps = await _bed.TrainStepsAsync("drained");
+        Assert.Equal(40, steps[^1]);
+        Assert.Equal(Enumerable.Range(1, 40), steps.Distinct().Order());                  // nothing skipped across the handover
+    }
+
+    [Fact]
+    public async Task PoisonJobGoesToTheDeadLetterStreamAfterItsAttempts()
+    {
+        _bed.StartReplica("replica-a", lease: TimeSpan.FromSeconds(1));
+        await _bed.SubmitAsync("poison", TrainerTestBed.Spec(maxSteps: 4, model: "models/missing"));
+
+        var job = await _bed.WaitForFinalAsync("poison");
+
+        Assert.Equal(JobStatus.Failed, job["status"]);
+        Assert.Contains("models/missing", job["error"]);
+        var dead = Assert.Single(await _bed.Db.StreamRangeAsync(StreamNames.DeadLetter));
+        Assert.Equal(StreamNames.TrainJobs, (string)dead["stream"]!);
+        Assert.Equal(2, (int)dead["attempts"]);
+        Assert.Contains("FileNotFound", (string)dead["stack"]!, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task CancelStopsWithinOneStepAndFreesTheReplica()
+    {
+        _bed.StartReplica("replica-a");
+        await _bed.SubmitAsync("long", TrainerTestBed.Spec(maxSteps: 5000));
+        await _bed.WaitForEventAsync("long", "checkpoint", TimeSpan.FromMinutes(2));
+
+        await _bed.Jobs.RequestCancelAsync("long");
+        var stepsAtCancel = (await _bed.TrainStepsAsync("long")).Max();
+        var job = await _bed.WaitForFinalAsync("long");
+
+        Assert.Equal(JobStatus.Cancelled, job["status"]);
+        Assert.True((await _bed.TrainStepsAsync("long")).Max() <= stepsAtCancel + 1, "trained on for more than one step after the cancel");
+
+        await _bed.SubmitAsync("next", TrainerTestBed.Spec(maxSteps: 4));
+        Assert.Equal(JobStatus.Done, (await _bed.WaitForFinalAsync("next"))["status"]);
+    }
+
+    [Fact]
+    public async Task RedisRestartMidJobLosesNoStepRecords()
+    {
+        _bed.StartReplica("replica-a", lease: TimeSpan.FromMinutes(5));
+        await _bed.SubmitAsync("restart", TrainerTestBed.Spec(maxSteps: 60));
+        await _bed.WaitForEventAsync("restart", "checkpoint", TimeSpan.FromMinutes(2));
+
+        await _bed.Redis.RestartAsync();   // kill -9 and start again on the same AOF data
+
+        var job = await _bed.WaitForFinalAsync("restart");
+        Assert.Equal(JobStatus.Done, job["status"]);
+        Assert.Equal(Enumerable.Range(1, 60), (await _bed.TrainStepsAsync("restart")).Distinct().Order());
+    }
+}

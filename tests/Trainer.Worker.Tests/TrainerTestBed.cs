@@ -1,0 +1,126 @@
+using FineTune.Messaging;
+using FineTune.Messaging.Contracts;
+using FineTune.Messaging.Jobs;
+using FineTune.Models.Tiny;
+using StackExchange.Redis;
+
+namespace Trainer.Worker.Tests;
+
+/// <summary>
+/// Real Redis, a data root with the nano model and a small chat dataset, and helpers to submit jobs and watch their records.
+/// Waiting is on Redis state (bounded polls), never on fixed sleeps.
+/// </summary>
+public sealed class TrainerTestBed : IAsyncLifetime
+{
+    private readonly TempDirectory _root = new("ft-trainer");
+    private readonly List<TrainerReplica> _replicas = [];
+    private ConnectionMultiplexer? _mux;
+
+    public RedisServer Redis { get; } = new();
+    public string DataRoot => _root.Path;
+    public IDatabase Db => _mux!.GetDatabase();
+    public JobStore Jobs => new(_mux!);
+
+    public async Task InitializeAsync()
+    {
+        await Redis.StartAsync();
+        _mux = await ConnectionMultiplexer.ConnectAsync(Redis.ConnectionString + ",abortConnect=false");
+        TinyModel.Write(Path.Combine(DataRoot, "models", "nano"), seed: 7, TinyModelPreset.Nano);
+        Directory.CreateDirectory(Path.Combine(DataRoot, "data"));
+        var lines = Enumerable.Range(0, 16).Select(i =>
+            $$"""{"messages":[{"role":"user","content":"What is {{i}} plus {{i}}?"},{"role":"assistant","content":"{{i + i}}"}]}""");
+        await File.WriteAllLinesAsync(Path.Combine(DataRoot, "data", "sums.jsonl"), lines);
+    }
+
+    /// <summary>A deterministic CPU job on the nano model: checkpoints every 2 steps.</summary>
+    public static string Spec(int maxSteps, string model = "models/nano") => $"""
+        model: {model}
+        data: data/sums.jsonl
+        lora:
+          r: 4
+          alpha: 8
+          dropout: 0
+        sft:
+          max_seq_len: 64
+        training:
+          micro_batch_size: 2
+          gradient_accumulation_steps: 1
+          max_steps: {maxSteps}
+          learning_rate: 0.001
+          warmup_steps: 0
+          save_steps: 2
+          deterministic: true
+          seed: 11
+        """;
+
+    public TrainerReplica StartReplica(string instanceId, TimeSpan? lease = null)
+    {
+        var replica = TrainerReplica.Start(instanceId, Redis.ConnectionString, DataRoot, lease ?? TimeSpan.FromSeconds(3));
+        _replicas.Add(replica);
+        return replica;
+    }
+
+    public async Task SubmitAsync(string jobId, string spec)
+    {
+        await Jobs.CreateAsync(jobId, spec);
+        await Db.PublishAsync(StreamNames.TrainJobs, new TrainRequest(jobId).ToFields());
+    }
+
+    public async Task<string?> StatusAsync(string jobId) => await Db.HashGetAsync(StreamNames.Job(jobId), "status");
+
+    public async Task<IReadOnlyDictionary<string, string>> WaitForStatusAsync(string jobId, Func<string?, bool> done, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (done(await StatusAsync(jobId))) return (await Jobs.GetAsync(jobId))!;
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"job {jobId} is still {await StatusAsync(jobId)} after {timeout}; replicas said:\n" + string.Join("\n---\n", _replicas.Select(r => r.InstanceId + ":\n" + Tail(r.Output))));
+    }
+
+    public Task<IReadOnlyDictionary<string, string>> WaitForFinalAsync(string jobId, TimeSpan? timeout = null) =>
+        WaitForStatusAsync(jobId, JobStatus.IsFinal, timeout ?? TimeSpan.FromMinutes(3));
+
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"not reached within {timeout}: {what}");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Waits until the job's events stream holds an event of <paramref name="kind"/>.</summary>
+    public async Task WaitForEventAsync(string jobId, string kind, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if ((await EventsAsync(jobId)).Any(e => e.Kind == kind)) return;
+            await Task.Delay(50);
+        }
+        throw new TimeoutException($"job {jobId} has no '{kind}' event after {timeout}");
+    }
+
+    public async Task<IReadOnlyList<(string Kind, string Message)>> EventsAsync(string jobId) =>
+        (await Db.StreamRangeAsync(StreamNames.JobEvents(jobId))).Select(e => ((string)e["kind"]!, (string)e["message"]!)).ToList();
+
+    public async Task<IReadOnlyList<int>> TrainStepsAsync(string jobId) =>
+        (await Db.StreamRangeAsync(StreamNames.JobMetrics(jobId))).Where(e => e["kind"] == "train").Select(e => (int)e["step"]).ToList();
+
+    public byte[] AdapterBytes(string jobId) =>
+        File.ReadAllBytes(Path.Combine(DataRoot, "jobs", jobId, "train", "adapter", "adapter_model.safetensors"));
+
+    private static string Tail(string text) => text.Length <= 3000 ? text : text[^3000..];
+
+    public Task DisposeAsync()
+    {
+        foreach (var r in _replicas) r.Dispose();
+        _mux?.Dispose();
+        Redis.Dispose();
+        _root.Dispose();
+        return Task.CompletedTask;
+    }
+}
