@@ -65,7 +65,7 @@ public sealed class PreprocessWorkerTests : IAsyncLifetime
             b.UseSetting("ConnectionStrings:redis", _redis.ConnectionString);
             b.UseSetting("FineTune:DataRoot", _fx.Root.Path);
         });
-        factory.UseKestrel(0);
+        factory.UseKestrel(FreePort.Next());
         factory.StartServer();
         using var client = factory.CreateClient();
         using var worker = Worker("p1");
@@ -140,12 +140,15 @@ public sealed class PreprocessWorkerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task RequestForAMissingDatasetIsDeadLettered()
+    public async Task RequestForAMissingDatasetIsDeadLetteredAndFailsItsJob()
     {
         using var worker = Worker("p1");
         await worker.StartAsync(default);
-        await Db.PublishAsync(StreamNames.PreprocessRequests, new PreprocessRequest { DatasetId = "0123456789abcdef", Model = "tiny" }.ToFields());
+        await new FineTune.Messaging.Jobs.JobStore(_mux).CreateAsync("job-9", "{}");
+        await Db.PublishAsync(StreamNames.PreprocessRequests, new PreprocessRequest { JobId = "job-9", DatasetId = "0123456789abcdef", Model = "tiny" }.ToFields());
         await Eventually.HoldsAsync(async () => await Db.StreamLengthAsync(StreamNames.DeadLetter) == 1, "dead-lettered");
+        await Eventually.HoldsAsync(async () => await Db.HashGetAsync(StreamNames.Job("job-9"), "status") == "failed", "the job marked failed");
+        Assert.Contains("does not exist", (await Db.HashGetAsync(StreamNames.Job("job-9"), "error")).ToString());
         var dead = (await Db.StreamRangeAsync(StreamNames.DeadLetter))[0];
         Assert.Contains("dataset '0123456789abcdef' does not exist", dead["error"].ToString());
         Assert.Equal(StreamNames.PreprocessRequests, dead["stream"].ToString());
