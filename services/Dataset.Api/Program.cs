@@ -10,6 +10,7 @@ var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapOpenApi();
 app.MapDatasetApi();
+app.MapJobsApi();
 
 app.Run();
 

@@ -22,6 +22,7 @@ internal static class ApplicationServiceExtensions
         builder.Services.AddSingleton(new DataRoot(dataRoot));
         builder.Services.AddSingleton<DatasetStore>();
         builder.Services.AddSingleton<DatasetRegistry>();
+        builder.Services.AddSingleton<FineTune.Messaging.Jobs.JobStore>();
 
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();

@@ -1,0 +1,168 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using FineTune.Data;
+using FineTune.Data.Storage;
+using FineTune.Models.Tiny;
+using FineTune.Training.Jobs;
+using FineTune.Training.Lora;
+
+namespace Dataset.Api.Model;
+
+/// <summary>
+/// Turns a POST /api/jobs body (snake_case JSON: dataset, model, eval_split, lora, sft, training, eval, export) into the
+/// training job document stored in the job's <c>spec</c> field. The sections are the job document's own sections, so the
+/// one validator (<see cref="TrainingJobFile"/>) checks them; every problem is reported under the field it concerns
+/// (<c>training.learning_rate</c>, <c>lora.target_modules</c>, ...). Paths in the spec are relative to the data root.
+/// </summary>
+public static partial class JobSpecBuilder
+{
+    /// <summary>The embedded default base model (written with <see cref="TinyModel"/> under <c>models/tiny-llama</c> on first use).</summary>
+    public const string DefaultModel = "tiny";
+
+    private static readonly HashSet<string> TopLevel = ["dataset", "model", "eval_split", "lora", "sft", "training", "eval", "export"];
+    private static readonly string[] Sections = ["lora", "sft", "training", "eval"];
+    private static readonly Lock TinyLock = new();
+
+    public sealed record Result(string Spec, string Model, string? Export);
+
+    /// <summary>Builds and validates the spec for dataset <paramref name="datasetId"/>; null and <paramref name="errors"/> filled when invalid.</summary>
+    public static Result? Build(JsonObject body, DatasetInfo? dataset, string? datasetId, DataRoot root, Dictionary<string, List<string>> errors)
+    {
+        foreach (var (key, _) in body)
+            if (!TopLevel.Contains(key)) Add(errors, key, $"unknown field '{key}' (allowed: {string.Join(", ", TopLevel)})");
+
+        if (datasetId is null) Add(errors, "dataset", "is required: a dataset id from POST /api/datasets, or upload a file with the job (multipart)");
+        else if (dataset is null) Add(errors, "dataset", $"no dataset '{datasetId}'");
+
+        var modelName = DefaultModel;
+        if (body["model"] is { } modelNode)
+        {
+            if (modelNode.GetValueKind() != JsonValueKind.String) Add(errors, "model", "must be a string: a folder name under the data root's models/, or 'tiny'");
+            else modelName = modelNode.GetValue<string>();
+        }
+        var modelPath = ResolveModel(modelName, root, errors);
+
+        var doc = new JsonObject();
+        if (modelPath is not null) doc["model"] = modelPath;
+        if (dataset is not null)
+        {
+            var folder = $"datasets/{dataset.Id}/";
+            if (body["eval_split"] is { } split)
+            {
+                doc["data"] = folder + DatasetFiles.Records;
+                doc["eval_split"] = split.DeepClone();
+            }
+            else
+            {
+                doc["data"] = folder + DatasetFiles.Train;
+                if (dataset.EvalRecords > 0) doc["eval_data"] = folder + DatasetFiles.Eval;
+            }
+        }
+        foreach (var section in Sections)
+        {
+            if (body[section] is not { } node) continue;
+            if (node.GetValueKind() != JsonValueKind.Object) { Add(errors, section, "must be an object"); continue; }
+            doc[section] = node.DeepClone();
+        }
+        if (body["lora"]?["target_modules"] is JsonArray targets)
+        {
+            foreach (var t in targets)
+            {
+                var name = t?.GetValueKind() == JsonValueKind.String ? t.GetValue<string>() : t?.ToJsonString();
+                if (name != LoraOptions.AllLinear && !LoraOptions.DefaultTargets.Contains(name))
+                    Add(errors, "lora.target_modules", $"unknown module '{name}' (the model's linear modules: {string.Join(", ", LoraOptions.DefaultTargets)}, or all-linear)");
+            }
+        }
+
+        string? export = null;
+        if (body["export"] is { } exportNode)
+        {
+            export = exportNode.GetValueKind() switch
+            {
+                JsonValueKind.True => "true",
+                JsonValueKind.False or JsonValueKind.Null => null,
+                JsonValueKind.Object => exportNode.ToJsonString(),
+                _ => Invalid(errors, "export", "must be true, false or an object of export options"),
+            };
+        }
+
+        var spec = doc.ToJsonString();
+        if (errors.Count == 0 || errors.Keys.All(k => k.Contains('.') || Sections.Contains(k) || k == "eval_split"))
+        {
+            try
+            {
+                TrainingJobFile.Parse(spec, "job");
+            }
+            catch (TrainingJobException ex)
+            {
+                AddParseErrors(errors, ex.Message);
+            }
+        }
+        return errors.Count == 0 ? new Result(spec, modelName, export) : null;
+    }
+
+    /// <summary>"tiny" → models/tiny-llama (written on first use); another name → models/&lt;name&gt; which must hold config.json.</summary>
+    private static string? ResolveModel(string name, DataRoot root, Dictionary<string, List<string>> errors)
+    {
+        if (name == DefaultModel)
+        {
+            var folder = Path.Combine(root.Path, TinyModel.DataRootFolder);
+            lock (TinyLock)
+                if (!File.Exists(Path.Combine(folder, "config.json"))) TinyModel.Write(folder, overwrite: true);
+            return TinyModel.DataRootFolder;
+        }
+        string path;
+        try { path = root.Model(name); }
+        catch (ArgumentException ex) { Add(errors, "model", ex.Message); return null; }
+        if (!File.Exists(Path.Combine(path, "config.json")))
+        {
+            Add(errors, "model", $"no model '{name}' under the data root's models/ folder (a Hugging Face folder with config.json), or use 'tiny'");
+            return null;
+        }
+        return "models/" + name;
+    }
+
+    /// <summary>Maps <see cref="TrainingJobException"/> messages ("job: lora.r must be >= 1 (got 0); ..." or
+    /// "job:1:40: unknown field 'x' in section training") onto field names.</summary>
+    private static void AddParseErrors(Dictionary<string, List<string>> errors, string message)
+    {
+        var unknown = UnknownField().Match(message);
+        if (unknown.Success)
+        {
+            var section = unknown.Groups["section"].Success ? unknown.Groups["section"].Value + "." : "";
+            Add(errors, section + unknown.Groups["field"].Value, "unknown field");
+            return;
+        }
+        var body = message.StartsWith("job: ", StringComparison.Ordinal) ? message["job: ".Length..] : null;
+        if (body is null)
+        {
+            Add(errors, "body", ValueError().Replace(message, ""));
+            return;
+        }
+        foreach (var error in body.Split("; "))
+        {
+            var space = error.IndexOf(' ');
+            if (space > 0) Add(errors, error[..space], error[(space + 1)..]);
+            else Add(errors, "body", error);
+        }
+    }
+
+    private static string? Invalid(Dictionary<string, List<string>> errors, string field, string message)
+    {
+        Add(errors, field, message);
+        return null;
+    }
+
+    private static void Add(Dictionary<string, List<string>> errors, string field, string message)
+    {
+        if (!errors.TryGetValue(field, out var list)) errors[field] = list = [];
+        list.Add(message);
+    }
+
+    [GeneratedRegex(@"unknown field '(?<field>[^']+)'(?: in section (?<section>\w+))?")]
+    private static partial Regex UnknownField();
+
+    [GeneratedRegex(@"^job:\d+:\d+: ")]
+    private static partial Regex ValueError();
+}
