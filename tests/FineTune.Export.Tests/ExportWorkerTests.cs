@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Export.Worker.Extensions;
 using Export.Worker.Services;
 using FineTune.Messaging;
@@ -63,7 +64,7 @@ public sealed class ExportWorkerTests : IAsyncLifetime
             var job = await WaitForFinalAsync(jobs, "job1");
             Assert.True(job["status"] == JobStatus.Done, job.GetValueOrDefault("error"));
             Assert.True(job.ContainsKey("exporting_started"));
-            var manifest = JsonSerializer.Deserialize<ExportManifest>(job["artifacts"], ExportManifest.Json)!;
+            var manifest = JsonNode.Parse(job["artifacts"])!["export"].Deserialize<ExportManifest>(ExportManifest.Json)!;
             Assert.Equal("q8_0", manifest.GgufType);
             var artifacts = Path.Combine(_root.Path, "jobs", "job1", "artifacts");
             Assert.Equal(manifest.Artifacts.Single(a => a.Kind == "gguf").Sha256, FileDigest.Sha256Hex(Path.Combine(artifacts, "model-q8_0.gguf")));
@@ -94,6 +95,35 @@ public sealed class ExportWorkerTests : IAsyncLifetime
             var job = await WaitForFinalAsync(jobs, "job2");
             Assert.Equal(JobStatus.Failed, job["status"]);
             Assert.Contains("missing-model", job["error"]);
+        }
+        finally
+        {
+            await worker.StopAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task TheTrainersExportRequestIsUnderstoodAndItsArtifactsAreKept()
+    {
+        var spec = new TinyHfModel.Spec("qwen2", VocabRows: 672, Seed: 52, TinyTokenizer: true);
+        var model = TinyHfModel.Write(Path.Combine(_root.Path, "models", "tiny"), spec);
+        var adapter = TinyPeftAdapter.Write(Path.Combine(_root.Path, "jobs", "job3", "run", "adapter"), spec);
+        var output = Path.Combine(_root.Path, "jobs", "job3", "artifacts");
+        var jobs = new JobStore(_mux);
+        await jobs.CreateAsync("job3", "{}");
+        await jobs.SetFieldsAsync("job3", ("artifacts", JsonSerializer.Serialize(new { adapter })));
+        using var worker = Worker(jobs);
+        await worker.StartAsync(CancellationToken.None);
+        try
+        {
+            await _mux.GetDatabase().PublishAsync(StreamNames.ExportRequests, new FineTune.Messaging.Contracts.ExportRequest("job3", model, adapter, output).ToFields());
+            var job = await WaitForFinalAsync(jobs, "job3");
+            Assert.True(job["status"] == JobStatus.Done, job.GetValueOrDefault("error"));
+            var artifacts = JsonNode.Parse(job["artifacts"])!;
+            Assert.Equal(adapter, artifacts["adapter"]!.GetValue<string>());
+            Assert.Equal("q4_k_m", artifacts["export"]!["ggufType"]!.GetValue<string>());
+            Assert.True(File.Exists(Path.Combine(output, "model-q4_k_m.gguf")));
+            Assert.True(File.Exists(Path.Combine(output, "adapter.gguf")));
         }
         finally
         {

@@ -1,6 +1,8 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Export.Worker.Extensions;
 using FineTune.Export;
+using ExportRequest = FineTune.Export.ExportRequest;
 using FineTune.Export.Ollama;
 using FineTune.Formats.Gguf;
 using FineTune.Messaging;
@@ -34,7 +36,7 @@ public sealed class ExportWorker(
         var root = exportOptions.Value.DataRoot;
         if (string.IsNullOrEmpty(root)) throw new InvalidOperationException("FineTune:DataRoot is not configured.");
         var model = Path.IsPathRooted(request.Model) ? request.Model : Path.Combine(root, "models", request.Model);
-        var artifacts = Path.Combine(root, "jobs", request.JobId, "artifacts");
+        var artifacts = request.Output ?? Path.Combine(root, "jobs", request.JobId, "artifacts");
         var adapter = request.Adapter ?? (Directory.Exists(Path.Combine(artifacts, "adapter")) ? Path.Combine(artifacts, "adapter") : null);
         if (adapter is not null && Path.GetFullPath(adapter) == Path.GetFullPath(Path.Combine(artifacts, "adapter")))
         {
@@ -66,13 +68,23 @@ public sealed class ExportWorker(
             }, cancellationToken);
             await jobs.AddEventAsync(request.JobId, "export", outcome.Skipped ? "artifacts up to date; export skipped" : "export finished");
             if (outcome.Manifest.RegistrationNote is { } note) await jobs.AddEventAsync(request.JobId, "ollama", note);
-            await jobs.SetStatusAsync(request.JobId, JobStatus.Done, ("artifacts", JsonSerializer.Serialize(outcome.Manifest, ExportManifest.Json)));
+            await jobs.SetStatusAsync(request.JobId, JobStatus.Done, ("artifacts", await ArtifactsJsonAsync(request.JobId, outcome)));
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             await jobs.SetStatusAsync(request.JobId, JobStatus.Failed, ("error", $"export: {e.Message}"));
             throw;
         }
+    }
+
+    /// <summary>The job's artifacts field: what training recorded (adapter, metrics…) plus "export" = export.json and its folder.</summary>
+    private async Task<string> ArtifactsJsonAsync(string jobId, ExportOutcome outcome)
+    {
+        var existing = await jobs.GetFieldAsync(jobId, "artifacts");
+        var node = existing is { Length: > 0 } && JsonNode.Parse(existing) is JsonObject o ? o : new JsonObject();
+        node["export"] = JsonSerializer.SerializeToNode(outcome.Manifest, ExportManifest.Json);
+        node["export_folder"] = outcome.Folder;
+        return node.ToJsonString();
     }
 
     private static void CopyFolder(string from, string to)
