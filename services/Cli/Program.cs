@@ -15,6 +15,11 @@ var root = new RootCommand("ft: fine-tune local LLMs with LoRA and ship them to 
     TrainCommand.Create(),
     MergeCommand.Create(),
     EvalCommand.Create(),
+    SubmitCommand.Create(),
+    JobsCommand.Create(),
+    WatchCommand.Create(),
+    CancelCommand.Create(),
+    ArtifactsCommand.Create(),
 };
 
 return await CliRunner.InvokeAsync(root, args);
