@@ -17,6 +17,11 @@ var root = new RootCommand("ft: fine-tune local LLMs with LoRA and ship them to 
     EvalCommand.Create(),
     BenchTrainCommand.Create(),
     ExportCommand.Create(),
+    SubmitCommand.Create(),
+    JobsCommand.Create(),
+    WatchCommand.Create(),
+    CancelCommand.Create(),
+    ArtifactsCommand.Create(),
 };
 
 return await CliRunner.InvokeAsync(root, args);

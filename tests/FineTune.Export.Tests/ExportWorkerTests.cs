@@ -116,7 +116,7 @@ public sealed class ExportWorkerTests : IAsyncLifetime
         await worker.StartAsync(CancellationToken.None);
         try
         {
-            await _mux.GetDatabase().PublishAsync(StreamNames.ExportRequests, new FineTune.Messaging.Contracts.ExportRequest("job3", model, adapter, output).ToFields());
+            await _mux.GetDatabase().PublishAsync(StreamNames.ExportRequests, new ExportRequested { JobId = "job3", Model = model, Adapter = adapter }.ToFields());
             var job = await WaitForFinalAsync(jobs, "job3");
             Assert.True(job["status"] == JobStatus.Done, job.GetValueOrDefault("error"));
             var artifacts = JsonNode.Parse(job["artifacts"])!;

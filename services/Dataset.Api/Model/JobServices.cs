@@ -15,7 +15,8 @@ public sealed class JobServices(JobStore jobs, DatasetStore store, DatasetRegist
     public DatasetRegistry Registry { get; } = registry;
     public DataRoot Root { get; } = root;
     public IConnectionMultiplexer Redis { get; } = redis;
-    public DatasetApiOptions Limits => options.Value;
+    public IOptions<DatasetApiOptions> Options { get; } = options;
+    public DatasetApiOptions Limits => Options.Value;
     public ILogger<JobServices> Logger { get; } = logger;
 
     /// <summary><c>&lt;DataRoot&gt;/jobs/{id}</c> for a valid job id.</summary>

@@ -88,16 +88,13 @@ public static partial class JobSpecBuilder
         }
 
         var spec = doc.ToJsonString();
-        if (errors.Count == 0 || errors.Keys.All(k => k.Contains('.') || Sections.Contains(k) || k == "eval_split"))
+        try
         {
-            try
-            {
-                TrainingJobFile.Parse(spec, "job");
-            }
-            catch (TrainingJobException ex)
-            {
-                AddParseErrors(errors, ex.Message);
-            }
+            TrainingJobFile.Parse(spec, "job"); // the one validator; it needs nothing on disk, so it runs whatever else failed
+        }
+        catch (TrainingJobException ex)
+        {
+            AddParseErrors(errors, ex.Message);
         }
         return errors.Count == 0 ? new Result(spec, modelName, export) : null;
     }

@@ -1,8 +1,11 @@
 using System.Diagnostics;
 
-namespace Trainer.Worker.Tests;
+namespace FineTune.Tests;
 
-/// <summary>One real trainer replica: the Trainer.Worker program as a child process, with the environment the AppHost gives it.</summary>
+/// <summary>
+/// One real trainer replica: the Trainer.Worker program as a child process, with the environment the AppHost gives it.
+/// Usable from a test project that references Trainer.Worker (so Trainer.Worker.dll sits in the test output).
+/// </summary>
 public sealed class TrainerReplica : IDisposable
 {
     private readonly Process _process;
