@@ -49,7 +49,7 @@ public sealed record TrainingOptions
     /// <summary>Keep at most this many checkpoints (0 = keep all).</summary>
     public int SaveTotalLimit { get; init; }
 
-    /// <summary>Bit-reproducible CPU run: deterministic algorithms on, fixed thread count.</summary>
+    /// <summary>Bit-reproducible CPU run: one intra-op thread and the seed (TorchSharp 0.107 lacks use_deterministic_algorithms).</summary>
     public bool Deterministic { get; init; }
 
     /// <summary>Torch intra-op threads (0 = libtorch's default).</summary>
