@@ -3,11 +3,13 @@ using FineTune.Models;
 using FineTune.Models.ChatTemplates;
 using FineTune.Models.Generation;
 using FineTune.Models.Tokenizers;
+using FineTune.Training.Model;
+using FineTune.Training.Peft;
 
 namespace FineTune.Cli.Commands;
 
 /// <summary>
-/// <c>ft generate &lt;model&gt; --prompt … [--prompt …] [--chat [--system …]] [--max-tokens N] [--greedy] [--temperature T]
+/// <c>ft generate &lt;model&gt; [--adapter dir] --prompt … [--prompt …] [--chat [--system …]] [--max-tokens N] [--greedy] [--temperature T]
 /// [--top-k K] [--top-p P] [--repetition-penalty R] [--stop S] [--seed N] [--json]</c>.
 /// Text streams to stdout; with --json one object at the end.
 /// </summary>
@@ -16,6 +18,7 @@ public static class GenerateCommand
     public static Command Create()
     {
         var model = new Argument<string>("model") { Description = "Hugging Face model folder" };
+        var adapter = new Option<string?>("--adapter") { Description = "PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors) applied to the model" };
         var prompt = new Option<string[]>("--prompt") { Description = "Prompt text; repeat for a batch", Required = true, AllowMultipleArgumentsPerToken = false };
         var chat = new Option<bool>("--chat") { Description = "Wrap each prompt as a user turn with the model's chat template" };
         var system = new Option<string?>("--system") { Description = "System message for --chat" };
@@ -30,7 +33,7 @@ public static class GenerateCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object at the end (documented in docs/cli.md)" };
         var command = new Command("generate", "Generate text from a model folder with a KV cache")
         {
-            model, prompt, chat, system, maxTokens, greedy, temperature, topK, topP, penalty, stop, seed, json,
+            model, adapter, prompt, chat, system, maxTokens, greedy, temperature, topK, topP, penalty, stop, seed, json,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -41,6 +44,12 @@ public static class GenerateCommand
             Console.Error.WriteLine($"ft: loading {folder}");
             var tokenizer = HfTokenizer.FromFolder(folder);
             using var lm = CausalLM.Load(folder, CausalLM.DefaultDevice);
+            if (parse.GetValue(adapter) is { } adapterFolder)
+            {
+                var loaded = PeftAdapterFiles.Load(new CausalLMTrainable(lm), Path.GetFullPath(adapterFolder));
+                Console.Error.WriteLine($"ft: adapter {adapterFolder}: {loaded.Layers.Count} LoRA layers (r={loaded.Options.Rank}, alpha={loaded.Options.Alpha})");
+            }
+            lm.eval();
             var eos = tokenizer.EosIds.Concat(lm.Config.EosTokenIds).Distinct().ToArray();
             var options = new GenerationOptions
             {
