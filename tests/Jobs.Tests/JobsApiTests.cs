@@ -6,7 +6,8 @@ using System.Text.Json;
 namespace Jobs.Tests;
 
 /// <summary>The Jobs API over real HTTP, with real Redis and a real trainer process running the jobs it creates.</summary>
-public sealed class JobsApiTests(JobsTestBed bed) : IClassFixture<JobsTestBed>
+[Collection(JobsCollection.Name)]
+public sealed class JobsApiTests(JobsTestBed bed)
 {
     private static readonly TimeSpan JobTimeout = TimeSpan.FromSeconds(90);
 
