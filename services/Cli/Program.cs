@@ -15,6 +15,8 @@ var root = new RootCommand("ft: fine-tune local LLMs with LoRA and ship them to 
     TrainCommand.Create(),
     MergeCommand.Create(),
     EvalCommand.Create(),
+    BenchTrainCommand.Create(),
+    ExportCommand.Create(),
     SubmitCommand.Create(),
     JobsCommand.Create(),
     WatchCommand.Create(),

@@ -1,6 +1,9 @@
+using Export.Worker.Extensions;
+
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
+builder.AddApplicationServices();
 
 var app = builder.Build();
 

@@ -49,7 +49,7 @@ public sealed class DatasetApiTests : IClassFixture<RedisServer>, IAsyncLifetime
             b.UseSetting("FineTune:DataRoot", _root.Path);
             if (maxUploadBytes is { } max) b.UseSetting("DatasetApi:MaxUploadBytes", max.ToString());
         });
-        factory.UseKestrel(0);
+        factory.UseKestrel(FreePort.Next());
         factory.StartServer();
         return factory;
     }

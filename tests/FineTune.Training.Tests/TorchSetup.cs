@@ -1,6 +1,9 @@
 using System.Runtime.CompilerServices;
 using TorchSharp;
 
+// torch's default generator and thread count are process-wide: tests that seed it (LoRA init, dropout) must not interleave.
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
 namespace FineTune.Training.Tests;
 
 internal static class TorchSetup

@@ -25,7 +25,22 @@ public sealed class KedaScaledObjectSpec
     public int? CooldownPeriod { get; set; }
     public int? MinReplicaCount { get; set; }
     public int? MaxReplicaCount { get; set; }
+    public KedaAdvanced? Advanced { get; set; }
     public List<KedaTrigger> Triggers { get; set; } = [];
+}
+
+public sealed class KedaAdvanced
+{
+    public KedaScalingModifiers? ScalingModifiers { get; set; }
+}
+
+/// <summary>KEDA 2.12+: one metric computed from the named triggers' values by <see cref="Formula"/>.</summary>
+public sealed class KedaScalingModifiers
+{
+    public string Formula { get; set; } = "";
+    public string Target { get; set; } = "";
+    public string? ActivationTarget { get; set; }
+    public string? MetricType { get; set; }
 }
 
 public sealed class KedaScaleTargetRef
@@ -39,6 +54,7 @@ public sealed class KedaScaleTargetRef
 public sealed class KedaTrigger
 {
     public string Type { get; set; } = "";
+    public string? Name { get; set; }
     public SortedDictionary<string, string> Metadata { get; set; } = new(StringComparer.Ordinal);
     public KedaAuthenticationRef? AuthenticationRef { get; set; }
 }

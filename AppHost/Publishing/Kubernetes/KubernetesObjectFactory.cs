@@ -256,20 +256,29 @@ public static class KubernetesObjectFactory
         },
     };
 
+    public const string WaitingTrigger = "waiting";
+    public const string RunningTrigger = "running";
+
+    /// <summary>
+    /// Replicas = ceil((waiting + running) / LagPerReplica), between min and max. Waiting is the group's lag (entries
+    /// not yet delivered, XINFO GROUPS, Redis 7+); running is its pending entries (delivered, not yet acknowledged:
+    /// jobs in training). Scaling on lag alone would take replicas away from busy trainers as soon as the queue is empty.
+    /// </summary>
     private static KedaScaledObject ScaledObject(WorkloadSpec w, ScalingSpec s)
     {
-        var trigger = new KedaTrigger
+        var auth = s.PasswordSecretKey is null ? null : new KedaAuthenticationRef { Name = TriggerAuthenticationName(w) };
+        var perReplica = s.LagPerReplica.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        KedaTrigger Trigger(string name, string countKey)
         {
-            Type = "redis-streams",
-            AuthenticationRef = s.PasswordSecretKey is null ? null : new KedaAuthenticationRef { Name = TriggerAuthenticationName(w) },
-        };
-        // Lag mode (XINFO GROUPS, Redis 7+): entries added to the stream but not yet delivered to the group; target
-        // lagCount per replica. activationLagCount 0: any lag wakes a workload scaled to zero.
-        trigger.Metadata["address"] = s.RedisAddress;
-        trigger.Metadata["stream"] = s.Stream;
-        trigger.Metadata["consumerGroup"] = s.ConsumerGroup;
-        trigger.Metadata["lagCount"] = s.LagPerReplica.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        trigger.Metadata["activationLagCount"] = "0";
+            var trigger = new KedaTrigger { Type = "redis-streams", Name = name, AuthenticationRef = auth };
+            trigger.Metadata["address"] = s.RedisAddress;
+            trigger.Metadata["stream"] = s.Stream;
+            trigger.Metadata["consumerGroup"] = s.ConsumerGroup;
+            trigger.Metadata[countKey] = perReplica;
+            return trigger;
+        }
+        var waiting = Trigger(WaitingTrigger, "lagCount");
+        waiting.Metadata["activationLagCount"] = "0"; // any waiting job wakes a workload scaled to zero
         return new KedaScaledObject
         {
             Metadata = Meta(w.Name, w),
@@ -277,11 +286,21 @@ public static class KubernetesObjectFactory
             {
                 ScaleTargetRef = new KedaScaleTargetRef { ApiVersion = "apps/v1", Kind = "Deployment", Name = w.Name },
                 PollingInterval = 15,
-                // A trainer that just emptied the queue may still be training: wait before taking replicas away.
+                // A replica whose job just finished may be the one removed; give the queue time to refill first.
                 CooldownPeriod = 300,
                 MinReplicaCount = s.MinReplicas,
                 MaxReplicaCount = s.MaxReplicas,
-                Triggers = [trigger],
+                Advanced = new KedaAdvanced
+                {
+                    ScalingModifiers = new KedaScalingModifiers
+                    {
+                        Formula = $"{WaitingTrigger} + {RunningTrigger}",
+                        Target = perReplica,
+                        ActivationTarget = "0",
+                        MetricType = "AverageValue",
+                    },
+                },
+                Triggers = [waiting, Trigger(RunningTrigger, "pendingEntriesCount")],
             },
         };
     }

@@ -37,7 +37,7 @@ public sealed class LlamaCppRunner(string nodeToolsFolder)
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    public string NodeToolsFolder { get; } = nodeToolsFolder;
+    public string NodeToolsFolder { get; } = Path.GetFullPath(nodeToolsFolder);
 
     public bool IsAvailable =>
         File.Exists(Path.Combine(NodeToolsFolder, ScriptName)) && Directory.Exists(Path.Combine(NodeToolsFolder, "node_modules", "node-llama-cpp"));

@@ -75,8 +75,8 @@ internal sealed class UnicodeNormalizer(NormalizationForm form) : Normalizer
 {
     public override AlignedString Normalize(AlignedString text)
     {
-        if (text.Text.IsNormalized(form)) return text;
-        var whole = text.Text.Normalize(form);
+        var whole = UnicodeNormalization.Normalize(text.Text, form);
+        if (whole == text.Text) return text;
         // Align per run that starts at a character with no preceding combining sequence; if normalizing run by run does
         // not give the same text as normalizing the whole (composition across runs), align everything to the whole span.
         var pieces = new List<(string, int, int)>();
@@ -84,7 +84,7 @@ internal sealed class UnicodeNormalizer(NormalizationForm form) : Normalizer
         for (var i = 1; i <= text.Length; i++)
         {
             if (i < text.Length && (char.IsLowSurrogate(text.Text[i]) || IsCombining(text.Text, i))) continue;
-            pieces.Add((text.Text[runStart..i].Normalize(form), runStart, i));
+            pieces.Add((UnicodeNormalization.Normalize(text.Text[runStart..i], form), runStart, i));
             runStart = i;
         }
         if (string.Concat(pieces.Select(p => p.Item1)) != whole)

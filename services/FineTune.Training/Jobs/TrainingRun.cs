@@ -183,6 +183,8 @@ public sealed class TrainingRun : IDisposable
             before = Before,
             after = After,
             final_loss = _trainer.State.Steps.LastOrDefault()?.Loss,
+            samples = _exactMatch is null ? null : _exactMatch.Examples.Zip(_exactMatch.LastOutputs)
+                .Take(10).Select(p => new { expected = p.First.Expected, generated = p.Second }).ToList(),
             seconds = clock.Elapsed.TotalSeconds,
             resumed_from = resumedFrom,
         };

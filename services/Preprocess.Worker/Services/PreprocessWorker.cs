@@ -3,6 +3,7 @@ using System.Text.Json;
 using FineTune.Data.Shards;
 using FineTune.Messaging;
 using FineTune.Messaging.Contracts;
+using FineTune.Messaging.Jobs;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -15,6 +16,8 @@ namespace Preprocess.Worker.Services;
 public sealed class PreprocessWorker(IConnectionMultiplexer redis, PreprocessPipeline pipeline, IOptions<PreprocessWorkerOptions> options, ILogger<PreprocessWorker> logger)
     : StreamWorker(redis, options.Value.Consumer, logger)
 {
+    private readonly JobStore _jobs = new(redis);
+
     protected override string Stream => StreamNames.PreprocessRequests;
     protected override string Group => StreamNames.PreprocessGroup;
 
@@ -33,16 +36,18 @@ public sealed class PreprocessWorker(IConnectionMultiplexer redis, PreprocessPip
             if (request.JobId is { } jobId)
             {
                 var train = outcome.Manifest.Split("train");
-                await db.PublishAsync(StreamNames.JobEvents(jobId),
-                [
-                    new("kind", "preprocess"),
-                    new("message", outcome.Skipped
-                        ? $"shards {outcome.Hash[..12]} already existed: preprocessing skipped"
-                        : $"shards {outcome.Hash[..12]} written: {train?.Records} train records, {train?.Tokens} tokens ({train?.Truncated} truncated, {train?.Dropped} dropped)"),
-                    new("ts", DateTimeOffset.UtcNow.ToString("O")),
-                ]);
+                await _jobs.AddEventAsync(jobId, "preprocess", outcome.Skipped
+                    ? $"shards {outcome.Hash[..12]} already existed: preprocessing skipped"
+                    : $"shards {outcome.Hash[..12]} written: {train?.Records} train records, {train?.Tokens} tokens ({train?.Truncated} truncated, {train?.Dropped} dropped)");
             }
         }
+    }
+
+    /// <summary>A request that cannot be done (unknown dataset or model, bad options, repeated failures) fails its job.</summary>
+    protected override async Task OnDeadLetteredAsync(StreamMessage message, string error)
+    {
+        if (message.Get("jobId") is { Length: > 0 } jobId && await Database.KeyExistsAsync(StreamNames.Job(jobId)))
+            await _jobs.SetStatusAsync(jobId, JobStatus.Failed, ("error", $"preprocessing: {error}"));
     }
 
     private static readonly ActivitySource Source = new(PreprocessPipeline.TelemetryName);

@@ -3,7 +3,6 @@ using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text.Json;
 using FineTune.Messaging;
-using FineTune.Messaging.Contracts;
 using FineTune.Messaging.Jobs;
 using FineTune.Training.Jobs;
 using FineTune.Training.Training;
@@ -123,15 +122,45 @@ public sealed class JobTrainer(JobStore jobs, IConnectionMultiplexer redis, Repl
         await jobs.SetFieldsAsync(jobId, ("artifacts", artifacts), ("eval", eval));
         if (record.TryGetValue("export", out var export) && export is { Length: > 0 } && export != "false")
         {
-            var request = new ExportRequest(jobId, Path.GetFullPath(spec.Model!, dataRoot), adapter, Path.Combine(JobFolder(jobId), "artifacts"));
             await jobs.SetStatusAsync(jobId, JobStatus.Exporting);
-            await redis.GetDatabase().PublishAsync(StreamNames.ExportRequests, request.ToFields());
+            await redis.GetDatabase().PublishAsync(StreamNames.ExportRequests, ExportFields(jobId, export, Path.GetFullPath(spec.Model!, dataRoot), adapter));
         }
         else
         {
             await jobs.SetStatusAsync(jobId, JobStatus.Done);
         }
         logger.LogInformation("Job {JobId} trained: adapter at {Adapter}", jobId, adapter);
+    }
+
+    /// <summary>
+    /// The <c>ft:export:requests</c> message (<see cref="ExportRequested"/>'s fields): the record's <c>export</c> field holds the
+    /// export options as a JSON object (ggufType, name, system, temperature, topP, numCtx, evalPrompts, verify, register),
+    /// or "true" for the defaults; jobId, model and adapter come from the job.
+    /// </summary>
+    private static IEnumerable<KeyValuePair<string, string>> ExportFields(string jobId, string export, string model, string adapter)
+    {
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (export.TrimStart().StartsWith('{'))
+        {
+            try
+            {
+                foreach (var p in JsonDocument.Parse(export).RootElement.EnumerateObject())
+                    fields[p.Name] = p.Value.ValueKind switch
+                    {
+                        JsonValueKind.String => p.Value.GetString()!,
+                        JsonValueKind.Array or JsonValueKind.Object => p.Value.GetRawText(),
+                        _ => p.Value.GetRawText().ToLowerInvariant(),
+                    };
+            }
+            catch (JsonException ex)
+            {
+                throw new InvalidMessageException($"job {jobId}: field 'export' is not a JSON object: {ex.Message}");
+            }
+        }
+        fields["jobId"] = jobId;
+        fields["model"] = model;
+        fields["adapter"] = adapter;
+        return fields;
     }
 
     private static TrainingJob ReadSpec(string jobId, IReadOnlyDictionary<string, string> record)

@@ -106,17 +106,25 @@ public sealed class KubernetesObjectFactoryTests
         Assert.Equal(("apps/v1", "Deployment", "trainer"), (scaled.Spec.ScaleTargetRef.ApiVersion, scaled.Spec.ScaleTargetRef.Kind, scaled.Spec.ScaleTargetRef.Name));
         Assert.Equal(min, scaled.Spec.MinReplicaCount);
         Assert.Equal(max, scaled.Spec.MaxReplicaCount);
-        var trigger = Assert.Single(scaled.Spec.Triggers);
-        Assert.Equal("redis-streams", trigger.Type);
-        Assert.Equal("ft:train:jobs", trigger.Metadata["stream"]);
-        Assert.Equal("trainers", trigger.Metadata["consumerGroup"]);
-        Assert.Equal("1", trigger.Metadata["lagCount"]);
-        Assert.Equal("redis:6379", trigger.Metadata["address"]);
-        Assert.DoesNotContain("password", trigger.Metadata.Keys);
-
-        var auth = objects.OfType<KedaTriggerAuthentication>().Single(a => a.Metadata.Name == trigger.AuthenticationRef!.Name);
-        var secretRef = Assert.Single(auth.Spec.SecretTargetRef);
-        Assert.Equal(("password", SampleDeployments.SecretName, "redis-password"), (secretRef.Parameter, secretRef.Name, secretRef.Key));
+        Assert.Equal(2, scaled.Spec.Triggers.Count);
+        var waiting = scaled.Spec.Triggers.Single(t => t.Name == KubernetesObjectFactory.WaitingTrigger);
+        var running = scaled.Spec.Triggers.Single(t => t.Name == KubernetesObjectFactory.RunningTrigger);
+        foreach (var trigger in scaled.Spec.Triggers)
+        {
+            Assert.Equal("redis-streams", trigger.Type);
+            Assert.Equal("ft:train:jobs", trigger.Metadata["stream"]);
+            Assert.Equal("trainers", trigger.Metadata["consumerGroup"]);
+            Assert.Equal("redis:6379", trigger.Metadata["address"]);
+            Assert.DoesNotContain("password", trigger.Metadata.Keys);
+            var auth = objects.OfType<KedaTriggerAuthentication>().Single(a => a.Metadata.Name == trigger.AuthenticationRef!.Name);
+            var secretRef = Assert.Single(auth.Spec.SecretTargetRef);
+            Assert.Equal(("password", SampleDeployments.SecretName, "redis-password"), (secretRef.Parameter, secretRef.Name, secretRef.Key));
+        }
+        Assert.Equal("1", waiting.Metadata["lagCount"]);          // jobs not yet delivered to any trainer
+        Assert.Equal("1", running.Metadata["pendingEntriesCount"]); // jobs delivered and still in training
+        // replicas follow waiting + running, so a busy trainer is not scaled away when the queue empties
+        Assert.Equal("waiting + running", scaled.Spec.Advanced!.ScalingModifiers!.Formula);
+        Assert.Equal("1", scaled.Spec.Advanced.ScalingModifiers.Target);
         Assert.Empty(objects.OfType<V2HorizontalPodAutoscaler>());
     }
 

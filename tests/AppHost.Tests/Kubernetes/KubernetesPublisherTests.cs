@@ -67,12 +67,15 @@ public sealed class KubernetesPublisherTests(PublishedAppModel published) : ICla
         Assert.Equal("trainer", scaled.Spec.ScaleTargetRef.Name);
         Assert.Equal(1, scaled.Spec.MinReplicaCount);
         Assert.Equal(8, scaled.Spec.MaxReplicaCount);
-        var trigger = Assert.Single(scaled.Spec.Triggers);
+        Assert.Equal("waiting + running", scaled.Spec.Advanced!.ScalingModifiers!.Formula);
+        Assert.Equal(["running", "waiting"], scaled.Spec.Triggers.Select(t => t.Name).Order());
+        var trigger = scaled.Spec.Triggers.Single(t => t.Name == "waiting");
         Assert.Equal("redis-streams", trigger.Type);
         Assert.Equal("ft:train:jobs", trigger.Metadata["stream"]);
         Assert.Equal("trainers", trigger.Metadata["consumerGroup"]);
         Assert.Equal("redis:6379", trigger.Metadata["address"]);
-        Assert.True(trigger.Metadata.ContainsKey("lagCount"));
+        Assert.Equal("1", trigger.Metadata["lagCount"]);
+        Assert.Equal("1", scaled.Spec.Triggers.Single(t => t.Name == "running").Metadata["pendingEntriesCount"]);
         var auth = Folder.Single<KedaTriggerAuthentication>(trigger.AuthenticationRef!.Name);
         Assert.Equal(AppModelToDeployment.SecretName, auth.Spec.SecretTargetRef.Single().Name);
         Assert.Equal("redis-password", auth.Spec.SecretTargetRef.Single().Key);

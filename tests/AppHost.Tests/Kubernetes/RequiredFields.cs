@@ -65,6 +65,13 @@ internal static class RequiredFields
                 Common(so.ApiVersion, so.Kind, so.Metadata, KedaScaledObject.KedaApiVersion, KedaScaledObject.KindName, Need);
                 Need(!string.IsNullOrEmpty(so.Spec.ScaleTargetRef.Name), "spec.scaleTargetRef.name");
                 Need(so.Spec.Triggers.Count > 0, "spec.triggers");
+                if (so.Spec.Advanced?.ScalingModifiers is { } modifiers)
+                {
+                    Need(modifiers.Target != "" && modifiers.Formula != "", "spec.advanced.scalingModifiers.formula/target");
+                    var names = so.Spec.Triggers.Select(t => t.Name).OfType<string>().ToHashSet();
+                    foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(modifiers.Formula, "[A-Za-z_][A-Za-z0-9_-]*"))
+                        Need(names.Contains(m.Value), $"spec.triggers[] named '{m.Value}' (used by scalingModifiers.formula)");
+                }
                 foreach (var t in so.Spec.Triggers)
                 {
                     Need(!string.IsNullOrEmpty(t.Type), "spec.triggers[].type");

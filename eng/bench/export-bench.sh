@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Export benchmark (docs/benchmarks/export.md): GGUF Q8_0 and Q4_K_M export throughput in MB/s of input weights,
+# against the same run's raw disk-write speed (dd with fsync of the same byte count), and the merge time of a rank-16
+# adapter on every Linear. Usage: eng/bench/export-bench.sh [preset] [work-dir]   (preset: bench = 4×512, default)
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/../.." && pwd)"
+preset="${1:-bench}"
+work="${2:-/tmp/ft-export-bench}"
+rm -rf "$work" && mkdir -p "$work"
+dotnet build "$repo/services/Cli/Cli.csproj" -c Release -v q >/dev/null
+ft="$repo/services/Cli/bin/Release/net10.0/ft"
+"$ft" init-tiny "$work/base" --preset "$preset" >/dev/null 2>&1
+
+# A PEFT adapter with random A and B (rank 16) for every Linear, written with the Python standard library only.
+python3 - "$work/base" "$work/adapter" <<'PY'
+import json, os, random, struct, sys
+base, out = sys.argv[1], sys.argv[2]
+cfg = json.load(open(os.path.join(base, "config.json")))
+h, ff, L = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
+hd = cfg.get("head_dim") or h // cfg["num_attention_heads"]
+q, kv = cfg["num_attention_heads"] * hd, cfg["num_key_value_heads"] * hd
+shapes = {"self_attn.q_proj": (q, h), "self_attn.k_proj": (kv, h), "self_attn.v_proj": (kv, h), "self_attn.o_proj": (h, q),
+          "mlp.gate_proj": (ff, h), "mlp.up_proj": (ff, h), "mlp.down_proj": (h, ff)}
+r, rng = 16, random.Random(0)
+header, blobs, offset = {}, [], 0
+for i in range(L):
+    for m, (o, n) in shapes.items():
+        for name, shape in ((f"base_model.model.model.layers.{i}.{m}.lora_A.weight", (r, n)), (f"base_model.model.model.layers.{i}.{m}.lora_B.weight", (o, r))):
+            count = shape[0] * shape[1]
+            data = struct.pack(f"<{count}f", *(rng.gauss(0, 0.02) for _ in range(count)))
+            header[name] = {"dtype": "F32", "shape": list(shape), "data_offsets": [offset, offset + len(data)]}
+            blobs.append(data); offset += len(data)
+os.makedirs(out, exist_ok=True)
+h_bytes = json.dumps(header, separators=(",", ":")).encode()
+h_bytes += b" " * ((8 - len(h_bytes) % 8) % 8)
+with open(os.path.join(out, "adapter_model.safetensors"), "wb") as f:
+    f.write(struct.pack("<Q", len(h_bytes))); f.write(h_bytes); [f.write(b) for b in blobs]
+json.dump({"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": r, "lora_alpha": 32, "lora_dropout": 0.0, "bias": "none",
+           "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]},
+          open(os.path.join(out, "adapter_config.json"), "w"))
+PY
+
+bytes=$(stat -c %s "$work/base/model.safetensors")
+mb=$(( (bytes + 999999) / 1000000 ))
+disk=$( { dd if=/dev/zero of="$work/dd.bin" bs=1M count="$mb" conv=fsync 2>&1 >/dev/null; } | tail -1 )
+rm -f "$work/dd.bin"
+echo "input weights: $bytes bytes; raw disk write (dd bs=1M count=$mb conv=fsync): $disk"
+for type in q8_0 q4_k_m; do
+  "$ft" export "$work/base" --out "$work/out-$type" --type "$type" --no-register --json 2>/dev/null \
+    | python3 -c "import json,sys; m=json.load(sys.stdin); print(f\"$type: GGUF {m['ggufSeconds']:.2f} s, {m['ggufInputMegabytesPerSecond']:.1f} MB/s of input weights\")"
+done
+"$ft" export "$work/base" --adapter "$work/adapter" --out "$work/out-merge" --type f16 --no-register --json 2>/dev/null \
+  | python3 -c "import json,sys; m=json.load(sys.stdin); print(f\"merge (rank 16, all Linear): {m['mergeSeconds']:.2f} s; f16 GGUF of the merged model {m['ggufSeconds']:.2f} s\")"
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"

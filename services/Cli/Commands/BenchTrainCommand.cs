@@ -1,0 +1,35 @@
+using System.CommandLine;
+using FineTune.Training.Benchmarks;
+
+namespace FineTune.Cli.Commands;
+
+/// <summary>
+/// <c>ft bench-train [--preset bench] [--seq 512] [--batch 2] [--rank 16] [--steps 5] [--threads 0] [--json]</c>:
+/// LoRA training tokens/s and MFU against the same run's measured matmul peak (formula in docs/benchmarks/training.md).
+/// </summary>
+public static class BenchTrainCommand
+{
+    public static Command Create()
+    {
+        var preset = new Option<string>("--preset") { Description = "Tiny model preset (bench = 4 layers, 512 wide)", DefaultValueFactory = _ => "bench" };
+        var seq = new Option<int>("--seq") { Description = "Sequence length", DefaultValueFactory = _ => 512 };
+        var batch = new Option<int>("--batch") { Description = "Rows per step", DefaultValueFactory = _ => 2 };
+        var rank = new Option<int>("--rank") { Description = "LoRA rank (all 7 projections)", DefaultValueFactory = _ => 16 };
+        var steps = new Option<int>("--steps") { Description = "Measured steps (after 2 warm-up steps)", DefaultValueFactory = _ => 5 };
+        var threads = new Option<int>("--threads") { Description = "Torch threads (0 = libtorch default)", DefaultValueFactory = _ => 0 };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object" };
+        var command = new Command("bench-train", "Measure LoRA training throughput and MFU") { preset, seq, batch, rank, steps, threads, json };
+        command.SetAction(parse =>
+        {
+            var r = TrainingBenchmark.Run(parse.GetValue(preset)!, parse.GetValue(seq), parse.GetValue(batch), parse.GetValue(rank),
+                steps: parse.GetValue(steps), threads: parse.GetValue(threads));
+            if (parse.GetValue(json)) CliJson.Write(r);
+            else
+                Console.WriteLine($"{r.Preset} ({r.Layers}×{r.Hidden}), seq {r.SeqLen}, batch {r.BatchRows}, {r.Threads} threads: " +
+                    $"{r.TokensPerSecond:N0} tok/s, {r.SecondsPerStep:F2} s/step, {r.FlopsPerToken / 1e6:F1} MFLOP/token, " +
+                    $"{r.AchievedGflops:F1} GFLOP/s of {r.PeakGflops:F1} matmul peak = MFU {r.Mfu:P1}");
+            return 0;
+        });
+        return command;
+    }
+}
