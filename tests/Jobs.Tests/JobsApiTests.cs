@@ -30,11 +30,14 @@ public sealed class JobsApiTests(JobsTestBed bed)
             colour = "blue",
             lora = new { r = 0, target_modules = new[] { "q_proj", "qkv_fused" } },
             training = new { learning_rate = -1.0, max_steps = 2 },
+            export = new { ggufType = "q8_0", colour = "red" },
         }));
         var errors = await ProblemErrorsAsync(response);
         Assert.Contains("colour", errors.Keys);
         Assert.Contains("lora.r", errors.Keys);
         Assert.Contains("training.learning_rate", errors.Keys);
+        Assert.Contains("export.colour", errors.Keys);
+        Assert.DoesNotContain("export.ggufType", errors.Keys);
         Assert.Contains(errors["lora.target_modules"], m => m.Contains("qkv_fused"));
         Assert.DoesNotContain(errors["lora.target_modules"], m => m.Contains("'q_proj'"));
 
