@@ -60,7 +60,9 @@ public static partial class WatchCommand
                     {
                         case "stage":
                             var message = data.GetProperty("message").GetString() ?? "";
-                            AnsiConsole.MarkupLine($"[grey]{Markup.Escape(Field(data, "ts")[11..Math.Min(19, Field(data, "ts").Length)])}[/] [bold]{Markup.Escape(Field(data, "kind"))}[/] {Markup.Escape(message)}");
+                            var ts = Field(data, "ts");
+                            var time = ts.Length >= 19 ? ts[11..19] : ts; // HH:mm:ss of the ISO-8601 timestamp
+                            AnsiConsole.MarkupLine($"[grey]{Markup.Escape(time)}[/] [bold]{Markup.Escape(Field(data, "kind"))}[/] {Markup.Escape(message)}");
                             if (StepsPattern().Match(message) is { Success: true } m)
                             {
                                 task.MaxValue = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
