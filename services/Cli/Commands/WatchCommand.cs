@@ -74,7 +74,7 @@ public static partial class WatchCommand
                             var loss = Number(data, "loss");
                             losses.Add(loss);
                             task.Value = step;
-                            task.Description = $"{Markup.Escape(jobId)} step {step:0} loss {loss:0.0000} [green]{Sparkline.Render(losses)}[/] {Number(data, "tokens_per_s"):0} tok/s";
+                            task.Description = $"step {step:0} loss {loss:0.000} [green]{Sparkline.Render(losses, 20)}[/] {Number(data, "tokens_per_s"):0}t/s";
                             break;
                         case "metrics":
                             AnsiConsole.MarkupLine($"[blue]eval[/] step {Number(data, "step"):0}: loss {Number(data, "eval_loss"):0.0000}, ppl {Number(data, "eval_ppl"):0.00}");
