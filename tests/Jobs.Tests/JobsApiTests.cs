@@ -6,7 +6,8 @@ using System.Text.Json;
 namespace Jobs.Tests;
 
 /// <summary>The Jobs API over real HTTP, with real Redis and a real trainer process running the jobs it creates.</summary>
-public sealed class JobsApiTests(JobsTestBed bed) : IClassFixture<JobsTestBed>
+[Collection(JobsCollection.Name)]
+public sealed class JobsApiTests(JobsTestBed bed)
 {
     private static readonly TimeSpan JobTimeout = TimeSpan.FromSeconds(90);
 
@@ -29,11 +30,14 @@ public sealed class JobsApiTests(JobsTestBed bed) : IClassFixture<JobsTestBed>
             colour = "blue",
             lora = new { r = 0, target_modules = new[] { "q_proj", "qkv_fused" } },
             training = new { learning_rate = -1.0, max_steps = 2 },
+            export = new { ggufType = "q8_0", colour = "red" },
         }));
         var errors = await ProblemErrorsAsync(response);
         Assert.Contains("colour", errors.Keys);
         Assert.Contains("lora.r", errors.Keys);
         Assert.Contains("training.learning_rate", errors.Keys);
+        Assert.Contains("export.colour", errors.Keys);
+        Assert.DoesNotContain("export.ggufType", errors.Keys);
         Assert.Contains(errors["lora.target_modules"], m => m.Contains("qkv_fused"));
         Assert.DoesNotContain(errors["lora.target_modules"], m => m.Contains("'q_proj'"));
 

@@ -93,3 +93,10 @@ public sealed class JobsTestBed : IAsyncLifetime
 
     public static JsonContent Json(object value) => JsonContent.Create(value);
 }
+
+/// <summary>One test bed (Redis, API, trainer process) shared by every test class: the trainer runs their jobs one after another.</summary>
+[CollectionDefinition(Name)]
+public sealed class JobsCollection : ICollectionFixture<JobsTestBed>
+{
+    public const string Name = "jobs";
+}

@@ -22,8 +22,12 @@ public static class JobsCommand
             }
             var table = new Table().AddColumns("id", "status", "created", "dataset", "model", "error");
             foreach (var job in jobs.EnumerateArray())
-                table.AddRow([.. new[] { "id", "status", "created", "dataset", "model", "error" }
-                    .Select(f => Markup.Escape(job.TryGetProperty(f, out var v) && v.ValueKind == System.Text.Json.JsonValueKind.String ? v.GetString()! : ""))]);
+            {
+                string Field(string name) => job.TryGetProperty(name, out var v) && v.ValueKind == System.Text.Json.JsonValueKind.String ? v.GetString()! : "";
+                var created = Field("created");
+                table.AddRow([.. new[] { Field("id"), Field("status"), created.Length >= 19 ? created[..19].Replace('T', ' ') : created, Field("dataset"), Field("model"), Field("error") }
+                    .Select(Markup.Escape)]);
+            }
             AnsiConsole.Write(table);
             return 0;
         });

@@ -60,7 +60,9 @@ public static partial class WatchCommand
                     {
                         case "stage":
                             var message = data.GetProperty("message").GetString() ?? "";
-                            AnsiConsole.MarkupLine($"[grey]{Markup.Escape(Field(data, "ts")[11..Math.Min(19, Field(data, "ts").Length)])}[/] [bold]{Markup.Escape(Field(data, "kind"))}[/] {Markup.Escape(message)}");
+                            var ts = Field(data, "ts");
+                            var time = ts.Length >= 19 ? ts[11..19] : ts; // HH:mm:ss of the ISO-8601 timestamp
+                            AnsiConsole.MarkupLine($"[grey]{Markup.Escape(time)}[/] [bold]{Markup.Escape(Field(data, "kind"))}[/] {Markup.Escape(message)}");
                             if (StepsPattern().Match(message) is { Success: true } m)
                             {
                                 task.MaxValue = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
@@ -72,7 +74,7 @@ public static partial class WatchCommand
                             var loss = Number(data, "loss");
                             losses.Add(loss);
                             task.Value = step;
-                            task.Description = $"{Markup.Escape(jobId)} step {step:0} loss {loss:0.0000} [green]{Sparkline.Render(losses)}[/] {Number(data, "tokens_per_s"):0} tok/s";
+                            task.Description = $"step {step:0} loss {loss:0.000} [green]{Sparkline.Render(losses, 20)}[/] {Number(data, "tokens_per_s"):0}t/s";
                             break;
                         case "metrics":
                             AnsiConsole.MarkupLine($"[blue]eval[/] step {Number(data, "step"):0}: loss {Number(data, "eval_loss"):0.0000}, ppl {Number(data, "eval_ppl"):0.00}");

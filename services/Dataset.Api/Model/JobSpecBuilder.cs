@@ -22,6 +22,8 @@ public static partial class JobSpecBuilder
 
     private static readonly HashSet<string> TopLevel = ["dataset", "model", "eval_split", "lora", "sft", "training", "eval", "export"];
     private static readonly string[] Sections = ["lora", "sft", "training", "eval"];
+    /// <summary>The export options the trainer forwards to the export worker (ExportRequested's fields; jobId, model, adapter come from the job).</summary>
+    private static readonly string[] ExportKeys = ["ggufType", "name", "system", "temperature", "topP", "numCtx", "evalPrompts", "verify", "register"];
     private static readonly Lock TinyLock = new();
 
     public sealed record Result(string Spec, string Model, string? Export);
@@ -76,6 +78,9 @@ public static partial class JobSpecBuilder
         }
 
         string? export = null;
+        if (body["export"] is JsonObject exportOptions)
+            foreach (var (key, _) in exportOptions)
+                if (!ExportKeys.Contains(key)) Add(errors, $"export.{key}", $"unknown field (allowed: {string.Join(", ", ExportKeys)}; docs/export.md)");
         if (body["export"] is { } exportNode)
         {
             export = exportNode.GetValueKind() switch
