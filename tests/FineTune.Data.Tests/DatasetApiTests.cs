@@ -43,13 +43,15 @@ public sealed class DatasetApiTests : IClassFixture<RedisServer>, IAsyncLifetime
     /// <summary>The service on a real Kestrel listener (loopback, free port); CreateClient talks to it over TCP.</summary>
     private WebApplicationFactory<Program> Factory(long? maxUploadBytes = null)
     {
+        var port = FreePort.Next();
         var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
         {
+            b.UseSetting("urls", $"http://127.0.0.1:{port}");   // else the default :5000 collides with other test projects
             b.UseSetting("ConnectionStrings:redis", _redis.ConnectionString);
             b.UseSetting("FineTune:DataRoot", _root.Path);
             if (maxUploadBytes is { } max) b.UseSetting("DatasetApi:MaxUploadBytes", max.ToString());
         });
-        factory.UseKestrel(FreePort.Next());
+        factory.UseKestrel(port);
         factory.StartServer();
         return factory;
     }

@@ -60,12 +60,14 @@ public sealed class PreprocessWorkerTests : IAsyncLifetime
     [Fact]
     public async Task DatasetUploadedWithOneRequestBecomesShardsATrainerCanRead()
     {
+        var port = FreePort.Next();
         await using var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
         {
+            b.UseSetting("urls", $"http://127.0.0.1:{port}");   // else the default :5000 collides with other test projects
             b.UseSetting("ConnectionStrings:redis", _redis.ConnectionString);
             b.UseSetting("FineTune:DataRoot", _fx.Root.Path);
         });
-        factory.UseKestrel(FreePort.Next());
+        factory.UseKestrel(port);
         factory.StartServer();
         using var client = factory.CreateClient();
         using var worker = Worker("p1");

@@ -29,12 +29,14 @@ public sealed class JobsTestBed : IAsyncLifetime
     {
         await Redis.StartAsync();
         TinyModel.Write(Path.Combine(DataRoot, "models", "nano"), seed: 7, TinyModelPreset.Nano);
+        var port = FreePort.Next();
         _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
         {
+            b.UseSetting("urls", $"http://127.0.0.1:{port}");   // else the default :5000 collides with other test projects
             b.UseSetting("ConnectionStrings:redis", Redis.ConnectionString);
             b.UseSetting("FineTune:DataRoot", DataRoot);
         });
-        _factory.UseKestrel(0);
+        _factory.UseKestrel(port);
         _factory.StartServer();
         using var probe = _factory.CreateClient();
         Http = new HttpClient { BaseAddress = probe.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
