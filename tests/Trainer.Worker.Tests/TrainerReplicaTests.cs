@@ -36,11 +36,11 @@ public sealed class TrainerReplicaTests : IAsyncLifetime
     public async Task KilledReplicasJobResumesElsewhereToTheBitIdenticalAdapter()
     {
         var first = _bed.StartReplica("replica-a");
-        await _bed.SubmitAsync("uninterrupted", TrainerTestBed.Spec(maxSteps: 12));
+        await _bed.SubmitAsync("uninterrupted", TrainerTestBed.Spec(maxSteps: 300));
         await _bed.WaitForFinalAsync("uninterrupted");
         var expected = _bed.AdapterBytes("uninterrupted");
 
-        await _bed.SubmitAsync("killed", TrainerTestBed.Spec(maxSteps: 12));
+        await _bed.SubmitAsync("killed", TrainerTestBed.Spec(maxSteps: 300));   // still training when the kill lands
         await _bed.WaitForEventAsync("killed", "checkpoint", TimeSpan.FromMinutes(2));
         first.KillHard();
         Assert.NotEqual(JobStatus.Done, await _bed.StatusAsync("killed"));
@@ -57,7 +57,7 @@ public sealed class TrainerReplicaTests : IAsyncLifetime
     public async Task SigtermCheckpointsAndHandsTheJobOver()
     {
         var first = _bed.StartReplica("replica-a", lease: TimeSpan.FromMinutes(5));   // a takeover can only come from the release
-        await _bed.SubmitAsync("drained", TrainerTestBed.Spec(maxSteps: 40));
+        await _bed.SubmitAsync("drained", TrainerTestBed.Spec(maxSteps: 1000));   // long enough to still be training when SIGTERM lands
         await _bed.WaitForEventAsync("drained", "checkpoint", TimeSpan.FromMinutes(2));
 
         await first.TerminateAsync(TimeSpan.FromMinutes(1));
@@ -68,8 +68,8 @@ public sealed class TrainerReplicaTests : IAsyncLifetime
         Assert.Equal(JobStatus.Done, job["status"]);
         Assert.Equal("replica-b", job["replica"]);
         var steps = await _bed.TrainStepsAsync("drained");
-        Assert.Equal(40, steps[^1]);
-        Assert.Equal(Enumerable.Range(1, 40), steps.Distinct().Order());                  // nothing skipped across the handover
+        Assert.Equal(1000, steps[^1]);
+        Assert.Equal(Enumerable.Range(1, 1000), steps.Distinct().Order());                  // nothing skipped across the handover
     }
 
     [Fact]
@@ -110,13 +110,13 @@ public sealed class TrainerReplicaTests : IAsyncLifetime
     public async Task RedisRestartMidJobLosesNoStepRecords()
     {
         _bed.StartReplica("replica-a", lease: TimeSpan.FromMinutes(5));
-        await _bed.SubmitAsync("restart", TrainerTestBed.Spec(maxSteps: 60));
+        await _bed.SubmitAsync("restart", TrainerTestBed.Spec(maxSteps: 600));
         await _bed.WaitForEventAsync("restart", "checkpoint", TimeSpan.FromMinutes(2));
 
         await _bed.Redis.RestartAsync();   // kill -9 and start again on the same AOF data
 
         var job = await _bed.WaitForFinalAsync("restart");
         Assert.Equal(JobStatus.Done, job["status"]);
-        Assert.Equal(Enumerable.Range(1, 60), (await _bed.TrainStepsAsync("restart")).Distinct().Order());
+        Assert.Equal(Enumerable.Range(1, 600), (await _bed.TrainStepsAsync("restart")).Distinct().Order());
     }
 }
