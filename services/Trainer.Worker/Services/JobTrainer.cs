@@ -26,6 +26,9 @@ public sealed class JobTrainer(JobStore jobs, IConnectionMultiplexer redis, Repl
     private static readonly Histogram<double> Loss = Meter.CreateHistogram<double>("ft.training.loss", description: "Training loss per label token, per step");
     private static readonly Histogram<double> Throughput = Meter.CreateHistogram<double>("ft.training.tokens_per_second", "{token}/s", "Training throughput per step");
 
+    // A held-out loss is NaN when a job scores only task metrics; JSON has no NaN, so it is written as the string "NaN".
+    private static readonly JsonSerializerOptions EvalJson = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
     public string JobFolder(string jobId) => Path.Combine(dataRoot, "jobs", jobId);
 
     /// <summary>Trains the job to the end. Throws <see cref="JobCancelledException"/> when cancelled; on shutdown, checkpoints and rethrows.</summary>
@@ -118,7 +121,7 @@ public sealed class JobTrainer(JobStore jobs, IConnectionMultiplexer redis, Repl
     {
         var adapter = Path.Combine(run.Output, TrainingRun.AdapterFolder);
         var artifacts = JsonSerializer.Serialize(new { adapter, metrics = Path.Combine(run.Output, TrainingRun.MetricsFile), summary = Path.Combine(run.Output, TrainingRun.SummaryFile) });
-        var eval = JsonSerializer.Serialize(new { before = run.Before?.Metrics, after = run.After?.Metrics, before_loss = run.Before?.EvalLoss, after_loss = run.After?.EvalLoss });
+        var eval = JsonSerializer.Serialize(new { before = run.Before?.Metrics, after = run.After?.Metrics, before_loss = run.Before?.EvalLoss, after_loss = run.After?.EvalLoss }, EvalJson);
         await jobs.SetFieldsAsync(jobId, ("artifacts", artifacts), ("eval", eval));
         if (record.TryGetValue("export", out var export) && export is { Length: > 0 } && export != "false")
         {
