@@ -5,6 +5,11 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace FineTune.Export.Tests;
 
 /// <summary>Registration through OllamaSharp against the Ollama API stub (documented /api behaviour).</summary>
+/// <remarks>
+/// Runs alone: the streaming test reads the process-wide allocation counter, which other test classes running in
+/// parallel would inflate (CI saw 55 MiB from neighbours while this upload itself streamed).
+/// </remarks>
+[Collection(AllocationSensitive.Name)]
 public sealed class OllamaRegistrationTests : IAsyncLifetime
 {
     private readonly TempDirectory _dir = new("ollama");
