@@ -8,6 +8,8 @@ public static class StreamNames
     public const string PreprocessGroup = "preprocessors";
     /// <summary>Shards ready: the manifest of a finished (or skipped: already there) preprocess request.</summary>
     public const string PreprocessReady = "ft:preprocess:ready";
+    /// <summary>The front door's group on <see cref="PreprocessReady"/>: turns a job's ready shards into its train request.</summary>
+    public const string JobRouterGroup = "jobs";
 
     /// <summary>Training jobs, one message per job; group <see cref="TrainGroup"/>.</summary>
     public const string TrainJobs = "ft:train:jobs";

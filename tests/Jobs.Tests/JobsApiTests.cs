@@ -53,11 +53,11 @@ public sealed class JobsApiTests(JobsTestBed bed)
         Assert.Contains("model", (await ProblemErrorsAsync(traversal)).Keys);
 
         var jobs = JsonDocument.Parse(await bed.Http.GetStringAsync("/api/jobs")).RootElement;
-        Assert.DoesNotContain(jobs.EnumerateArray(), j => j.GetProperty("dataset").GetString() == dataset && j.GetProperty("status").GetString() == "queued");
+        Assert.DoesNotContain(jobs.EnumerateArray(), j => j.GetProperty("dataset").GetString() == dataset && j.GetProperty("status").GetString() is "queued" or "preprocessing");
     }
 
     [Fact]
-    public async Task JobFromUploadedFileTrainsToDoneStreamsEventsAndServesArtifacts()
+    public async Task JobFromUploadedFileIsPreprocessedTrainsFromItsShardsToDoneStreamsEventsAndServesArtifacts()
     {
         using var form = new MultipartFormDataContent
         {
@@ -80,7 +80,21 @@ public sealed class JobsApiTests(JobsTestBed bed)
         Assert.Equal(["1", "2", "3", "4"], steps);
 
         var job = await bed.WaitForStatusAsync(id, s => s == "done", JobTimeout);
-        var spec = job.GetProperty("fields").GetProperty("spec");
+        var fields = job.GetProperty("fields");
+        var spec = fields.GetProperty("spec");
+
+        // The documented route: preprocessing (shards by the preprocess worker) → training from those shards → done.
+        Assert.Contains(events, e => e.Name == "stage" && e.Data.Contains("\"preprocessing\""));
+        Assert.Contains(events, e => e.Name == "stage" && e.Data.Contains("\"preprocess\""));
+        Assert.Contains(events, e => e.Name == "stage" && e.Data.Contains("\"preprocessed\""));
+        var stamps = new[] { "created", "queued_finished", "preprocessing_started", "preprocessing_finished", "training_started", "training_finished", "finished" }
+            .Select(f => DateTimeOffset.Parse(fields.GetProperty(f).GetString()!)).ToList();
+        Assert.Equal(stamps.OrderBy(t => t), stamps);
+        var shards = spec.GetProperty("shards").GetString()!;
+        Assert.StartsWith("shards/", shards);
+        Assert.True(File.Exists(Path.Combine(bed.DataRoot, shards, "manifest.json")), $"{shards}/manifest.json");
+        var summary = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(bed.DataRoot, "jobs", id, "train", "summary.json"))).RootElement;
+        Assert.EndsWith(shards, summary.GetProperty("shards").GetString()!.Replace('\\', '/'));
         Assert.Equal("models/nano", spec.GetProperty("model").GetString());
         var dataset = job.GetProperty("dataset").GetString()!;
         Assert.Equal($"datasets/{dataset}/train.jsonl", spec.GetProperty("data").GetString());
@@ -104,6 +118,33 @@ public sealed class JobsApiTests(JobsTestBed bed)
 
         var all = JsonDocument.Parse(await bed.Http.GetStringAsync("/api/jobs")).RootElement;
         Assert.Contains(all.EnumerateArray(), j => j.GetProperty("id").GetString() == id);
+    }
+
+    [Fact]
+    public async Task JobWithItsOwnEvalSplitTrainsFromTheRecordsShardAndHoldsOutTheSameRecords()
+    {
+        var dataset = await bed.UploadSumsAsync();
+        using var created = await bed.Http.PostAsync("/api/jobs", JobsTestBed.Json(new
+        {
+            dataset,
+            model = "nano",
+            eval_split = 0.25,
+            lora = new { r = 4, alpha = 8, dropout = 0 },
+            sft = new { max_seq_len = 64 },
+            training = new { micro_batch_size = 2, gradient_accumulation_steps = 1, max_steps = 2, learning_rate = 0.001, warmup_steps = 0, deterministic = true, seed = 11 },
+        }));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var id = (await JobsTestBed.ReadJsonAsync(created)).GetProperty("id").GetString()!;
+        var job = await bed.WaitForStatusAsync(id, s => s is "done" or "failed", JobTimeout);
+        Assert.Equal("done", job.GetProperty("status").GetString());
+        var shards = job.GetProperty("fields").GetProperty("spec").GetProperty("shards").GetString()!;
+        var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(bed.DataRoot, shards, "manifest.json"))).RootElement;
+        var files = manifest.GetProperty("files").EnumerateArray().ToList();
+        Assert.Equal("records", Assert.Single(files).GetProperty("split").GetString());
+        Assert.Equal(16, files[0].GetProperty("records").GetInt32());
+        var summary = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(bed.DataRoot, "jobs", id, "train", "summary.json"))).RootElement;
+        Assert.Equal(16, summary.GetProperty("train_examples").GetInt32() + summary.GetProperty("eval_examples").GetInt32());
+        Assert.Equal(4, summary.GetProperty("eval_examples").GetInt32());
     }
 
     [Fact]

@@ -8,8 +8,9 @@ using Microsoft.AspNetCore.Mvc.Testing;
 namespace Jobs.Tests;
 
 /// <summary>
-/// The front door as it runs: real redis-server, the Dataset.Api (with the Jobs API) on a real Kestrel port, one real
-/// Trainer.Worker process, and a data root holding the nano tiny model as <c>models/nano</c>.
+/// The front door as it runs: real redis-server, the Dataset.Api (with the Jobs API and the job router) on a real Kestrel
+/// port, one real Preprocess.Worker and one real Trainer.Worker process, and a data root holding the nano tiny model as
+/// <c>models/nano</c>.
 /// </summary>
 public sealed class JobsTestBed : IAsyncLifetime
 {
@@ -20,6 +21,7 @@ public sealed class JobsTestBed : IAsyncLifetime
     public string DataRoot => _root.Path;
     public HttpClient Http { get; private set; } = null!;
     public TrainerReplica Trainer { get; private set; } = null!;
+    public ServiceProcess Preprocess { get; private set; } = null!;
 
     /// <summary>16 chat records: "What is i plus i?" → "2i".</summary>
     public static string SumsJsonl => string.Join('\n', Enumerable.Range(0, 16).Select(i =>
@@ -40,12 +42,14 @@ public sealed class JobsTestBed : IAsyncLifetime
         _factory.StartServer();
         using var probe = _factory.CreateClient();
         Http = new HttpClient { BaseAddress = probe.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
+        Preprocess = ServiceProcess.Start("Preprocess.Worker", "preprocess", Redis.ConnectionString, DataRoot);
         Trainer = TrainerReplica.Start("trainer-0", Redis.ConnectionString, DataRoot, TimeSpan.FromSeconds(30));
     }
 
     public async Task DisposeAsync()
     {
         Trainer?.Dispose();
+        Preprocess?.Dispose();
         Http?.Dispose();
         if (_factory is not null) await _factory.DisposeAsync();
         await Redis.DisposeAsync();
@@ -87,7 +91,7 @@ public sealed class JobsTestBed : IAsyncLifetime
             if (done(job.GetProperty("status").GetString()!)) return job;
             await Task.Delay(100);
         }
-        throw new TimeoutException($"job {id} is still {job.GetProperty("status")} after {timeout}: {job}\ntrainer said:\n{Trainer.Output}");
+        throw new TimeoutException($"job {id} is still {job.GetProperty("status")} after {timeout}: {job}\ntrainer said:\n{Trainer.Output}\npreprocess said:\n{Preprocess.Output}");
     }
 
     public static async Task<JsonElement> ReadJsonAsync(HttpResponseMessage response) =>

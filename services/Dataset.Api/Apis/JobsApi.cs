@@ -19,8 +19,8 @@ namespace Dataset.Api.Apis;
 
 /// <summary>
 /// The Jobs API (the front door): create a job from a dataset id or an uploaded file, list, get, cancel, delete, artifacts,
-/// and the job's events as Server-Sent Events. A created job is queued on <c>ft:train:jobs</c> directly: the trainer
-/// tokenizes in-process with the same ConversationEncoder the preprocess worker uses (see docs/jobs.md).
+/// and the job's events as Server-Sent Events. A created job goes to the preprocess worker first (status preprocessing);
+/// <see cref="Services.JobRouter"/> queues it on <c>ft:train:jobs</c> once its shards are ready (see docs/jobs.md).
 /// </summary>
 public static class JobsApi
 {
@@ -85,16 +85,9 @@ public static class JobsApi
             return TypedResults.ValidationProblem(errors.ToDictionary(e => e.Key, e => e.Value.ToArray()), title: "The job was rejected",
                 detail: string.Join("; ", errors.Select(e => $"{e.Key}: {string.Join(", ", e.Value)}")));
 
-        var id = JobId.New();
+        var id = await JobSubmitter.SubmitAsync(services, result, dataset!);
         activity?.SetTag("ft.job.id", id);
-        var fields = new List<KeyValuePair<string, string>> { new("dataset", dataset!.Id), new("model", result.Model) };
-        if (result.Export is { } export) fields.Add(new("export", export));
-        await services.Jobs.CreateAsync(id, result.Spec, fields);
-        await services.Registry.AddReferenceAsync(dataset.Id, id);
-        await services.Redis.GetDatabase().PublishAsync(StreamNames.TrainJobs, new TrainRequest(id).ToFields());
-        await services.Jobs.AddEventAsync(id, "queued", $"queued for training: dataset {dataset.Id}, model {result.Model}");
-        services.Logger.LogInformation("Created job {JobId} on dataset {DatasetId} with model {Model}", id, dataset.Id, result.Model);
-        return TypedResults.Created($"/api/jobs/{id}", new CreateJobResponse(id, JobStatus.Queued, dataset.Id, result.Model, $"/api/jobs/{id}/events"));
+        return TypedResults.Created($"/api/jobs/{id}", new CreateJobResponse(id, JobStatus.Preprocessing, dataset!.Id, result.Model, $"/api/jobs/{id}/events"));
     }
 
     private sealed record MultipartUpload(JsonObject? Body, DatasetInfo? Dataset, ProblemHttpResult? Problem);
@@ -165,8 +158,8 @@ public static class JobsApi
         var status = record.GetValueOrDefault("status");
         if (JobStatus.IsFinal(status)) return Problem(409, "Job already finished", $"job {id} is {status}");
         await services.Jobs.RequestCancelAsync(id);
-        if (status == JobStatus.Queued)
-            await services.Jobs.SetStatusAsync(id, JobStatus.Cancelled); // nobody runs it yet; a trainer that picks it up sees it is final
+        if (status is JobStatus.Queued or JobStatus.Preprocessing)
+            await services.Jobs.SetStatusAsync(id, JobStatus.Cancelled); // no trainer has it yet: the router and any trainer see it is final
         services.Logger.LogInformation("Cancellation of job {JobId} requested (was {Status})", id, status);
         return TypedResults.Accepted($"/api/jobs/{id}", View((await services.Jobs.GetAsync(id))!));
     }

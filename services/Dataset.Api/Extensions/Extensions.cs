@@ -8,7 +8,7 @@ internal static class ApplicationServiceExtensions
 {
     public const string TelemetryName = "FineTune.Dataset";
 
-    /// <summary>Redis, the data root, dataset storage and registry, options, OpenAPI and problem details.</summary>
+    /// <summary>Redis, the data root, dataset storage and registry, the job router, options, OpenAPI and problem details.</summary>
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.AddRedisClient("redis");
@@ -23,6 +23,7 @@ internal static class ApplicationServiceExtensions
         builder.Services.AddSingleton<DatasetStore>();
         builder.Services.AddSingleton<DatasetRegistry>();
         builder.Services.AddSingleton<FineTune.Messaging.Jobs.JobStore>();
+        builder.Services.AddHostedService<Dataset.Api.Services.JobRouter>(); // ft:preprocess:ready → a job's train request
 
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();

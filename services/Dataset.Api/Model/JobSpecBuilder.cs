@@ -26,10 +26,18 @@ public static partial class JobSpecBuilder
     private static readonly string[] ExportKeys = ["ggufType", "name", "system", "temperature", "topP", "numCtx", "evalPrompts", "verify", "register"];
     private static readonly Lock TinyLock = new();
 
-    public sealed record Result(string Spec, string Model, string? Export);
+    /// <param name="Spec">The training job document (JSON, paths relative to the data root).</param>
+    /// <param name="Model">The model as asked ("tiny" or a folder name).</param>
+    /// <param name="ModelFolder">The folder name under models/ (what the preprocess worker loads).</param>
+    /// <param name="Job">The spec, parsed.</param>
+    /// <param name="Export">The export options (JSON object or "true"), or null for no export.</param>
+    public sealed record Result(string Spec, string Model, string ModelFolder, TrainingJob Job, string? Export);
 
     /// <summary>Builds and validates the spec for dataset <paramref name="datasetId"/>; null and <paramref name="errors"/> filled when invalid.</summary>
-    public static Result? Build(JsonObject body, DatasetInfo? dataset, string? datasetId, DataRoot root, Dictionary<string, List<string>> errors)
+    /// <param name="evalDataset">A second dataset whose records are the held-out set (the demo's separately generated split);
+    /// null: the dataset's own eval split, or <c>eval_split</c>.</param>
+    public static Result? Build(JsonObject body, DatasetInfo? dataset, string? datasetId, DataRoot root, Dictionary<string, List<string>> errors,
+        DatasetInfo? evalDataset = null)
     {
         foreach (var (key, _) in body)
             if (!TopLevel.Contains(key)) Add(errors, key, $"unknown field '{key}' (allowed: {string.Join(", ", TopLevel)})");
@@ -50,7 +58,12 @@ public static partial class JobSpecBuilder
         if (dataset is not null)
         {
             var folder = $"datasets/{dataset.Id}/";
-            if (body["eval_split"] is { } split)
+            if (evalDataset is not null)
+            {
+                doc["data"] = folder + DatasetFiles.Train;
+                doc["eval_data"] = $"datasets/{evalDataset.Id}/{DatasetFiles.Records}";
+            }
+            else if (body["eval_split"] is { } split)
             {
                 doc["data"] = folder + DatasetFiles.Records;
                 doc["eval_split"] = split.DeepClone();
@@ -93,15 +106,16 @@ public static partial class JobSpecBuilder
         }
 
         var spec = doc.ToJsonString();
+        TrainingJob? job = null;
         try
         {
-            TrainingJobFile.Parse(spec, "job"); // the one validator; it needs nothing on disk, so it runs whatever else failed
+            job = TrainingJobFile.Parse(spec, "job"); // the one validator; it needs nothing on disk, so it runs whatever else failed
         }
         catch (TrainingJobException ex)
         {
             AddParseErrors(errors, ex.Message);
         }
-        return errors.Count == 0 ? new Result(spec, modelName, export) : null;
+        return errors.Count == 0 ? new Result(spec, modelName, Path.GetFileName(modelPath!), job!, export) : null;
     }
 
     /// <summary>"tiny" → models/tiny-llama (written on first use); another name → models/&lt;name&gt; which must hold config.json.</summary>

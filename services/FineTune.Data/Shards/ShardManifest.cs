@@ -19,16 +19,24 @@ public sealed record ShardManifest
     public required string Model { get; init; }
     /// <summary>Hex SHA-256 of tokenizer.json + tokenizer_config.json (also in every shard header).</summary>
     public required string TokenizerHash { get; init; }
+    /// <summary>Hex SHA-256 of the chat template the records were rendered with (ChatTemplate.ContentHash); null in manifests
+    /// written before it was recorded. A trainer refuses shards whose tokenizer or template differs from its model's.</summary>
+    public string? TemplateHash { get; init; }
     public required int MaxLength { get; init; }
     /// <summary>"truncate" or "drop".</summary>
     public required string OverLong { get; init; }
     public required bool TrainOnInputs { get; init; }
+    /// <summary>System prompt added to records that have none before rendering (null: none).</summary>
+    public string? SystemPrompt { get; init; }
     public required bool Packed { get; init; }
     public required int FormatVersion { get; init; }
     public required IReadOnlyList<ShardFileInfo> Files { get; init; }
     public required DateTimeOffset Created { get; init; }
 
     public ShardFileInfo? Split(string split) => Files.FirstOrDefault(f => f.Split == split);
+
+    /// <summary>Split names: the dataset's own "train" and "eval", or "records" (every record in file order) when requested.</summary>
+    public const string TrainSplit = "train", EvalSplit = "eval", RecordsSplit = "records";
 
     public static ShardManifest Load(string folder)
     {

@@ -5,7 +5,7 @@ namespace FineTune.Messaging.Contracts;
 /// <summary>
 /// A message on <c>ft:preprocess:requests</c>: tokenize dataset <see cref="DatasetId"/> for model folder
 /// <c>&lt;DataRoot&gt;/models/&lt;Model&gt;</c>. Fields (all strings): jobId (optional), datasetId, model, maxLength,
-/// overLong (truncate|drop), trainOnInputs (true|false), pack (true|false), plus traceparent/tracestate.
+/// overLong (truncate|drop), trainOnInputs (true|false), pack (true|false), records (true|false), systemPrompt (optional), plus traceparent/tracestate.
 /// </summary>
 public sealed record PreprocessRequest
 {
@@ -19,6 +19,11 @@ public sealed record PreprocessRequest
     public bool TrainOnInputs { get; init; }
     /// <summary>Pack consecutive records into rows of at most MaxLength tokens (each keeps its own segment).</summary>
     public bool Pack { get; init; }
+    /// <summary>Tokenize every record in file order into one "records" split instead of the dataset's train and eval splits
+    /// (a job that holds out its own eval_split needs the records in order).</summary>
+    public bool Records { get; init; }
+    /// <summary>System prompt added to records that have none (a job's sft.system_prompt), or null.</summary>
+    public string? SystemPrompt { get; init; }
 
     public IEnumerable<KeyValuePair<string, string>> ToFields()
     {
@@ -29,6 +34,8 @@ public sealed record PreprocessRequest
         yield return new("overLong", OverLong);
         yield return new("trainOnInputs", TrainOnInputs ? "true" : "false");
         yield return new("pack", Pack ? "true" : "false");
+        if (Records) yield return new("records", "true");
+        if (SystemPrompt is not null) yield return new("systemPrompt", SystemPrompt);
     }
 
     /// <summary>Reads and validates a request; a bad field is an <see cref="InvalidMessageException"/> (dead-lettered at once).</summary>
@@ -50,6 +57,8 @@ public sealed record PreprocessRequest
             OverLong = overLong,
             TrainOnInputs = Bool(message, "trainOnInputs"),
             Pack = Bool(message, "pack"),
+            Records = Bool(message, "records"),
+            SystemPrompt = message.Get("systemPrompt"),
         };
     }
 

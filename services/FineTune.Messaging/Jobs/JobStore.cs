@@ -28,18 +28,21 @@ public sealed class JobStore(IConnectionMultiplexer redis)
         await AddEventAsync(jobId, "created", "job created");
     }
 
-    /// <summary>Moves the job to <paramref name="status"/>: finishes the previous stage, starts the new one (timestamps), sets extra fields.</summary>
+    /// <summary>Moves the job to <paramref name="status"/>: finishes the previous stage (unless its end is already recorded),
+    /// starts the new one (timestamps), sets extra fields.</summary>
     public async Task SetStatusAsync(string jobId, string status, params (string Field, string Value)[] extra)
     {
         var key = StreamNames.Job(jobId);
         var previous = (string?)await Db.HashGetAsync(key, "status");
         var now = Now();
         var entries = new List<HashEntry> { new("status", status) };
-        if (previous is not null && previous != status && !JobStatus.IsFinal(previous)) entries.Add(new($"{previous}_finished", now));
         if (!JobStatus.IsFinal(status)) entries.Add(new($"{status}_started", now));
         else entries.Add(new("finished", now));
         entries.AddRange(extra.Select(e => new HashEntry(e.Field, e.Value)));
         await Db.HashSetAsync(key, [.. entries]);
+        // A stage's end may have been written when its work finished (preprocessing_finished, by the job router): keep that.
+        if (previous is not null && previous != status && !JobStatus.IsFinal(previous))
+            await Db.HashSetAsync(key, $"{previous}_finished", now, When.NotExists);
         await AddEventAsync(jobId, "status", status);
     }
 

@@ -15,6 +15,12 @@ public sealed class ChatTemplate
     /// <summary>The Jinja source.</summary>
     public string Source { get; }
 
+    /// <summary>Hex SHA-256 of <see cref="Source"/> and the special tokens it may reference: identifies the template in shard manifests.</summary>
+    public string ContentHash => _contentHash ??= Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+        System.Text.Encoding.UTF8.GetBytes(string.Join('\n', Source, BosToken, EosToken, PadToken, UnkToken))));
+
+    private string? _contentHash;
+
     /// <summary>The built-in family used (null when the folder's own template is used).</summary>
     public string? BuiltInFamily { get; }
 

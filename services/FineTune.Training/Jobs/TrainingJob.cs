@@ -21,6 +21,13 @@ public sealed class TrainingJob
     /// <summary>Held-out data file; when absent, <see cref="EvalSplit"/> of the training data is held out.</summary>
     public string? EvalData { get; set; }
 
+    /// <summary>
+    /// Pre-tokenized data (a preprocess worker's <c>shards/&lt;hash&gt;</c> folder) for <see cref="Data"/> and, when they cover it,
+    /// <see cref="EvalData"/>: training examples are read from its shards instead of encoding the data in-process. The manifest
+    /// must match the model's tokenizer and chat template (<see cref="ShardSource"/>).
+    /// </summary>
+    public string? Shards { get; set; }
+
     /// <summary>Fraction of the training data held out for evaluation when no eval_data is given (0 = none).</summary>
     public double EvalSplit { get; set; }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using FineTune.Data.Shards;
 using FineTune.Data.Storage;
 using FineTune.Models;
 using FineTune.Models.ChatTemplates;
@@ -68,6 +69,21 @@ public sealed class TrainingRun : IDisposable
     /// <summary>Outputs of the exact-match metric on the last evaluation (held-out prompts in order).</summary>
     public IReadOnlyList<string> LastGenerations => _exactMatch?.LastOutputs ?? [];
 
+    /// <summary>The exact-match examples: expected answers, in order (empty without the metric).</summary>
+    public IReadOnlyList<string> ExactMatchExpected => _exactMatch?.Examples.Select(e => e.Expected).ToList() ?? [];
+
+    /// <summary>The last user message of each exact-match example, in the same order (for before/after tables).</summary>
+    public IReadOnlyList<string> ExactMatchPrompts { get; private init; } = [];
+
+    /// <summary>Outputs of the exact-match metric before training (step 0; read back from the output folder after a resume).</summary>
+    public IReadOnlyList<string> BeforeGenerations { get; private set; } = [];
+
+    /// <summary>The shard folder the training examples were read from, or null when the data was encoded in-process.</summary>
+    public string? Shards { get; private init; }
+
+    /// <summary>File in the output folder holding <see cref="BeforeGenerations"/> (JSON array of strings).</summary>
+    public const string BeforeGenerationsFile = "generations-before.json";
+
     /// <summary>Loads everything the job names; throws with the file/field at fault. Paths are relative to <paramref name="baseDirectory"/>.</summary>
     public static async Task<TrainingRun> PrepareAsync(TrainingJob job, string? baseDirectory = null, CancellationToken cancellationToken = default)
     {
@@ -86,24 +102,13 @@ public sealed class TrainingRun : IDisposable
         // TorchSharp has no autocast: on CUDA the frozen base is BF16 and LoRA weights, optimizer state and loss are FP32.
         var dtype = device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32;
 
-        var conversations = await ConversationFile.ReadAsync(dataFile, job.Sft.SystemPrompt, cancellationToken);
-        List<IReadOnlyList<ChatMessage>> trainSet, evalSet;
-        if (job.EvalData is not null)
-        {
-            trainSet = conversations;
-            evalSet = await ConversationFile.ReadAsync(Resolve(job.EvalData, "eval_data"), job.Sft.SystemPrompt, cancellationToken);
-        }
-        else
-        {
-            var members = DatasetSplit.EvalMembers(conversations.Count, job.EvalSplit, t.Seed);
-            trainSet = [.. conversations.Where((_, i) => !members[i])];
-            evalSet = [.. conversations.Where((_, i) => members[i])];
-        }
-
         var encoder = ConversationEncoder.FromFolder(modelFolder);
         var sft = job.Sft.ToOptions();
-        var train = SftDataset.Build(trainSet.Select(c => Encode(encoder, c, sft.TrainOnInputs)), sft);
-        var eval = evalSet.Count == 0 ? null : SftDataset.Build(evalSet.Select(c => Encode(encoder, c, false)), sft with { Packing = false, TrainOnInputs = false });
+        var data = await ReadDataAsync(job, encoder, modelFolder, dataFile, job.EvalData is null ? null : Resolve(job.EvalData, "eval_data"),
+            job.Shards is null ? null : Resolve(job.Shards, "shards"), baseDirectory, cancellationToken);
+        var evalSet = data.EvalConversations;
+        var train = SftDataset.Build(data.Train, sft);
+        var eval = data.Eval.Count == 0 ? null : SftDataset.Build(data.Eval, sft with { Packing = false, TrainOnInputs = false });
 
         var model = CausalLM.Load(modelFolder, device, dtype);
         try
@@ -113,6 +118,7 @@ public sealed class TrainingRun : IDisposable
             var adapter = LoraInjector.Inject(trainable, job.Lora.ToOptions());
 
             JsonExactMatchMetric? exactMatch = null;
+            IReadOnlyList<string> prompts = [];
             if (job.Eval.JsonExactMatch && evalSet.Count > 0)
             {
                 var examples = evalSet
@@ -121,13 +127,18 @@ public sealed class TrainingRun : IDisposable
                     .Select(c => new GenerationExample(encoder.EncodePrompt(c.Take(c.Count - 1).ToList()), c[^1].Content ?? ""))
                     .ToList();
                 exactMatch = new JsonExactMatchMetric(examples, (m, prompts, ct) => GenerateGreedy(model, encoder, prompts, job.Eval.MaxNewTokens, ct));
+                prompts = evalSet
+                    .Where(c => c.Count >= 2 && c[^1].Role == "assistant")
+                    .Take(examples.Count)
+                    .Select(c => c.Take(c.Count - 1).LastOrDefault(m => m.Role == "user")?.Content ?? "")
+                    .ToList();
             }
 
             var padId = encoder.Tokenizer.PadId ?? encoder.Tokenizer.EosId ?? 0;
             var trainer = new SftTrainer(adapter, train, eval, t.ToOptions(), padId, device,
                 Path.Combine(output, CheckpointFolder), new PeftAdapterMetadata(job.Model),
                 exactMatch is null ? [] : [exactMatch]);
-            return new TrainingRun(job, output, model, encoder, adapter, train, eval, trainer, exactMatch, device);
+            return new TrainingRun(job, output, model, encoder, adapter, train, eval, trainer, exactMatch, device) { ExactMatchPrompts = prompts, Shards = data.ShardFolder };
         }
         catch
         {
@@ -150,6 +161,11 @@ public sealed class TrainingRun : IDisposable
         if (resumedFrom is null)
         {
             Before = _trainer.Evaluate(cancellationToken);
+            if (_exactMatch is not null)
+            {
+                BeforeGenerations = [.. _exactMatch.LastOutputs];
+                await WriteAtomicAsync(Path.Combine(Output, BeforeGenerationsFile), JsonSerializer.Serialize(BeforeGenerations), cancellationToken);
+            }
             if (Before is not null)
             {
                 _trainer.State.Evals.Add(Before);
@@ -160,6 +176,8 @@ public sealed class TrainingRun : IDisposable
         else
         {
             Before = CheckpointStore.ReadState(resumedFrom).Evals.FirstOrDefault(e => e.Step == 0);
+            var before = Path.Combine(Output, BeforeGenerationsFile);
+            if (File.Exists(before)) BeforeGenerations = JsonSerializer.Deserialize<string[]>(await File.ReadAllTextAsync(before, cancellationToken)) ?? [];
         }
 
         await foreach (var e in _trainer.RunAsync(cancellationToken))
@@ -175,6 +193,7 @@ public sealed class TrainingRun : IDisposable
             adapter = Path.Combine(Output, AdapterFolder),
             steps = _trainer.State.GlobalStep,
             train_examples = Train.Examples,
+            shards = Shards,
             train_rows = Train.Rows.Count,
             truncated = Train.Truncated,
             dropped_without_labels = Train.DroppedWithoutLabels,
@@ -213,6 +232,70 @@ public sealed class TrainingRun : IDisposable
         var threads = options.Deterministic ? 1 : options.Threads;
         if (threads > 0) torch.set_num_threads(threads);
         torch.manual_seed(options.Seed);
+    }
+
+    /// <summary>The encoded train and held-out examples, and the held-out conversations (for generation metrics).</summary>
+    private sealed record JobData(List<TokenizedExample> Train, List<TokenizedExample> Eval,
+        List<IReadOnlyList<ChatMessage>> EvalConversations, string? ShardFolder);
+
+    /// <summary>
+    /// Without shards, reads the data and eval files (or splits eval_split off the data, seeded) and encodes them with the
+    /// model's <see cref="ConversationEncoder"/>. With shards (<see cref="TrainingJob.Shards"/>), the training examples are the
+    /// shards' records: the "train" split, or with eval_split the "records" split (every record in file order, checked to
+    /// align with the data file) split the same seeded way; the held-out examples come from the shards' "eval" split when
+    /// eval_data is that same dataset's eval file, else eval_data is encoded in-process (generation metrics need its text anyway).
+    /// </summary>
+    private static async Task<JobData> ReadDataAsync(TrainingJob job, ConversationEncoder encoder, string modelFolder, string dataFile,
+        string? evalFile, string? shardFolder, string? baseDirectory, CancellationToken cancellationToken)
+    {
+        var system = job.Sft.SystemPrompt;
+        var trainOnInputs = job.Sft.TrainOnInputs;
+        if (shardFolder is null)
+        {
+            var conversations = await ConversationFile.ReadAsync(dataFile, system, cancellationToken);
+            List<IReadOnlyList<ChatMessage>> trainSet, evalSet;
+            if (evalFile is not null)
+            {
+                trainSet = conversations;
+                evalSet = await ConversationFile.ReadAsync(evalFile, system, cancellationToken);
+            }
+            else
+            {
+                var members = DatasetSplit.EvalMembers(conversations.Count, job.EvalSplit, job.Training.Seed);
+                trainSet = [.. conversations.Where((_, i) => !members[i])];
+                evalSet = [.. conversations.Where((_, i) => members[i])];
+            }
+            return new JobData([.. trainSet.Select(c => Encode(encoder, c, trainOnInputs))], [.. evalSet.Select(c => Encode(encoder, c, false))], evalSet, null);
+        }
+
+        var shards = ShardSource.Open(shardFolder);
+        shards.CheckMatches(encoder, modelFolder, job);
+        if (evalFile is not null)
+        {
+            var evalSet = await ConversationFile.ReadAsync(evalFile, system, cancellationToken);
+            var datasetEval = Path.GetFullPath(Path.Combine("datasets", shards.Manifest.DatasetId, DatasetFiles.Eval), baseDirectory ?? Environment.CurrentDirectory);
+            var fromShards = !shards.Manifest.TrainOnInputs && shards.Has(ShardManifest.EvalSplit) && Path.GetFullPath(evalFile) == datasetEval;
+            var eval = fromShards ? shards.Read(ShardManifest.EvalSplit) : [.. evalSet.Select(c => Encode(encoder, c, false))];
+            return new JobData(shards.Read(ShardManifest.TrainSplit), eval, evalSet, shardFolder);
+        }
+        if (job.EvalSplit <= 0) return new JobData(shards.Read(ShardManifest.TrainSplit), [], [], shardFolder);
+
+        // eval_split: the shards' records split exactly as the data file's conversations are.
+        var records = shards.Read(ShardManifest.RecordsSplit);
+        var all = await ConversationFile.ReadAsync(dataFile, system, cancellationToken);
+        if (records.Count != all.Count)
+            throw new TrainingJobException($"job: shards: {Path.Combine(shardFolder, ShardManifest.FileName)} has {records.Count} records but {dataFile} has {all.Count}: they are not the same data");
+        var split = DatasetSplit.EvalMembers(all.Count, job.EvalSplit, job.Training.Seed);
+        var heldOut = all.Where((_, i) => split[i]).ToList();
+        var evalExamples = shards.Manifest.TrainOnInputs ? heldOut.Select(c => Encode(encoder, c, false)).ToList() : records.Where((_, i) => split[i]).ToList();
+        return new JobData([.. records.Where((_, i) => !split[i])], evalExamples, heldOut, shardFolder);
+    }
+
+    private static async Task WriteAtomicAsync(string path, string text, CancellationToken cancellationToken)
+    {
+        var temp = path + ".tmp";
+        await File.WriteAllTextAsync(temp, text, cancellationToken);
+        File.Move(temp, path, overwrite: true);
     }
 
     private static TokenizedExample Encode(ConversationEncoder encoder, IReadOnlyList<ChatMessage> conversation, bool trainOnInputs)

@@ -15,7 +15,7 @@ namespace Preprocess.Worker.Services;
 /// <summary>
 /// Dataset → token shards, idempotent by content. The output hash is SHA-256 over the dataset hash, the model's
 /// tokenization files (tokenizer.json, tokenizer_config.json, chat_template.jinja, generation_config.json, config.json),
-/// max length, over-long policy, trainOnInputs, packing and the shard format version; when
+/// max length, over-long policy, trainOnInputs, packing, the splits and the shard format version; when
 /// <c>shards/&lt;hash&gt;/manifest.json</c> exists the work is skipped. Otherwise every record of the train and eval splits
 /// is rendered with the model's chat template and tokenized by <see cref="ConversationEncoder"/>, over-long records are
 /// truncated or dropped (and counted), and the shards plus manifest are written to a temp folder renamed into place.
@@ -68,7 +68,10 @@ public sealed class PreprocessPipeline(DataRoot root, DatasetStore datasets, Enc
         {
             var clock = Stopwatch.StartNew();
             var files = new List<ShardFileInfo>();
-            foreach (var (split, source) in new[] { ("train", DatasetFiles.Train), ("eval", DatasetFiles.Eval) })
+            (string Split, string Source)[] splits = request.Records
+                ? [(ShardManifest.RecordsSplit, DatasetFiles.Records)]
+                : [(ShardManifest.TrainSplit, DatasetFiles.Train), (ShardManifest.EvalSplit, DatasetFiles.Eval)];
+            foreach (var (split, source) in splits)
                 files.Add(await WriteSplitAsync(encoder, info.Id, split, source, temp, request, cancellationToken));
             var seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
             var records = files.Sum(f => f.Records + f.Dropped);
@@ -83,9 +86,11 @@ public sealed class PreprocessPipeline(DataRoot root, DatasetStore datasets, Enc
                 DatasetHash = info.Hash,
                 Model = request.Model,
                 TokenizerHash = encoder.Tokenizer.ContentHash,
+                TemplateHash = encoder.Template.ContentHash,
                 MaxLength = request.MaxLength,
                 OverLong = request.OverLong,
                 TrainOnInputs = request.TrainOnInputs,
+                SystemPrompt = request.SystemPrompt,
                 Packed = request.Pack,
                 FormatVersion = (int)ShardFormat.Version,
                 Files = files,
@@ -122,6 +127,8 @@ public sealed class PreprocessPipeline(DataRoot root, DatasetStore datasets, Enc
         await foreach (var record in datasets.EnumerateAsync(datasetId, source, cancellationToken))
         {
             var messages = record.Messages.Select(m => new ChatMessage(m.Role, m.Content)).ToList();
+            if (request.SystemPrompt is { } system && (messages.Count == 0 || messages[0].Role != "system"))
+                messages.Insert(0, new ChatMessage("system", system)); // as in-process training does (ConversationFile)
             var encoded = encoder.Encode(messages, request.TrainOnInputs);
             ReadOnlySpan<int> ids = encoded.InputIds;
             ReadOnlySpan<bool> mask = encoded.LossMask;
@@ -160,6 +167,9 @@ public sealed class PreprocessPipeline(DataRoot root, DatasetStore datasets, Enc
 
     internal static string OutputHash(string datasetHash, string filesHash, PreprocessRequest request) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n',
-            "ft-preprocess", ShardFormat.Version, datasetHash, filesHash, request.MaxLength, request.OverLong,
-            request.TrainOnInputs ? "inputs" : "assistant", request.Pack ? "packed" : "unpacked"))));
+            // "manifest-2": manifests record the template hash and the system prompt (older shard folders are not reused)
+            "ft-preprocess", ShardFormat.Version, "manifest-2", datasetHash, filesHash, request.MaxLength, request.OverLong,
+            request.TrainOnInputs ? "inputs" : "assistant", request.Pack ? "packed" : "unpacked")
+            + (request.Records ? "\nrecords" : "")
+            + (request.SystemPrompt is { } system ? "\nsystem\n" + system : ""))));
 }

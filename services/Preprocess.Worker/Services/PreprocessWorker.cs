@@ -35,10 +35,10 @@ public sealed class PreprocessWorker(IConnectionMultiplexer redis, PreprocessPip
             await db.PublishAsync(StreamNames.PreprocessReady, ready.ToFields());
             if (request.JobId is { } jobId)
             {
-                var train = outcome.Manifest.Split("train");
+                var train = outcome.Manifest.Split(ShardManifest.TrainSplit) ?? outcome.Manifest.Files.FirstOrDefault();
                 await _jobs.AddEventAsync(jobId, "preprocess", outcome.Skipped
                     ? $"shards {outcome.Hash[..12]} already existed: preprocessing skipped"
-                    : $"shards {outcome.Hash[..12]} written: {train?.Records} train records, {train?.Tokens} tokens ({train?.Truncated} truncated, {train?.Dropped} dropped)");
+                    : $"shards {outcome.Hash[..12]} written: {train?.Records} {train?.Split} records, {train?.Tokens} tokens ({train?.Truncated} truncated, {train?.Dropped} dropped)");
             }
         }
     }
