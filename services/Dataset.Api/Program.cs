@@ -11,6 +11,7 @@ app.MapDefaultEndpoints();
 app.MapOpenApi();
 app.MapDatasetApi();
 app.MapJobsApi();
+app.MapDemoJobApi();
 
 app.Run();
 

@@ -121,7 +121,7 @@ public sealed class JobTrainer(JobStore jobs, IConnectionMultiplexer redis, Repl
     {
         var adapter = Path.Combine(run.Output, TrainingRun.AdapterFolder);
         var artifacts = JsonSerializer.Serialize(new { adapter, metrics = Path.Combine(run.Output, TrainingRun.MetricsFile), summary = Path.Combine(run.Output, TrainingRun.SummaryFile) });
-        var eval = JsonSerializer.Serialize(new { before = run.Before?.Metrics, after = run.After?.Metrics, before_loss = run.Before?.EvalLoss, after_loss = run.After?.EvalLoss }, EvalJson);
+        var eval = JsonSerializer.Serialize(EvalReport(run), EvalJson);
         await jobs.SetFieldsAsync(jobId, ("artifacts", artifacts), ("eval", eval));
         if (record.TryGetValue("export", out var export) && export is { Length: > 0 } && export != "false")
         {
@@ -133,6 +133,46 @@ public sealed class JobTrainer(JobStore jobs, IConnectionMultiplexer redis, Repl
             await jobs.SetStatusAsync(jobId, JobStatus.Done);
         }
         logger.LogInformation("Job {JobId} trained: adapter at {Adapter}", jobId, adapter);
+    }
+
+    /// <summary>Most rows the eval field's before/after table holds.</summary>
+    public const int MaxEvalRows = 200;
+
+    /// <summary>
+    /// The job's <c>eval</c> field: metrics and held-out loss before and after (<c>before</c>, <c>after</c>, <c>before_loss</c>,
+    /// <c>after_loss</c>), a flat <c>summary</c> (<c>exact_match_before/after</c>, <c>eval_loss_before/after</c>, <c>examples</c>)
+    /// and, with the exact-match metric, <c>rows</c>: per held-out example the prompt, the expected answer, the base model's
+    /// answer (<c>base</c>, step 0), the fine-tuned answer (<c>finetuned</c>) and whether each matches (JSON exact match).
+    /// </summary>
+    internal static object EvalReport(TrainingRun run)
+    {
+        const string metric = "json_exact_match";
+        double? Metric(FineTune.Training.Training.EvalRecord? r) => r?.Metrics.TryGetValue(metric, out var v) == true ? v : null;
+        var expected = run.ExactMatchExpected;
+        var before = run.BeforeGenerations;
+        var after = run.LastGenerations;
+        var rows = run.ExactMatchPrompts.Take(MaxEvalRows).Select((prompt, i) => new
+        {
+            prompt,
+            expected = i < expected.Count ? expected[i] : null,
+            @base = i < before.Count ? before[i] : null,
+            finetuned = i < after.Count ? after[i] : null,
+            match_before = i < before.Count && i < expected.Count && FineTune.Training.Evaluation.JsonExactMatch.Matches(before[i], expected[i]),
+            match = i < after.Count && i < expected.Count && FineTune.Training.Evaluation.JsonExactMatch.Matches(after[i], expected[i]),
+        }).ToList();
+        var summary = new Dictionary<string, object?>(StringComparer.Ordinal);
+        if (Metric(run.Before) is { } b) summary["exact_match_before"] = b;
+        if (Metric(run.After) is { } a) summary["exact_match_after"] = a;
+        if (run.Before is { } rb) summary["eval_loss_before"] = rb.EvalLoss;
+        if (run.After is { } ra) summary["eval_loss_after"] = ra.EvalLoss;
+        if (expected.Count > 0) summary["examples"] = expected.Count;
+        return new
+        {
+            before = run.Before?.Metrics, after = run.After?.Metrics, before_loss = run.Before?.EvalLoss, after_loss = run.After?.EvalLoss,
+            metric = expected.Count > 0 ? metric : null,
+            summary,
+            rows,
+        };
     }
 
     /// <summary>
