@@ -3,6 +3,7 @@
 // the Aspire manifest. The engine behind these calls is ours (Hosting/), following Aspire's conventions.
 
 using FineTune.AppHost.Dashboard;
+using FineTune.AppHost.Demo;
 using FineTune.AppHost.Hosting;
 using FineTune.AppHost.Publishing.Kubernetes;
 
@@ -48,5 +49,9 @@ var export = builder.AddProject("export", "../services/Export.Worker/Export.Work
     .WithReference(redis).WaitFor(redis)
     .WithReference(ollama).WaitFor(ollama)
     .WithSharedVolume(data);
+
+// The embedded default job (off with --no-demo or FineTune:Demo:Enabled=false): once all is healthy, on an empty job store,
+// the AppHost submits seed-003's extraction task through the front door and prints the before/after table (docs/jobs.md)
+builder.AddDemoJob(dataset);
 
 builder.Build().Run();

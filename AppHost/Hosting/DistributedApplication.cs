@@ -3,6 +3,7 @@
 // that publisher and exits; otherwise it runs everything locally until Ctrl+C or SIGTERM, then stops every child.
 
 using System.Runtime.InteropServices;
+using FineTune.AppHost.Hosting.Lifecycle;
 using FineTune.AppHost.Hosting.Runner;
 using FineTune.AppHost.Publishing;
 using Microsoft.Extensions.DependencyInjection;
@@ -55,9 +56,12 @@ public sealed class DistributedApplication : IAsyncDisposable
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         using var sigquit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, OnSignal);
 
+        using var hooksStop = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+        var hooks = Task.CompletedTask;
         try
         {
             await StartAsync(stop.Token);
+            hooks = RunLifecycleHooksAsync(hooksStop.Token);
             await _runner!.WaitForShutdownAsync(stop.Token);
         }
         catch (AppHostException ex)
@@ -70,8 +74,32 @@ public sealed class DistributedApplication : IAsyncDisposable
         }
         finally
         {
+            await hooksStop.CancelAsync();
+            await hooks;
             await StopAsync();
         }
+    }
+
+    /// <summary>Runs every <see cref="IDistributedApplicationLifecycleHook"/> on its own task; failures are reported, not fatal.</summary>
+    private Task RunLifecycleHooksAsync(CancellationToken cancellationToken)
+    {
+        var runner = _runner!;
+        var context = new ResourcesStartedContext(_host.Services.GetRequiredService<DistributedApplicationModel>(), runner.Values, runner,
+            runner.Dashboard?.BrowserUrl, Console.Out);
+        return Task.WhenAll(_host.Services.GetServices<IDistributedApplicationLifecycleHook>().Select(hook => Task.Run(async () =>
+        {
+            try
+            {
+                await hook.AfterResourcesStartedAsync(context, cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+            }
+            catch (Exception ex)
+            {
+                lock (Console.Out) Console.Out.WriteLine($"apphost: {hook.GetType().Name} failed: {ex.Message}");
+            }
+        }, CancellationToken.None)));
     }
 
     /// <summary>Starts every resource in dependency order and returns once all are healthy (or throws AppHostException).</summary>

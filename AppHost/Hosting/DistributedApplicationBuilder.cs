@@ -64,19 +64,29 @@ public sealed class DistributedApplicationBuilder : IDistributedApplicationBuild
         ["--output-path"] = "Publishing:OutputPath",
     };
 
+    /// <summary>The app's flags (switches without a value) and the configuration each sets: <c>--no-demo</c> turns the embedded
+    /// default job off (docs/jobs.md). Taken out of the arguments before the command-line provider, which expects key/value pairs.</summary>
+    private static readonly Dictionary<string, (string Key, string Value)> FlagMappings = new(StringComparer.Ordinal)
+    {
+        ["--no-demo"] = ("FineTune:Demo:Enabled", "false"),
+    };
+
     private readonly HostApplicationBuilder _host;
     private readonly List<IResource> _resources = [];
 
     public DistributedApplicationBuilder(DistributedApplicationOptions options)
     {
+        var flags = options.Args.Where(FlagMappings.ContainsKey).ToList();
+        var args = options.Args.Where(a => !FlagMappings.ContainsKey(a)).ToArray();
         _host = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
-            Args = options.Args,
+            Args = args,
             ApplicationName = "FineTune.AppHost",
             ContentRootPath = options.AppHostDirectory ?? AppContext.BaseDirectory,
             EnvironmentName = options.EnvironmentName,
         });
-        _host.Configuration.AddCommandLine(options.Args, SwitchMappings);
+        _host.Configuration.AddCommandLine(args, SwitchMappings);
+        _host.Configuration.AddInMemoryCollection(flags.Select(f => new KeyValuePair<string, string?>(FlagMappings[f].Key, FlagMappings[f].Value)));
 
         AppHostDirectory = Path.GetFullPath(options.AppHostDirectory ?? FindAppHostDirectory());
         StateDirectory = Path.GetFullPath(_host.Configuration["AppHost:StateDirectory"]

@@ -15,6 +15,7 @@ using FineTune.Export.Verification;
 using FineTune.Models.ChatTemplates;
 using FineTune.Models.Tokenizers;
 using FineTune.Training.Merge;
+using FineTune.Training.Peft;
 using Microsoft.Extensions.Logging;
 
 namespace FineTune.Export;
@@ -67,11 +68,20 @@ public sealed class ExportJob(ILogger logger, OllamaRegistration? ollama = null,
             artifacts.Add(("merged", "merged"));
             sourceFolder = merged;
 
-            Report("writing the GGUF LoRA adapter");
-            using (Activity.StartActivity("export.gguf_adapter"))
-                PeftToGgufLoraConverter.Convert(request.Adapter, request.BaseModel, Path.Combine(output, "adapter.gguf"));
-            artifacts.Add(("gguf-adapter", "adapter.gguf"));
-            adapterForm = AdapterForms.ForOllama(parameters.HfArchitecture);
+            var fullModules = PeftAdapterFiles.ReadConfig(request.Adapter).Options.ModulesToSave;
+            if (fullModules.Count > 0)
+            {
+                // llama.cpp (and Ollama's ADAPTER) adapters carry lora_a/lora_b pairs only; modules trained in full live in the merged model.
+                Report($"no GGUF LoRA adapter: the adapter trains {string.Join(", ", fullModules)} in full (modules_to_save), which llama.cpp adapters cannot carry; the merged GGUF has them");
+            }
+            else
+            {
+                Report("writing the GGUF LoRA adapter");
+                using (Activity.StartActivity("export.gguf_adapter"))
+                    PeftToGgufLoraConverter.Convert(request.Adapter, request.BaseModel, Path.Combine(output, "adapter.gguf"));
+                artifacts.Add(("gguf-adapter", "adapter.gguf"));
+                adapterForm = AdapterForms.ForOllama(parameters.HfArchitecture);
+            }
         }
 
         var ggufName = $"model-{request.GgufType.Name}.gguf";

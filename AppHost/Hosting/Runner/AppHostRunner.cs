@@ -36,6 +36,7 @@ internal sealed class AppHostRunner : IResourceStateSource, IAsyncDisposable
         HealthTimeout = TimeSpan.FromSeconds(configuration.GetValue("AppHost:HealthTimeoutSeconds", 180.0));
         StopTimeout = TimeSpan.FromSeconds(configuration.GetValue("AppHost:StopTimeoutSeconds", 10.0));
         ConsoleCapacity = configuration.GetValue("AppHost:ConsoleLinesPerInstance", 10_000);
+        BuildProjects = configuration.GetValue("AppHost:BuildProjects", true);
         BuildConfiguration = configuration["AppHost:Configuration"]
             ?? typeof(AppHostRunner).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration
             ?? "Debug";
@@ -52,6 +53,12 @@ internal sealed class AppHostRunner : IResourceStateSource, IAsyncDisposable
     public int ConsoleCapacity { get; }
 
     public string BuildConfiguration { get; }
+
+    /// <summary>
+    /// Build each project before starting it (default). False (AppHost:BuildProjects=false) runs the outputs that already
+    /// exist, as Aspire does when its AppHost build has built the projects; tests that build them first use it.
+    /// </summary>
+    public bool BuildProjects { get; }
 
     public DashboardEndpoints? Dashboard { get; private set; }
 
@@ -204,8 +211,16 @@ internal sealed class AppHostRunner : IResourceStateSource, IAsyncDisposable
                 try
                 {
                     token.ThrowIfCancellationRequested();
-                    Announce($"{resource.Name}: building {Path.GetRelativePath(_model.AppHostDirectory, project.ProjectPath)} ({BuildConfiguration})");
-                    var targetPath = await ProjectBuilder.BuildOnceAsync(project, BuildConfiguration, token);
+                    string targetPath;
+                    if (!BuildProjects)
+                    {
+                        targetPath = ProjectBuilder.BuiltOutput(project, BuildConfiguration);
+                    }
+                    else
+                    {
+                        Announce($"{resource.Name}: building {Path.GetRelativePath(_model.AppHostDirectory, project.ProjectPath)} ({BuildConfiguration})");
+                        targetPath = await ProjectBuilder.BuildOnceAsync(project, BuildConfiguration, token);
+                    }
                     lock (_targetPaths)
                         _targetPaths[resource] = targetPath;
                 }

@@ -28,6 +28,17 @@ internal static class ProjectBuilder
         }
     }
 
+    /// <summary>The output a previous build left (bin/&lt;configuration&gt;/&lt;this AppHost's framework&gt;/&lt;project&gt;.dll), without building.</summary>
+    public static string BuiltOutput(ProjectResource project, string configuration)
+    {
+        var framework = new System.Runtime.Versioning.FrameworkName(AppContext.TargetFrameworkName ?? ".NETCoreApp,Version=v10.0");
+        var path = Path.Combine(Path.GetDirectoryName(project.ProjectPath)!, "bin", configuration, $"net{framework.Version.Major}.{framework.Version.Minor}",
+            Path.GetFileNameWithoutExtension(project.ProjectPath) + ".dll");
+        return File.Exists(path)
+            ? path
+            : throw new AppHostException($"{project.Name}: AppHost:BuildProjects is false but {path} does not exist (build {Path.GetFileName(project.ProjectPath)} in {configuration} first)");
+    }
+
     public static async Task<string> BuildAsync(ProjectResource project, string configuration, CancellationToken cancellationToken)
     {
         var output = new StringBuilder();

@@ -1,0 +1,148 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using FineTune.Export;
+using FineTune.Export.Tests;
+using FineTune.Export.Verification;
+using FineTune.Formats.Gguf;
+using FineTune.Models;
+using FineTune.Training.Demo;
+using FineTune.Training.Model;
+using FineTune.Training.Peft;
+using static TorchSharp.torch;
+
+namespace MainJob.Tests;
+
+/// <summary>
+/// The main job as `dotnet run --project AppHost` runs it, with a smaller configuration: the real AppHost (real redis-server,
+/// the four service processes, trainer ×2), the Ollama HTTP stub as Ollama, the embedded default job submitted by the AppHost
+/// itself on the empty store; the job is followed through the public Jobs API only, then every artifact is opened with the
+/// libraries users would use.
+/// </summary>
+[Collection(MainJobCollection.Name)]
+public sealed partial class MainJobEndToEndTests
+{
+    // The smaller configuration (DemoJob's recipe otherwise): the nano preset, few steps, few generated examples.
+    private const int MaxSteps = 60;
+    private const int EvalExamples = 8;
+    private static readonly TimeSpan Startup = TimeSpan.FromMinutes(2);
+    private static readonly TimeSpan JobBound = TimeSpan.FromMinutes(4);
+
+    [GeneratedRegex(@"demo: submitted the default job (?<id>job-[0-9a-f]+)")]
+    private static partial Regex Submitted();
+
+    [Fact]
+    public async Task DefaultJobGoesThroughEveryStageImprovesOnHeldOutDataAndLeavesValidArtifacts()
+    {
+        using var state = new TempDirectory("ft-mainjob");
+        await using var ollama = await OllamaStub.StartAsync();
+        using var apphost = new RealAppHost(state.Path,
+            "--FineTune:Demo:Preset=nano", $"--FineTune:Demo:MaxSteps={MaxSteps}", $"--FineTune:Demo:EvalExamples={EvalExamples}",
+            $"--Ollama:Endpoint={ollama.Endpoint}");
+        var frontDoor = await apphost.WaitForFrontDoorAsync(Startup);
+        var id = (await apphost.WaitForLineAsync(Submitted(), Startup)).Groups["id"].Value;
+
+        using var http = new HttpClient { BaseAddress = frontDoor };
+        var job = await WaitForFinalAsync(http, id, apphost);
+        Assert.True(job.GetProperty("status").GetString() == "done", $"job {id}: {job}\n{apphost.Describe()}");
+        var fields = job.GetProperty("fields");
+
+        // Every stage, in order, through the documented route.
+        var stages = new[] { "created", "queued_finished", "preprocessing_started", "preprocessing_finished", "training_started",
+            "training_finished", "exporting_started", "exporting_finished", "finished" };
+        var times = stages.Select(s => fields.TryGetProperty(s, out var v) ? DateTimeOffset.Parse(v.GetString()!) : throw new Xunit.Sdk.XunitException($"no {s} in {fields}")).ToList();
+        Assert.Equal(times.OrderBy(t => t), times);
+        Assert.False(string.IsNullOrEmpty(fields.GetProperty("replica").GetString()), "the trainer replica that ran it");
+        var spec = fields.GetProperty("spec");
+        Assert.StartsWith("shards/", spec.GetProperty("shards").GetString());
+
+        // The gain. Asserted metric: the held-out loss falls (the nano model in 60 steps learns the format, which is what a
+        // smaller CI run can show reliably) and exact match does not fall; the full demo's exact-match gain is in BENCHMARKS.md.
+        var eval = fields.GetProperty("eval");
+        var summary = eval.GetProperty("summary");
+        Assert.True(summary.GetProperty("eval_loss_after").GetDouble() < summary.GetProperty("eval_loss_before").GetDouble(), $"held-out loss did not fall: {summary}");
+        Assert.True(summary.GetProperty("exact_match_after").GetDouble() >= summary.GetProperty("exact_match_before").GetDouble(), $"exact match fell: {summary}");
+        Assert.Equal(EvalExamples, eval.GetProperty("rows").GetArrayLength());
+
+        // Artifacts: the PEFT adapter loads onto the base model.
+        var dataRoot = Path.Combine(state.Path, "data");
+        var baseModel = Path.Combine(dataRoot, spec.GetProperty("model").GetString()!);
+        var artifacts = fields.GetProperty("artifacts");
+        var adapterFolder = artifacts.GetProperty("adapter").GetString()!;
+        var (lora, _) = PeftAdapterFiles.ReadConfig(adapterFolder);
+        Assert.Equal(DemoJob.Create("m", "t", "e", "o").Lora.R, lora.Rank);
+        using (var model = CausalLM.Load(baseModel))
+        {
+            var adapter = PeftAdapterFiles.Load(new CausalLMTrainable(model), adapterFolder);
+            Assert.True(adapter.CountParameters().Trainable > 0);
+        }
+
+        // The export: merged folder loads and runs, the GGUF parses and loads in llama.cpp, the Modelfile points at it,
+        // and the model was registered with (the stub of) Ollama.
+        var exportFolder = artifacts.GetProperty("export_folder").GetString()!;
+        var manifest = JsonSerializer.Deserialize<ExportManifest>(File.ReadAllText(Path.Combine(exportFolder, ExportManifest.FileName)), ExportManifest.Json)!;
+        var merged = Path.Combine(exportFolder, manifest.Artifacts.Single(a => a.Kind == "merged").Path);
+        using (var model = CausalLM.Load(merged))
+        using (var scope = NewDisposeScope())
+        {
+            var logits = model.forward(tensor(new long[] { 1, 2, 3, 4 }).reshape(1, 4));
+            Assert.Equal(4, logits.shape[1]);
+            Assert.True(logits.isfinite().all().item<bool>());
+        }
+        var gguf = Path.Combine(exportFolder, manifest.Artifacts.Single(a => a.Kind == "gguf").Path);
+        using (var reader = GgufReader.Open(gguf))
+        {
+            Assert.Equal("llama", (string)reader.Metadata["general.architecture"].Value);
+            Assert.NotEmpty(reader.Tensors);
+        }
+        var modelfile = File.ReadAllLines(Path.Combine(exportFolder, "Modelfile"));
+        var from = modelfile.Single(l => l.StartsWith("FROM ", StringComparison.Ordinal))["FROM ".Length..].Trim();
+        Assert.Equal(Path.GetFullPath(gguf), Path.GetFullPath(from, exportFolder));
+        var llama = new LlamaCppRunner(Repo.NodeTools);
+        if (llama.IsAvailable)
+        {
+            var run = await llama.RunAsync([new LlamaCppJob(gguf, ["<p>Laptop"], 4)], TimeSpan.FromMinutes(2));
+            Assert.True(run.Ok && run.Jobs[0].Ok, run.Error ?? run.Jobs[0].Describe());
+        }
+        Assert.NotNull(ollama.Model(manifest.ModelName));
+
+        // The console: the before/after table and the accuracy line.
+        await apphost.WaitForLineAsync(new Regex(@"demo: exact-match accuracy on \d+ held-out examples: .* before → .* after"), TimeSpan.FromSeconds(30));
+        Assert.Contains("fine-tuned answer", apphost.Stdout);
+        Assert.Contains(exportFolder, apphost.Stdout);
+    }
+
+    [Fact]
+    public async Task NoDemoFlagMeansNoJobIsCreated()
+    {
+        using var state = new TempDirectory("ft-nodemo");
+        using var apphost = new RealAppHost(state.Path, "--no-demo");
+        var frontDoor = await apphost.WaitForFrontDoorAsync(Startup);
+        await apphost.WaitForLineAsync(new Regex("demo: off"), Startup); // the hook ran and decided
+        using var http = new HttpClient { BaseAddress = frontDoor };
+        var jobs = await http.GetFromJsonAsync<JsonElement>("/api/jobs");
+        Assert.Equal(0, jobs.GetArrayLength());
+        Assert.False(Directory.Exists(Path.Combine(state.Path, "data", "jobs")));
+    }
+
+    private static async Task<JsonElement> WaitForFinalAsync(HttpClient http, string id, RealAppHost apphost)
+    {
+        var deadline = DateTime.UtcNow + JobBound;
+        JsonElement job = default;
+        while (DateTime.UtcNow < deadline)
+        {
+            job = await http.GetFromJsonAsync<JsonElement>($"/api/jobs/{id}");
+            if (job.GetProperty("status").GetString() is "done" or "failed" or "cancelled") return job;
+            if (apphost.Process.HasExited) throw new Xunit.Sdk.XunitException($"the AppHost exited\n{apphost.Describe()}");
+            await Task.Delay(500);
+        }
+        throw new TimeoutException($"job {id} still {job.GetProperty("status")} after {JobBound}: {job}\n{apphost.Describe()}");
+    }
+}
+
+/// <summary>One AppHost at a time: each starts redis, four services and two trainers on this machine.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class MainJobCollection
+{
+    public const string Name = "main job";
+}
