@@ -58,6 +58,8 @@ internal sealed class DemoJobClient(DemoJobOptions options, DemoJobTarget target
     {
         var training = new JsonObject();
         if (options.MaxSteps is { } steps) training["max_steps"] = steps;
+        if (options.MicroBatchSize is { } batch) training["micro_batch_size"] = batch;
+        if (options.GradientAccumulationSteps is { } accumulation) training["gradient_accumulation_steps"] = accumulation;
         if (options.Parallelism > 1) training["parallelism"] = options.Parallelism;
         var eval = new JsonObject();
         if (options.EvalExamples is { } examples) eval["max_examples"] = examples;

@@ -18,6 +18,12 @@ public sealed class DemoJobOptions
     /// <summary>Override of training.max_steps (null: DemoJob's).</summary>
     public int? MaxSteps { get; set; }
 
+    /// <summary>Override of training.micro_batch_size (null: DemoJob's).</summary>
+    public int? MicroBatchSize { get; set; }
+
+    /// <summary>Override of training.gradient_accumulation_steps (null: DemoJob's).</summary>
+    public int? GradientAccumulationSteps { get; set; }
+
     /// <summary>Override of eval.max_examples: how many held-out examples are generated and scored (null: all).</summary>
     public int? EvalExamples { get; set; }
 

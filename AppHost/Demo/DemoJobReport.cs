@@ -60,7 +60,9 @@ internal static class DemoJobReport
 
     private static string Cell(JsonElement row, string name, int width)
     {
-        var text = (Text(row, name) ?? "").ReplaceLineEndings(" ");
+        // A random base model's answers hold any token: control and format characters would break the table's layout.
+        var text = new string([.. (Text(row, name) ?? "").Select(c => char.IsControl(c) || char.GetUnicodeCategory(c) is UnicodeCategory.Format
+            or UnicodeCategory.Surrogate or UnicodeCategory.OtherNotAssigned || c == '\uFFFD' ? '·' : c)]);
         return Markup.Escape(text.Length > width ? text[..(width - 1)] + "…" : text);
     }
 

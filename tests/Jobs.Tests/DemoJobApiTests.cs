@@ -32,7 +32,7 @@ public sealed class DemoJobApiTests(JobsTestBed bed)
         // DemoJob's recipe, with the request's training overrides on top.
         var recipe = DemoJob.Create("m", "t", "e", "o");
         var spec = fields.GetProperty("spec");
-        Assert.Equal("models/demo-nano", spec.GetProperty("model").GetString());
+        Assert.Equal("models/nano-llama-products", spec.GetProperty("model").GetString());
         Assert.Equal(recipe.Lora.R, spec.GetProperty("lora").GetProperty("r").GetInt32());
         Assert.Equal(recipe.Training.LearningRate, spec.GetProperty("training").GetProperty("learning_rate").GetDouble(), 12);
         Assert.Equal(recipe.Sft.MaxSeqLen, spec.GetProperty("sft").GetProperty("max_seq_len").GetInt32());

@@ -9,6 +9,7 @@ using FineTune.Models;
 using FineTune.Training.Demo;
 using FineTune.Training.Model;
 using FineTune.Training.Peft;
+using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace MainJob.Tests;
@@ -20,13 +21,19 @@ namespace MainJob.Tests;
 /// libraries users would use.
 /// </summary>
 [Collection(MainJobCollection.Name)]
-public sealed partial class MainJobEndToEndTests
+public sealed partial class MainJobEndToEndTests(ITestOutputHelper output)
 {
-    // The smaller configuration (DemoJob's recipe otherwise): the nano preset, few steps, few generated examples.
-    private const int MaxSteps = 60;
-    private const int EvalExamples = 8;
+    // The smaller configuration: DemoJob's recipe on the tiny preset with one micro-batch of 4 per step and 200 steps,
+    // 20 held-out examples generated and scored. It fits the CI budget on 2 loaded cores; exact-match gains need about
+    // 1,800 packed rows (450 such steps, /work/prompts/demo-recipe.md) and 4 minutes of training alone here, so the gain
+    // asserted is the field accuracy (below), which a model that has learnt the format and part of the copying shows.
+    private const int MaxSteps = 200;
+    private const int MicroBatchSize = 4;
+    private const int GradientAccumulationSteps = 1;
+    private const int EvalExamples = 20;
+    private static readonly string[] Fields = ["name", "price", "category", "manufacturer"];
     private static readonly TimeSpan Startup = TimeSpan.FromMinutes(2);
-    private static readonly TimeSpan JobBound = TimeSpan.FromMinutes(4);
+    private static readonly TimeSpan JobBound = TimeSpan.FromMinutes(8);
 
     [GeneratedRegex(@"demo: submitted the default job (?<id>job-[0-9a-f]+)")]
     private static partial Regex Submitted();
@@ -37,7 +44,8 @@ public sealed partial class MainJobEndToEndTests
         using var state = new TempDirectory("ft-mainjob");
         await using var ollama = await OllamaStub.StartAsync();
         using var apphost = new RealAppHost(state.Path,
-            "--FineTune:Demo:Preset=nano", $"--FineTune:Demo:MaxSteps={MaxSteps}", $"--FineTune:Demo:EvalExamples={EvalExamples}",
+            "--FineTune:Demo:Preset=tiny", $"--FineTune:Demo:MaxSteps={MaxSteps}", $"--FineTune:Demo:MicroBatchSize={MicroBatchSize}",
+            $"--FineTune:Demo:GradientAccumulationSteps={GradientAccumulationSteps}", $"--FineTune:Demo:EvalExamples={EvalExamples}",
             $"--Ollama:Endpoint={ollama.Endpoint}");
         var frontDoor = await apphost.WaitForFrontDoorAsync(Startup);
         var id = (await apphost.WaitForLineAsync(Submitted(), Startup)).Groups["id"].Value;
@@ -56,10 +64,17 @@ public sealed partial class MainJobEndToEndTests
         var spec = fields.GetProperty("spec");
         Assert.StartsWith("shards/", spec.GetProperty("shards").GetString());
 
-        // The gain. Asserted metric: the held-out loss falls (the nano model in 60 steps learns the format, which is what a
-        // smaller CI run can show reliably) and exact match does not fall; the full demo's exact-match gain is in BENCHMARKS.md.
+        // The gain. Asserted metric: field accuracy, the share of (held-out example, field) pairs whose value the model's
+        // answer, parsed as JSON, gets exactly right: it rises from the random base (no JSON at all) as soon as the model
+        // copies some values, while whole-answer exact match needs all four right and comes later (see the constants).
+        // Also: the held-out loss falls, and exact match (the full demo's headline metric) does not fall.
         var eval = fields.GetProperty("eval");
         var summary = eval.GetProperty("summary");
+        var rows = eval.GetProperty("rows").EnumerateArray().ToList();
+        var before = FieldAccuracy(rows, "base");
+        var after = FieldAccuracy(rows, "finetuned");
+        output.WriteLine($"field accuracy {before:P1} → {after:P1}; {summary}");
+        Assert.True(after > before, $"field accuracy {before:P0} → {after:P0}: no gain\n{eval}");
         Assert.True(summary.GetProperty("eval_loss_after").GetDouble() < summary.GetProperty("eval_loss_before").GetDouble(), $"held-out loss did not fall: {summary}");
         Assert.True(summary.GetProperty("exact_match_after").GetDouble() >= summary.GetProperty("exact_match_before").GetDouble(), $"exact match fell: {summary}");
         Assert.Equal(EvalExamples, eval.GetProperty("rows").GetArrayLength());
@@ -110,6 +125,7 @@ public sealed partial class MainJobEndToEndTests
         await apphost.WaitForLineAsync(new Regex(@"demo: exact-match accuracy on \d+ held-out examples: .* before → .* after"), TimeSpan.FromSeconds(30));
         Assert.Contains("fine-tuned answer", apphost.Stdout);
         Assert.Contains(exportFolder, apphost.Stdout);
+        output.WriteLine(apphost.Stdout);
     }
 
     [Fact]
@@ -123,6 +139,23 @@ public sealed partial class MainJobEndToEndTests
         var jobs = await http.GetFromJsonAsync<JsonElement>("/api/jobs");
         Assert.Equal(0, jobs.GetArrayLength());
         Assert.False(Directory.Exists(Path.Combine(state.Path, "data", "jobs")));
+    }
+
+    /// <summary>Share of (row, field) pairs where the answer in <paramref name="column"/> is a JSON object whose field equals the expected one.</summary>
+    private static double FieldAccuracy(IReadOnlyList<JsonElement> rows, string column)
+    {
+        var right = 0;
+        foreach (var row in rows)
+        {
+            var expected = JsonDocument.Parse(row.GetProperty("expected").GetString()!).RootElement;
+            JsonElement answer;
+            try { answer = JsonDocument.Parse(row.GetProperty(column).GetString() ?? "").RootElement; }
+            catch (JsonException) { continue; }
+            if (answer.ValueKind != JsonValueKind.Object) continue;
+            right += Fields.Count(f => answer.TryGetProperty(f, out var v) && v.ValueKind == JsonValueKind.String
+                && v.GetString() == expected.GetProperty(f).GetString());
+        }
+        return (double)right / (rows.Count * Fields.Length);
     }
 
     private static async Task<JsonElement> WaitForFinalAsync(HttpClient http, string id, RealAppHost apphost)

@@ -19,7 +19,7 @@ public sealed partial class RealAppHost : IDisposable
 
     public RealAppHost(string stateDirectory, params string[] args)
     {
-        var dll = Path.Combine(Repo.Root, "AppHost", "bin", Configuration, "net10.0", "FineTune.AppHost.dll");
+        var dll = Path.Combine(Repo.Root, "AppHost", "bin", Configuration, "net10.0", "AppHost.dll");
         if (!File.Exists(dll)) throw new FileNotFoundException($"the AppHost was not built: {dll}", dll);
         var psi = new ProcessStartInfo(Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet")
         {

@@ -17,7 +17,8 @@ namespace Dataset.Api.Apis;
 /// <summary>
 /// <c>POST /api/jobs/demo</c>: the embedded default job (seed 003's HTML → JSON extraction on the tiny model) through the front
 /// door. The task, the base model and the recipe are <see cref="DemoJob"/>'s: its generated train split and separately seeded
-/// held-out split become two datasets, its model is written once to <c>models/demo-&lt;preset&gt;</c>, and its LoRA, SFT,
+/// held-out split become two datasets, its model (<see cref="DemoJob.WriteModel"/>) is written once to
+/// <c>models/&lt;preset&gt;-llama-products</c>, and its LoRA, SFT,
 /// training and eval sections are the job's options, with the request's sections merged over them key by key (a smaller
 /// configuration for CI: <c>{"preset":"nano","training":{"max_steps":40},"eval":{"max_examples":16}}</c>). Then the job runs
 /// like any other (preprocess → train → export, <c>export</c> on by default).
@@ -90,7 +91,7 @@ public static class DemoJobApi
     }
 
     /// <summary>
-    /// Writes (once per preset) the demo model to <c>models/demo-&lt;preset&gt;</c> and imports DemoJob's train and held-out files as
+    /// Writes (once per preset) the demo model to <c>models/models/demo-&lt;preset&gt;lt;presetmodels/demo-&lt;preset&gt;gt;-llama-products</c> and imports DemoJob's train and held-out files as
     /// two datasets (content-addressed, so repeated demos reuse them). Returns the datasets, DemoJob's recipe as JSON sections
     /// and the model's folder name.
     /// </summary>
@@ -98,23 +99,24 @@ public static class DemoJobApi
         JobServices services, string preset, int modelSeed, CancellationToken cancellationToken)
     {
         var root = services.Root;
-        var modelName = modelSeed == 0 ? $"demo-{preset}" : $"demo-{preset}-{modelSeed}";
+        var modelName = ModelName(preset, modelSeed);
         await PrepareGate.WaitAsync(cancellationToken);
         try
         {
+            // The base model: DemoJob's (its tokenizer is learnt from the training split), written once per preset and seed.
+            var modelFolder = root.Model(modelName);
+            if (!File.Exists(Path.Combine(modelFolder, "config.json")))
+            {
+                Directory.CreateDirectory(root.Models);
+                DemoJob.WriteModel(modelFolder, preset, modelSeed); // assembled aside and moved into place (TinyModel.Write)
+            }
             var work = Path.Combine(root.Path, "demo", $".tmp-{Guid.NewGuid():N}");
             try
             {
-                var job = DemoJob.Prepare(work, preset, maxSteps: null, modelSeed);
-                var modelFolder = root.Model(modelName);
-                if (!File.Exists(Path.Combine(modelFolder, "config.json")))
-                {
-                    Directory.CreateDirectory(root.Models);
-                    if (Directory.Exists(modelFolder)) Directory.Delete(modelFolder, recursive: true);
-                    Directory.Move(Path.GetFullPath(job.Model!), modelFolder);
-                }
-                var train = await ImportAsync(services, job.Data!, "seed-003 demo: train", cancellationToken);
-                var eval = await ImportAsync(services, job.EvalData!, "seed-003 demo: held-out", cancellationToken);
+                var (trainFile, evalFile) = DemoJob.WriteData(work);
+                var job = DemoJob.Create(modelFolder, trainFile, evalFile, Path.Combine(work, "run"));
+                var train = await ImportAsync(services, trainFile, "seed-003 demo: train", cancellationToken);
+                var eval = await ImportAsync(services, evalFile, "seed-003 demo: held-out", cancellationToken);
                 var recipe = new JsonObject
                 {
                     ["lora"] = JsonNode.Parse(Recipe.Serialize(job.Lora)),
@@ -135,6 +137,10 @@ public static class DemoJobApi
             PrepareGate.Release();
         }
     }
+
+    /// <summary>The demo base model's folder name under models/: <c>&lt;preset&gt;-llama-products</c> (and <c>-s&lt;seed&gt;</c>).</summary>
+    public static string ModelName(string preset, int modelSeed) =>
+        $"{preset.ToLowerInvariant()}-llama-products" + (modelSeed == 0 ? "" : $"-s{modelSeed}");
 
     private static async Task<DatasetInfo> ImportAsync(JobServices services, string file, string name, CancellationToken cancellationToken)
     {
