@@ -33,8 +33,10 @@ public sealed class JobRouter(IConnectionMultiplexer redis, JobStore jobs, ILogg
             await jobs.SetStatusAsync(jobId, JobStatus.Cancelled);
             return;
         }
-        if (!record.TryGetValue("spec", out var specText) || JsonNode.Parse(specText) is not JsonObject spec)
-            throw new InvalidMessageException($"job {jobId}: the record's spec is not a JSON object");
+        JsonObject? spec = null;
+        try { if (record.TryGetValue("spec", out var specText)) spec = JsonNode.Parse(specText) as JsonObject; }
+        catch (System.Text.Json.JsonException) { }
+        if (spec is null) throw new InvalidMessageException($"job {jobId}: the record's spec is not a JSON object");
         spec["shards"] = $"shards/{ready.Hash}";
 
         var key = StreamNames.Job(jobId);
@@ -56,5 +58,12 @@ public sealed class JobRouter(IConnectionMultiplexer redis, JobStore jobs, ILogg
         }
         await jobs.AddEventAsync(jobId, "preprocessed", $"shards {ready.Hash[..12]} {(ready.Skipped ? "reused" : "written")}: queued for training");
         Logger.LogInformation("Job {JobId}: shards {Hash} ready; train request queued", jobId, ready.Hash);
+    }
+
+    /// <summary>A ready message that cannot be routed (the record's spec is not JSON, repeated failures) fails its job.</summary>
+    protected override async Task OnDeadLetteredAsync(StreamMessage message, string error)
+    {
+        if (message.Get("jobId") is { Length: > 0 } jobId && await jobs.GetFieldAsync(jobId, "status") is { } status && !JobStatus.IsFinal(status))
+            await jobs.SetStatusAsync(jobId, JobStatus.Failed, ("error", $"routing to training: {error}"));
     }
 }
