@@ -75,6 +75,7 @@ internal sealed class DemoJobClient(DemoJobOptions options, DemoJobTarget target
     {
         var notes = new List<string>();
         string? lastEventId = null, lastStatus = null;
+        var failures = 0;
         var lastProgress = DateTime.MinValue;
         while (true)
         {
@@ -88,6 +89,7 @@ internal sealed class DemoJobClient(DemoJobOptions options, DemoJobTarget target
                 string name = "message", data = "";
                 while (await reader.ReadLineAsync(cancellationToken) is { } line)
                 {
+                    failures = 0;
                     if (line.StartsWith("event: ", StringComparison.Ordinal)) name = line[7..];
                     else if (line.StartsWith("id: ", StringComparison.Ordinal)) lastEventId = line[4..];
                     else if (line.StartsWith("data: ", StringComparison.Ordinal)) data = line[6..];
@@ -113,8 +115,18 @@ internal sealed class DemoJobClient(DemoJobOptions options, DemoJobTarget target
             }
             catch (Exception ex) when (ex is HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
             {
-                console.Line($"demo: lost the job's event stream ({ex.Message}); reconnecting");
-                await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+                // The service restarted or the stream broke: a final job needs no more events; otherwise resume after a pause.
+                try
+                {
+                    if ((await GetJsonAsync(http, $"/api/jobs/{id}", cancellationToken)).GetProperty("status").GetString() is "done" or "failed" or "cancelled")
+                        return notes;
+                }
+                catch (Exception status) when (status is HttpRequestException or IOException or JsonException)
+                {
+                }
+                failures++;
+                if (failures == 1 || failures % 10 == 0) console.Line($"demo: lost the job's event stream ({ex.Message}); reconnecting");
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min(2 * failures, 15)), cancellationToken);
             }
         }
     }
