@@ -73,7 +73,8 @@ public sealed class DashboardBrowserTests(BrowserFixture fx) : IClassFixture<Bro
         var table = page.Locator("#eval-table");
         await Assertions.Expect(table).ToContainTextAsync("HT-2024-001");
         await Assertions.Expect(table.Locator("thead")).ToContainTextAsync("Fine-tuned answer");
-        await Assertions.Expect(page.Locator("#eval")).ToContainTextAsync("exact_match");
+        await Assertions.Expect(page.Locator("#eval")).ToContainTextAsync("exact_match_after");
+        await Assertions.Expect(table.Locator("tbody tr").First).ToContainTextAsync("✓"); // match: a boolean, drawn as a mark
         await Assertions.Expect(page.Locator(".artifacts")).ToContainTextAsync("model-f16.gguf");
         foreach (var stage in new[] { "preprocessing", "training", "exporting" })
             await Assertions.Expect(page.Locator($".stage[data-stage='{stage}']")).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("done"));

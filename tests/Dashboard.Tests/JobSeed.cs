@@ -58,13 +58,16 @@ public sealed class JobSeed(IDatabase db, string id)
                 new { name = "gguf", path = $"jobs/{Id}/artifacts/model-f16.gguf", size = 9_437_184 },
                 new { name = "Modelfile", path = $"jobs/{Id}/artifacts/Modelfile", size = 412 },
             })),
+            // The trainer's eval field (Trainer.Worker JobTrainer.EvalReport): summary and rows.
             new("eval", JsonSerializer.Serialize(new
             {
-                summary = new { metric = "exact_match", before = 0.1, after = 0.8 },
+                before = new { json_exact_match = 0.1 }, after = new { json_exact_match = 0.8 }, before_loss = 2.9, after_loss = 0.4,
+                metric = "json_exact_match",
+                summary = new { exact_match_before = 0.1, exact_match_after = 0.8, eval_loss_before = 2.9, eval_loss_after = 0.4, examples = 2 },
                 rows = new object[]
                 {
-                    new { prompt = "合同编号：HT-2024-001，甲方：华东制造。提取合同编号。", @base = "这是一份合同。", finetuned = "HT-2024-001", expected = "HT-2024-001", before = 0, after = 1 },
-                    new { prompt = "Invoice 7781 from Acme, due 2024-05-01. Extract the due date.", @base = "Acme is a company.", finetuned = "2024-05-01", expected = "2024-05-01", before = 0, after = 1 },
+                    new { prompt = "合同编号：HT-2024-001，甲方：华东制造。提取合同编号。", expected = "HT-2024-001", @base = "这是一份合同。", finetuned = "HT-2024-001", match_before = false, match = true },
+                    new { prompt = "Invoice 7781 from Acme, due 2024-05-01. Extract the due date.", expected = "2024-05-01", @base = "Acme is a company.", finetuned = "2024-05-01", match_before = false, match = true },
                 },
             })),
         ]);

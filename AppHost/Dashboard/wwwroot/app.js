@@ -549,7 +549,7 @@ async function pageJob(id) {
           el('td', { 'data-label': 'Prompt' }, String(pick(r, promptKeys)[1] ?? '')),
           el('td', { 'data-label': 'Base' }, String(pick(r, baseKeys)[1] ?? '')),
           el('td', { 'data-label': 'Fine-tuned' }, String(pick(r, tunedKeys)[1] ?? '')),
-          extra.map(k => el('td', { 'data-label': k }, typeof r[k] === 'object' ? JSON.stringify(r[k]) : typeof r[k] === 'number' ? fmtNum(r[k]) : String(r[k] ?? '')))))))));
+          extra.map(k => el('td', { 'data-label': k }, typeof r[k] === 'boolean' ? (r[k] ? '✓' : '✗') : typeof r[k] === 'object' ? JSON.stringify(r[k]) : typeof r[k] === 'number' ? fmtNum(r[k]) : String(r[k] ?? '')))))))));
     } else children.push(el('p', { class: 'muted' }, 'Evaluation runs after export; its table appears here.'));
     evalCard.replaceChildren(...children);
   }
