@@ -53,6 +53,29 @@ public sealed class DataParallelJobTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CoordinatorKilledMidJobTheMemberLeavesAndTheJobResumesUnderANewCoordinator()
+    {
+        var replicas = new[] { _bed.StartReplica("replica-a"), _bed.StartReplica("replica-b") };
+        await _bed.SubmitAsync("headless", TrainerTestBed.Spec(maxSteps: 200, accumulation: 2, parallelism: 2));
+        await _bed.WaitForEventAsync("headless", "checkpoint", TimeSpan.FromMinutes(2));
+        var coordinator = (await _bed.Jobs.GetAsync("headless"))!["replica"];
+        var first = replicas.Single(r => r.InstanceId == coordinator);
+        var survivor = replicas.Single(r => r != first);
+
+        first.KillHard();
+        _bed.StartReplica("replica-c");   // a fresh replica the new coordinator can recruit
+        var job = await _bed.WaitForFinalAsync("headless");
+
+        Assert.Equal(JobStatus.Done, job["status"]);
+        Assert.NotEqual(coordinator, job["replica"]);
+        // the old member left the dead group (a replica serves one group at a time) and trained in the new one, with replica-c
+        Assert.Equal([survivor.InstanceId, "replica-c"], job["members"].Split(',').Order());
+        Assert.Equal(job["replica"], job["members"].Split(',')[0]);
+        Assert.Equal("2", job["generation"]);
+        Assert.Equal(Enumerable.Range(1, 200), (await _bed.TrainStepsAsync("headless")).Distinct().Order());
+    }
+
+    [Fact]
     public async Task CancelledDataParallelJobStopsAndFreesEveryMember()
     {
         _bed.StartReplica("replica-a");
