@@ -4,6 +4,7 @@ using FineTune.Messaging.Jobs;
 namespace Trainer.Worker.Tests;
 
 /// <summary>Data-parallel jobs (training.parallelism) on real trainer processes over real Redis.</summary>
+[Collection(DataParallelCollection.Name)]
 public sealed class DataParallelJobTests : IAsyncLifetime
 {
     private readonly TrainerTestBed _bed = new();
@@ -55,7 +56,8 @@ public sealed class DataParallelJobTests : IAsyncLifetime
     [Fact]
     public async Task CoordinatorKilledMidJobTheMemberLeavesAndTheJobResumesUnderANewCoordinator()
     {
-        var replicas = new[] { _bed.StartReplica("replica-a"), _bed.StartReplica("replica-b") };
+        var patient = new Dictionary<string, string> { ["Trainer__RecruitTimeout"] = "00:02:00" };   // the new coordinator waits for replica-c
+        var replicas = new[] { _bed.StartReplica("replica-a", environment: patient), _bed.StartReplica("replica-b", environment: patient) };
         await _bed.SubmitAsync("headless", TrainerTestBed.Spec(maxSteps: 200, accumulation: 2, parallelism: 2));
         await _bed.WaitForEventAsync("headless", "checkpoint", TimeSpan.FromMinutes(2));
         var coordinator = (await _bed.Jobs.GetAsync("headless"))!["replica"];
@@ -63,7 +65,7 @@ public sealed class DataParallelJobTests : IAsyncLifetime
         var survivor = replicas.Single(r => r != first);
 
         first.KillHard();
-        _bed.StartReplica("replica-c");   // a fresh replica the new coordinator can recruit
+        _bed.StartReplica("replica-c", environment: patient);   // a fresh replica the new coordinator can recruit
         var job = await _bed.WaitForFinalAsync("headless");
 
         Assert.Equal(JobStatus.Done, job["status"]);
@@ -118,4 +120,11 @@ public sealed class DataParallelJobTests : IAsyncLifetime
         Assert.Equal(JobStatus.Failed, job["status"]);
         Assert.Contains("training.parallelism must be in 1..16 (got 17)", job["error"]);
     }
+}
+
+/// <summary>The data-parallel test classes run one after the other (each starts several trainer processes on a 2-core machine).</summary>
+[CollectionDefinition(Name)]
+public sealed class DataParallelCollection
+{
+    public const string Name = "data-parallel";
 }
