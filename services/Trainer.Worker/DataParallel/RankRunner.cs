@@ -35,12 +35,17 @@ public static class RankRunner
             [new("generation", group.Generation), new("status", GroupStore.Running), new("members", string.Join(",", group.Members))]);
 
     /// <summary>Trains <paramref name="job"/> as <paramref name="rank"/> of <paramref name="group"/> (alone when null), yielding each step.</summary>
-    public static async IAsyncEnumerable<Step> TrainAsync(TrainingJob job, string baseDirectory, DataParallelGroup? group, int rank, IConnectionMultiplexer? redis)
+    public static async IAsyncEnumerable<Step> TrainAsync(TrainingJob job, string baseDirectory, DataParallelGroup? group, int rank, IConnectionMultiplexer? redis,
+        Action<RedisGradientSync>? created = null)
     {
         using var blocking = group is null ? null : await BlockingRedis.ConnectAsync(redis!);
         using var run = await TrainingRun.PrepareAsync(job, baseDirectory);
         if (group is not null)
-            run.GradientSync = new RedisGradientSync(redis!.GetDatabase(), blocking!.GetDatabase(), group, rank, _ => Task.FromResult(true), TimeSpan.FromMinutes(5));
+        {
+            var sync = new RedisGradientSync(redis!.GetDatabase(), blocking!.GetDatabase(), group, rank, _ => Task.FromResult(true), TimeSpan.FromMinutes(5));
+            run.GradientSync = sync;
+            created?.Invoke(sync);
+        }
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var last = clock.Elapsed;
         await foreach (var e in run.RunAsync())

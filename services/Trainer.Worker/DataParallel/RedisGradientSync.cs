@@ -54,7 +54,11 @@ public sealed class RedisGradientSync : IGradientSync
         var clock = Stopwatch.StartNew();
         await _db.StreamAddAsync(_key, [new("rank", Rank), new("step", step), new("g", local.ToBytes())],
             maxLength: 4 * WorldSize, useApproximateMaxLength: true);   // a member is at most one step ahead: 2K entries unread at most
-        if (Steps % 50 == 0) await _db.KeyExpireAsync(_key, GroupStore.KeyLifetime);
+        if (Steps % 50 == 0)   // keep this generation's keys alive while it trains; they expire once it stops
+        {
+            await _db.KeyExpireAsync(_key, GroupStore.KeyLifetime);
+            if (Rank == 0) await _db.KeyExpireAsync(StreamNames.TrainGroupOf(_group.JobId), GroupStore.KeyLifetime);
+        }
         var sent = clock.Elapsed;
 
         var deadline = DateTime.UtcNow + _timeout;

@@ -54,7 +54,14 @@ public static class SyncBenchmark
             using var member = RankRunner.StartProcess(jobFile, root, redis, group, 1);   // output folder: the job's own (it writes nothing)
             var memberOutput = member.StandardOutput.ReadToEndAsync();
             var memberErrors = member.StandardError.ReadToEndAsync();
-            var coordinator = await CollectAsync(RankRunner.TrainAsync(Job("pair"), root, group, 0, mux));
+            RedisGradientSync? sync = null;
+            var coordinator = new List<RankRunner.Step>();
+            (TimeSpan Send, TimeSpan Wait, TimeSpan Reduce, int Steps) atWarmup = default;   // the first steps include rank 1's start-up
+            await foreach (var step in RankRunner.TrainAsync(Job("pair"), root, group, 0, mux, s => sync = s))
+            {
+                coordinator.Add(step);
+                if (step.Number == warmup) atWarmup = (sync!.SendTime, sync.WaitTime, sync.ReduceTime, sync.Steps);
+            }
             await member.WaitForExitAsync();
             if (member.ExitCode != 0) throw new InvalidOperationException("rank 1 failed: " + await memberErrors);
             var pair = new[] { coordinator, RankRunner.ParseSteps(await memberOutput) };
@@ -72,6 +79,13 @@ public static class SyncBenchmark
             Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {preset.Name} ({preset.Layers}×{preset.HiddenSize}), seq {seq}, 2×4 rows | {trainable:N0} | {trainable * 4 / 1024.0:F0} KiB | {stepAlone:F0} ms | {stepPair:F0} ms | {exchange:F1} ms | {waiting:F1} ms | {exchange / stepPair:P1} | {maxDiff:E1} |"));
+            var n = sync!.Steps - atWarmup.Steps;
+            var inSync = coordinator.Skip(warmup).Average(x => x.SyncSeconds) * 1000;
+            var (send, wait, reduce) = ((sync.SendTime - atWarmup.Send).TotalMilliseconds / n, (sync.WaitTime - atWarmup.Wait).TotalMilliseconds / n,
+                (sync.ReduceTime - atWarmup.Reduce).TotalMilliseconds / n);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"rank 0, mean per step after warm-up: {inSync:F1} ms in sync = flatten + copy back {inSync - send - wait - reduce:F1} ms, " +
+                $"XADD {send:F1} ms, XREAD + decode + waiting {wait:F1} ms, sum {reduce:F1} ms"));
             return 0;
         }
         finally

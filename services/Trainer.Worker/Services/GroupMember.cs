@@ -16,6 +16,8 @@ public sealed class GroupMember(IConnectionMultiplexer redis, GroupStore groups,
     ReplicaHeartbeat heartbeat, StreamWorkerOptions worker, Microsoft.Extensions.Options.IOptions<TrainerOptions> options, ILogger<GroupMember> logger)
     : BackgroundService
 {
+    private bool _groupReady;
+
     private string Me => worker.ConsumerName;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -77,8 +79,6 @@ public sealed class GroupMember(IConnectionMultiplexer redis, GroupStore groups,
             blocking?.Dispose();
         }
     }
-
-    private bool _groupReady;
 
     private async Task EnsureGroupAsync()
     {
