@@ -19,37 +19,59 @@ public sealed class DataParallelSyncTests : IAsyncLifetime
     public Task DisposeAsync() => _bed.DisposeAsync();
 
     [Fact]
-    public async Task DataParallelK2EqualsK1WithinTolerance()
+    public Task DataParallelK2EqualsK1WithinTolerance() => AssertKMembersEqualOneReplicaAsync(2);
+
+    [Fact]
+    public Task DataParallelK3WithUnevenSharesEqualsK1WithinTolerance() => AssertKMembersEqualOneReplicaAsync(3);   // 4 micro-batches: 2, 1, 1
+
+    private async Task AssertKMembersEqualOneReplicaAsync(int k)
     {
         var spec = TrainerTestBed.Spec(maxSteps: 12, accumulation: 4).Replace("save_steps: 2", "save_steps: 4");
         var jobFile = Path.Combine(_bed.DataRoot, "dp.yaml");
         await File.WriteAllTextAsync(jobFile, spec);
         var single = await TrainAsync(jobFile, "single", group: null);
 
-        // rank 1 in its own process (as real members are), rank 0 here; both train into out/pair, only rank 0 writes there
-        var group = new DataParallelGroup("lib", 1, ["member-a", "member-b"]);
+        // ranks 1.. in their own processes (as real members are), rank 0 here; all train into out/group, only rank 0 writes there
+        var group = new DataParallelGroup("lib", 1, [.. Enumerable.Range(0, k).Select(r => $"member-{r}")]);
         await RankRunner.DeclareAsync(_bed.Db, group);
-        var pairFile = Path.Combine(_bed.DataRoot, "pair.yaml");
-        await File.WriteAllTextAsync(pairFile, spec.Replace("model: models/nano", "model: models/nano\noutput: out/pair"));
-        using var process = RankRunner.StartProcess(pairFile, _bed.DataRoot, _bed.Redis.ConnectionString, group, 1);
-        var memberOutput = process.StandardOutput.ReadToEndAsync();
-        var memberErrors = process.StandardError.ReadToEndAsync();
-        var coordinator = await TrainAsync(jobFile, "pair", group);
-        using (var exit = new CancellationTokenSource(TimeSpan.FromMinutes(1))) await process.WaitForExitAsync(exit.Token);
-        Assert.True(process.ExitCode == 0, "rank 1 failed: " + await memberErrors);
-        var member = RankRunner.ParseSteps(await memberOutput);
+        var groupFile = Path.Combine(_bed.DataRoot, "group.yaml");
+        await File.WriteAllTextAsync(groupFile, spec.Replace("model: models/nano", "model: models/nano\noutput: out/group"));
+        var processes = Enumerable.Range(1, k - 1).Select(r => RankRunner.StartProcess(groupFile, _bed.DataRoot, _bed.Redis.ConnectionString, group, r)).ToList();
+        try
+        {
+            var outputs = processes.Select(p => (Out: p.StandardOutput.ReadToEndAsync(), Err: p.StandardError.ReadToEndAsync())).ToList();
+            var coordinator = await TrainAsync(jobFile, "group", group);
+            var members = new List<List<RankRunner.Step>>();
+            foreach (var (process, output) in processes.Zip(outputs))
+            {
+                using (var exit = new CancellationTokenSource(TimeSpan.FromMinutes(1))) await process.WaitForExitAsync(exit.Token);
+                Assert.True(process.ExitCode == 0, "a member failed: " + await output.Err);
+                members.Add(RankRunner.ParseSteps(await output.Out));
+            }
 
-        // same per-step losses as one replica (the members agree bit for bit: they reduce the same bytes in the same order)
-        Assert.Equal(12, coordinator.Count);
-        Assert.Equal(coordinator.Select(s => s.Loss), member.Select(s => s.Loss));
-        Assert.Equal(coordinator.Select(s => s.GradNorm), member.Select(s => s.GradNorm));
-        foreach (var (one, two) in single.Zip(coordinator))
-            Assert.True(Math.Abs(one.Loss - two.Loss) <= 1e-5 * Math.Max(1, Math.Abs(one.Loss)), $"step {one.Number}: loss {one.Loss} alone, {two.Loss} with K=2");
-        Assert.All(coordinator, s => Assert.True(s.SyncSeconds > 0));
+            // same per-step losses as one replica (the members agree bit for bit: they reduce the same bytes in the same order)
+            Assert.Equal(12, coordinator.Count);
+            foreach (var member in members)
+            {
+                Assert.Equal(coordinator.Select(s => s.Loss), member.Select(s => s.Loss));
+                Assert.Equal(coordinator.Select(s => s.GradNorm), member.Select(s => s.GradNorm));
+            }
+            foreach (var (one, two) in single.Zip(coordinator))
+                Assert.True(Math.Abs(one.Loss - two.Loss) <= 1e-5 * Math.Max(1, Math.Abs(one.Loss)), $"step {one.Number}: loss {one.Loss} alone, {two.Loss} with K={k}");
+            Assert.All(coordinator, s => Assert.True(s.SyncSeconds > 0));
+        }
+        finally
+        {
+            foreach (var p in processes)
+            {
+                if (!p.HasExited) p.Kill(entireProcessTree: true);
+                p.Dispose();
+            }
+        }
 
         // the adapters, tensor by tensor
         using var expected = SafetensorsFile.Open(AdapterFile("single"));
-        using var actual = SafetensorsFile.Open(AdapterFile("pair"));
+        using var actual = SafetensorsFile.Open(AdapterFile("group"));
         Assert.Equal(expected.Tensors.Select(t => t.Name).Order(), actual.Tensors.Select(t => t.Name).Order());
         var trained = 0.0;
         foreach (var info in expected.Tensors)
