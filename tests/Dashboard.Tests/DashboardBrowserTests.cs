@@ -76,6 +76,7 @@ public sealed class DashboardBrowserTests(BrowserFixture fx) : IClassFixture<Bro
         await Assertions.Expect(page.Locator("#eval")).ToContainTextAsync("exact_match_after");
         await Assertions.Expect(table.Locator("tbody tr").First).ToContainTextAsync("✓"); // match: a boolean, drawn as a mark
         await Assertions.Expect(page.Locator(".artifacts")).ToContainTextAsync("model-f16.gguf");
+        await Assertions.Expect(page.Locator("main")).ToContainTextAsync("data-parallel ×2: trainer-aaaa1111, trainer-bbbb2222 (generation 1)");
         foreach (var stage in new[] { "preprocessing", "training", "exporting" })
             await Assertions.Expect(page.Locator($".stage[data-stage='{stage}']")).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("done"));
         await page.Context.CloseAsync();
