@@ -31,10 +31,10 @@ public sealed class DemoJobOptions
     public int? MaxNewTokens { get; set; }
 
     /// <summary>
-    /// Trainer replicas that train the one job together (training.parallelism). 1: one replica trains it while the other
-    /// stays free for the next job; 2 once data-parallel jobs land (branch h/dp), so both replicas train the demo.
+    /// Trainer replicas that train the one job together (training.parallelism, data parallel; at most the recipe's
+    /// gradient_accumulation_steps). 2: both trainer replicas train the demo; 1: one trains it, the other stays free.
     /// </summary>
-    public int Parallelism { get; set; } = 1;
+    public int Parallelism { get; set; } = 2;
 
     /// <summary>Merge + GGUF + Modelfile (+ Ollama registration when reachable) after training.</summary>
     public bool Export { get; set; } = true;

@@ -23,13 +23,15 @@ namespace MainJob.Tests;
 [Collection(MainJobCollection.Name)]
 public sealed partial class MainJobEndToEndTests(ITestOutputHelper output)
 {
-    // The smaller configuration: DemoJob's recipe on the tiny preset with one micro-batch of 4 per step and 250 steps,
-    // 20 held-out examples generated and scored. It fits the CI budget on 2 loaded cores; exact-match gains need about
-    // 1,800 packed rows (450 such steps, /work/prompts/demo-recipe.md) and 4 minutes of training alone here, so the gain
-    // asserted is the field accuracy (below), which a model that has learnt the format and part of the copying shows.
+    // The smaller configuration: DemoJob's recipe on the tiny preset with global batches of 4 rows (2 micro-batches of 2, one
+    // per trainer replica: the job is data parallel over both replicas) and 250 steps, 20 held-out examples generated and
+    // scored. It fits the CI budget on 2 loaded cores; exact-match gains need about 1,800 packed rows (450 such steps,
+    // docs/benchmarks/training.md) and about 4 minutes of training alone here, so the gain asserted is the field accuracy
+    // (below), which a model that has learnt the format and part of the copying shows.
     private const int MaxSteps = 250;
-    private const int MicroBatchSize = 4;
-    private const int GradientAccumulationSteps = 1;
+    private const int MicroBatchSize = 2;
+    private const int GradientAccumulationSteps = 2;
+    private const int Parallelism = 2;
     private const int EvalExamples = 20;
     private static readonly string[] Fields = ["name", "price", "category", "manufacturer"];
     private static readonly TimeSpan Startup = TimeSpan.FromMinutes(2);
@@ -45,7 +47,8 @@ public sealed partial class MainJobEndToEndTests(ITestOutputHelper output)
         await using var ollama = await OllamaStub.StartAsync();
         using var apphost = new RealAppHost(state.Path,
             "--FineTune:Demo:Preset=tiny", $"--FineTune:Demo:MaxSteps={MaxSteps}", $"--FineTune:Demo:MicroBatchSize={MicroBatchSize}",
-            $"--FineTune:Demo:GradientAccumulationSteps={GradientAccumulationSteps}", $"--FineTune:Demo:EvalExamples={EvalExamples}",
+            $"--FineTune:Demo:GradientAccumulationSteps={GradientAccumulationSteps}", $"--FineTune:Demo:Parallelism={Parallelism}",
+            $"--FineTune:Demo:EvalExamples={EvalExamples}",
             $"--Ollama:Endpoint={ollama.Endpoint}");
         var frontDoor = await apphost.WaitForFrontDoorAsync(Startup);
         var id = (await apphost.WaitForLineAsync(Submitted(), Startup)).Groups["id"].Value;
@@ -61,6 +64,8 @@ public sealed partial class MainJobEndToEndTests(ITestOutputHelper output)
         var times = stages.Select(s => fields.TryGetProperty(s, out var v) ? DateTimeOffset.Parse(v.GetString()!) : throw new Xunit.Sdk.XunitException($"no {s} in {fields}")).ToList();
         Assert.Equal(times.OrderBy(t => t), times);
         Assert.False(string.IsNullOrEmpty(fields.GetProperty("replica").GetString()), "the trainer replica that ran it");
+        var members = fields.GetProperty("members").GetString()!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.True(members.Length == Parallelism, $"both trainer replicas trained the job: members '{fields.GetProperty("members")}'");
         var spec = fields.GetProperty("spec");
         Assert.StartsWith("shards/", spec.GetProperty("shards").GetString());
 
