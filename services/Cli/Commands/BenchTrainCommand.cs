@@ -4,8 +4,9 @@ using FineTune.Training.Benchmarks;
 namespace FineTune.Cli.Commands;
 
 /// <summary>
-/// <c>ft bench-train [--preset bench] [--seq 512] [--batch 2] [--rank 16] [--steps 5] [--threads 0] [--json]</c>:
-/// LoRA training tokens/s and MFU against the same run's measured matmul peak (formula in docs/benchmarks/training.md).
+/// <c>ft bench-train [--preset bench] [--seq 512] [--batch 2] [--rank 16] [--steps 5] [--threads 0] [--gradient-checkpointing] [--json]</c>:
+/// LoRA training tokens/s and MFU against the same run's measured matmul peak (formula in docs/benchmarks/training.md),
+/// and the resident memory training added (peak RSS during the steps minus RSS before them).
 /// </summary>
 public static class BenchTrainCommand
 {
@@ -17,17 +18,20 @@ public static class BenchTrainCommand
         var rank = new Option<int>("--rank") { Description = "LoRA rank (all 7 projections)", DefaultValueFactory = _ => 16 };
         var steps = new Option<int>("--steps") { Description = "Measured steps (after 2 warm-up steps)", DefaultValueFactory = _ => 5 };
         var threads = new Option<int>("--threads") { Description = "Torch threads (0 = libtorch default)", DefaultValueFactory = _ => 0 };
+        var checkpointing = new Option<bool>("--gradient-checkpointing") { Description = "Recompute decoder-layer activations in backward (training.gradient_checkpointing)" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object" };
-        var command = new Command("bench-train", "Measure LoRA training throughput and MFU") { preset, seq, batch, rank, steps, threads, json };
+        var command = new Command("bench-train", "Measure LoRA training throughput, MFU and memory") { preset, seq, batch, rank, steps, threads, checkpointing, json };
         command.SetAction(parse =>
         {
             var r = TrainingBenchmark.Run(parse.GetValue(preset)!, parse.GetValue(seq), parse.GetValue(batch), parse.GetValue(rank),
-                steps: parse.GetValue(steps), threads: parse.GetValue(threads));
+                steps: parse.GetValue(steps), threads: parse.GetValue(threads), gradientCheckpointing: parse.GetValue(checkpointing));
             if (parse.GetValue(json)) CliJson.Write(r);
             else
                 Console.WriteLine($"{r.Preset} ({r.Layers}×{r.Hidden}), seq {r.SeqLen}, batch {r.BatchRows}, {r.Threads} threads: " +
                     $"{r.TokensPerSecond:N0} tok/s, {r.SecondsPerStep:F2} s/step, {r.FlopsPerToken / 1e6:F1} MFLOP/token, " +
-                    $"{r.AchievedGflops:F1} GFLOP/s of {r.PeakGflops:F1} matmul peak = MFU {r.Mfu:P1}");
+                    $"{r.AchievedGflops:F1} GFLOP/s of {r.PeakGflops:F1} matmul peak = MFU {r.Mfu:P1}; " +
+                    $"gradient checkpointing {(r.GradientCheckpointing ? "on" : "off")}, RSS {r.RssBeforeTrainingMiB:N0} MiB before training, " +
+                    $"peak {r.PeakRssMiB:N0} MiB (+{r.TrainingPeakMiB:N0} MiB)");
             return 0;
         });
         return command;

@@ -23,9 +23,16 @@ public static class TrainingBenchmark
 {
     public sealed record Result(
         string Preset, int Layers, int Hidden, int SeqLen, int BatchRows, int Threads, long FrozenMatmulParams, long LoraParams,
-        double FlopsPerToken, double TokensPerSecond, double AchievedGflops, double PeakGflops, double Mfu, double SecondsPerStep);
+        double FlopsPerToken, double TokensPerSecond, double AchievedGflops, double PeakGflops, double Mfu, double SecondsPerStep,
+        bool GradientCheckpointing, double RssBeforeTrainingMiB, double PeakRssMiB, double TrainingPeakMiB);
 
-    public static Result Run(string preset = "bench", int seqLen = 512, int batchRows = 2, int rank = 16, int warmupSteps = 2, int steps = 5, int threads = 0)
+    /// <param name="gradientCheckpointing">Recompute decoder-layer activations in backward (training.gradient_checkpointing).</param>
+    /// <remarks>
+    /// Memory: resident set size (Linux /proc) just before the first step, and the peak during the steps;
+    /// TrainingPeakMiB is their difference, the memory that training itself added (activations, gradients, optimizer state).
+    /// </remarks>
+    public static Result Run(string preset = "bench", int seqLen = 512, int batchRows = 2, int rank = 16, int warmupSteps = 2, int steps = 5,
+        int threads = 0, bool gradientCheckpointing = false)
     {
         if (threads > 0) torch.set_num_threads(threads);
         var p = TinyModelPreset.Named(preset);
@@ -54,9 +61,12 @@ public static class TrainingBenchmark
         var options = new TrainingOptions
         {
             MicroBatchSize = batchRows, GradientAccumulationSteps = 1, MaxSteps = warmupSteps + steps, LearningRate = 1e-4,
-            WarmupSteps = 0, LoggingSteps = 1, Seed = 0,
+            WarmupSteps = 0, LoggingSteps = 1, Seed = 0, GradientCheckpointing = gradientCheckpointing,
         };
         var trainer = new SftTrainer(adapter, data, null, options, padId: 0, CPU);
+        GC.Collect();
+        ProcessMemory.ResetPeak();
+        var rssBefore = ProcessMemory.ResidentBytes();
         var times = new List<double>();
         var clock = Stopwatch.StartNew();
         foreach (var e in trainer.RunAsync().ToBlockingEnumerable())
@@ -65,13 +75,17 @@ public static class TrainingBenchmark
             times.Add(clock.Elapsed.TotalSeconds);
             clock.Restart();
         }
+        var peakRss = Math.Max(ProcessMemory.PeakResidentBytes(), rssBefore);
         var measured = times.Skip(warmupSteps).ToList();
         var perStep = measured.Average();
         var tokensPerSecond = batchRows * seqLen / perStep;
         var achieved = tokensPerSecond * flopsPerToken / 1e9;
         return new Result(p.Name, p.Layers, p.HiddenSize, seqLen, batchRows, torch.get_num_threads(), frozen, lora, flopsPerToken,
-            tokensPerSecond, achieved, peak, achieved / peak, perStep);
+            tokensPerSecond, achieved, peak, achieved / peak, perStep,
+            gradientCheckpointing, rssBefore / MiB, peakRss / MiB, (peakRss - rssBefore) / MiB);
     }
+
+    private const double MiB = 1024.0 * 1024.0;
 
     /// <summary>Best of several FP32 matmuls shaped like the model's MLP projections (M = tokens per step).</summary>
     public static double MatmulPeakGflops(int m, int k, int n, int repeats = 10)

@@ -80,6 +80,9 @@ public static class TrainingJobFile
         Check(t.SaveTotalLimit >= 0, "training.save_total_limit", "must be >= 0", t.SaveTotalLimit);
         Check(t.Threads >= 0, "training.threads", "must be >= 0", t.Threads);
         Check(t.Device == "cpu" || t.Device == "cuda" || t.Device.StartsWith("cuda:", StringComparison.Ordinal), "training.device", "must be cpu, cuda or cuda:N", t.Device);
+        if (t.GradientCheckpointing && t.Device != "cpu" && l.Dropout > 0)
+            errors.Add($"training.gradient_checkpointing on {t.Device} needs lora.dropout: 0 (got {l.Dropout}): TorchSharp 0.107 cannot save " +
+                "the CUDA random generator, so dropout could not be replayed when activations are recomputed (on cpu it is replayed exactly)");
         Check(job.Eval.MaxNewTokens >= 1, "eval.max_new_tokens", "must be >= 1", job.Eval.MaxNewTokens);
         Check(job.Eval.MaxExamples >= 0, "eval.max_examples", "must be >= 0", job.Eval.MaxExamples);
         return errors;
