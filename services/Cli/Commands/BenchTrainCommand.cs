@@ -6,7 +6,7 @@ namespace FineTune.Cli.Commands;
 /// <summary>
 /// <c>ft bench-train [--preset bench] [--seq 512] [--batch 2] [--rank 16] [--steps 5] [--threads 0] [--gradient-checkpointing] [--json]</c>:
 /// LoRA training tokens/s and MFU against the same run's measured matmul peak (formula in docs/benchmarks/training.md),
-/// and the resident memory training added (peak RSS during the steps minus RSS before them).
+/// and one step's transient resident memory (peak RSS during an extra step minus RSS before it).
 /// </summary>
 public static class BenchTrainCommand
 {
@@ -30,8 +30,8 @@ public static class BenchTrainCommand
                 Console.WriteLine($"{r.Preset} ({r.Layers}×{r.Hidden}), seq {r.SeqLen}, batch {r.BatchRows}, {r.Threads} threads: " +
                     $"{r.TokensPerSecond:N0} tok/s, {r.SecondsPerStep:F2} s/step, {r.FlopsPerToken / 1e6:F1} MFLOP/token, " +
                     $"{r.AchievedGflops:F1} GFLOP/s of {r.PeakGflops:F1} matmul peak = MFU {r.Mfu:P1}; " +
-                    $"gradient checkpointing {(r.GradientCheckpointing ? "on" : "off")}, RSS {r.RssBeforeTrainingMiB:N0} MiB before training, " +
-                    $"peak {r.PeakRssMiB:N0} MiB (+{r.TrainingPeakMiB:N0} MiB)");
+                    $"gradient checkpointing {(r.GradientCheckpointing ? "on" : "off")}: RSS {r.RssBeforeStepMib:N0} MiB before a step, " +
+                    $"peak {r.PeakRssMib:N0} MiB during it (+{r.StepPeakMib:N0} MiB)");
             return 0;
         });
         return command;

@@ -24,12 +24,13 @@ public static class TrainingBenchmark
     public sealed record Result(
         string Preset, int Layers, int Hidden, int SeqLen, int BatchRows, int Threads, long FrozenMatmulParams, long LoraParams,
         double FlopsPerToken, double TokensPerSecond, double AchievedGflops, double PeakGflops, double Mfu, double SecondsPerStep,
-        bool GradientCheckpointing, double RssBeforeTrainingMiB, double PeakRssMiB, double TrainingPeakMiB);
+        bool GradientCheckpointing, double RssBeforeStepMib, double PeakRssMib, double StepPeakMib);
 
     /// <param name="gradientCheckpointing">Recompute decoder-layer activations in backward (training.gradient_checkpointing).</param>
     /// <remarks>
-    /// Memory: resident set size (Linux /proc) just before the first step, and the peak during the steps;
-    /// TrainingPeakMiB is their difference, the memory that training itself added (activations, gradients, optimizer state).
+    /// Memory is measured on one extra step after the timed ones (see <see cref="ProcessMemory"/>): RSS before it, the
+    /// peak RSS during it, and their difference, the step's transient memory (activations kept for backward, gradients,
+    /// workspaces). NaN where it cannot be measured (not Linux/glibc).
     /// </remarks>
     public static Result Run(string preset = "bench", int seqLen = 512, int batchRows = 2, int rank = 16, int warmupSteps = 2, int steps = 5,
         int threads = 0, bool gradientCheckpointing = false)
@@ -60,29 +61,30 @@ public static class TrainingBenchmark
         var data = SftDataset.Build(rows, new SftDataOptions { MaxSeqLen = seqLen });
         var options = new TrainingOptions
         {
-            MicroBatchSize = batchRows, GradientAccumulationSteps = 1, MaxSteps = warmupSteps + steps, LearningRate = 1e-4,
+            MicroBatchSize = batchRows, GradientAccumulationSteps = 1, MaxSteps = warmupSteps + steps + 1, LearningRate = 1e-4,
             WarmupSteps = 0, LoggingSteps = 1, Seed = 0, GradientCheckpointing = gradientCheckpointing,
         };
         var trainer = new SftTrainer(adapter, data, null, options, padId: 0, CPU);
-        GC.Collect();
-        ProcessMemory.ResetPeak();
-        var rssBefore = ProcessMemory.ResidentBytes();
         var times = new List<double>();
+        long? rssBefore = null;
+        long peakRss = 0;
         var clock = Stopwatch.StartNew();
         foreach (var e in trainer.RunAsync().ToBlockingEnumerable())
         {
             if (e is not StepRecord s) continue;
-            times.Add(clock.Elapsed.TotalSeconds);
+            if (s.Step <= warmupSteps + steps) times.Add(clock.Elapsed.TotalSeconds);
+            if (s.Step == warmupSteps + steps) rssBefore = ProcessMemory.StartPeakMeasurement(); // the last step measures memory
+            if (s.Step == warmupSteps + steps + 1 && rssBefore is not null) peakRss = Math.Max(ProcessMemory.PeakResidentBytes(), rssBefore.Value);
             clock.Restart();
         }
-        var peakRss = Math.Max(ProcessMemory.PeakResidentBytes(), rssBefore);
         var measured = times.Skip(warmupSteps).ToList();
         var perStep = measured.Average();
         var tokensPerSecond = batchRows * seqLen / perStep;
         var achieved = tokensPerSecond * flopsPerToken / 1e9;
         return new Result(p.Name, p.Layers, p.HiddenSize, seqLen, batchRows, torch.get_num_threads(), frozen, lora, flopsPerToken,
             tokensPerSecond, achieved, peak, achieved / peak, perStep,
-            gradientCheckpointing, rssBefore / MiB, peakRss / MiB, (peakRss - rssBefore) / MiB);
+            gradientCheckpointing, rssBefore is { } before ? before / MiB : double.NaN, rssBefore is null ? double.NaN : peakRss / MiB,
+            rssBefore is { } b ? (peakRss - b) / MiB : double.NaN);
     }
 
     private const double MiB = 1024.0 * 1024.0;
