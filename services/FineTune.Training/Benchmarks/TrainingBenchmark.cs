@@ -24,7 +24,8 @@ public static class TrainingBenchmark
     public sealed record Result(
         string Preset, int Layers, int Hidden, int SeqLen, int BatchRows, int Threads, long FrozenMatmulParams, long LoraParams,
         double FlopsPerToken, double TokensPerSecond, double AchievedGflops, double PeakGflops, double Mfu, double SecondsPerStep,
-        bool GradientCheckpointing, double RssBeforeStepMib, double PeakRssMib, double StepPeakMib);
+        bool GradientCheckpointing, double RssBeforeStepMib, double PeakRssMib, double StepPeakMib,
+        TrainingStepProfile.Phases? Profile = null);
 
     /// <param name="gradientCheckpointing">Recompute decoder-layer activations in backward (training.gradient_checkpointing).</param>
     /// <remarks>
@@ -39,12 +40,8 @@ public static class TrainingBenchmark
         var p = TinyModelPreset.Named(preset);
         var peak = MatmulPeakGflops(batchRows * seqLen, p.HiddenSize, p.IntermediateSize);
 
-        using var dir = new TempFolder();
-        TinyModel.Write(dir.Path, seed: 0, p);
-        using var model = CausalLM.Load(dir.Path);
-        var trainable = new CausalLMTrainable(model);
-        torch.manual_seed(0);
-        var adapter = LoraInjector.Inject(trainable, new LoraOptions { Rank = rank, Alpha = 2 * rank });
+        using var bench = BenchModel.Create(p, seqLen, batchRows * (warmupSteps + steps), rank);
+        var (model, adapter, data) = (bench.Model, bench.Adapter, bench.Data);
         var frozen = model.named_parameters()
             .Where(x => !x.parameter.requires_grad && x.parameter.ndim == 2 && !x.name.Contains("embed_tokens"))
             .Sum(x => x.parameter.numel());
@@ -52,13 +49,6 @@ public static class TrainingBenchmark
         var lora = adapter.TrainableParameters.Sum(x => x.numel());
         var flopsPerToken = 4.0 * frozen + 6.0 * lora + 6.0 * p.Layers * seqLen * p.HiddenSize;
 
-        var random = new Random(1);
-        var rows = Enumerable.Range(0, batchRows * (warmupSteps + steps)).Select(_ =>
-        {
-            var ids = Enumerable.Range(0, seqLen).Select(_ => random.Next(model.Config.VocabSize)).ToArray();
-            return new TokenizedExample(ids, [.. ids.Select(_ => true)]);
-        }).ToList();
-        var data = SftDataset.Build(rows, new SftDataOptions { MaxSeqLen = seqLen });
         var options = new TrainingOptions
         {
             MicroBatchSize = batchRows, GradientAccumulationSteps = 1, MaxSteps = warmupSteps + steps + 1, LearningRate = 1e-4,
@@ -106,9 +96,38 @@ public static class TrainingBenchmark
         return 2.0 * m * k * n / best / 1e9;
     }
 
-    private sealed class TempFolder : IDisposable
+    /// <summary>The benchmark's model: a tiny preset written to a temp folder and loaded, LoRA on all 7 projections, random rows.</summary>
+    internal sealed class BenchModel : IDisposable
     {
-        public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"ft-bench-{Guid.NewGuid():N}");
-        public void Dispose() { try { Directory.Delete(Path, true); } catch (IOException) { } }
+        private readonly string _folder = Path.Combine(Path.GetTempPath(), $"ft-bench-{Guid.NewGuid():N}");
+
+        private BenchModel(TinyModelPreset preset, int seqLen, int rowCount, int rank)
+        {
+            TinyModel.Write(_folder, seed: 0, preset);
+            Model = CausalLM.Load(_folder);
+            Trainable = new CausalLMTrainable(Model);
+            torch.manual_seed(0);
+            Adapter = LoraInjector.Inject(Trainable, new LoraOptions { Rank = rank, Alpha = 2 * rank });
+            var random = new Random(1);
+            var rows = Enumerable.Range(0, rowCount).Select(_ =>
+            {
+                var ids = Enumerable.Range(0, seqLen).Select(_ => random.Next(Model.Config.VocabSize)).ToArray();
+                return new TokenizedExample(ids, [.. ids.Select(_ => true)]);
+            }).ToList();
+            Data = SftDataset.Build(rows, new SftDataOptions { MaxSeqLen = seqLen });
+        }
+
+        public CausalLM Model { get; }
+        public CausalLMTrainable Trainable { get; }
+        public LoraAdapter Adapter { get; }
+        public SftDataset Data { get; }
+
+        public static BenchModel Create(TinyModelPreset preset, int seqLen, int rowCount, int rank) => new(preset, seqLen, rowCount, rank);
+
+        public void Dispose()
+        {
+            Model.Dispose();
+            try { Directory.Delete(_folder, true); } catch (IOException) { }
+        }
     }
 }
