@@ -77,8 +77,10 @@ public sealed partial class CausalLM : nn.Module
         var device = inputIds.device;
         var past = cache?.Length ?? 0;
 
-        var querySegments = segmentIds;
-        var keySegments = segmentIds;
+        // One segment per row and no padding is plain causal attention: no mask lets SDPA take its fused causal kernel
+        // instead of materialising (B, nh, T, T) scores (the quadratic memory of a training step).
+        var querySegments = cache is null && segmentIds is not null && IsOneSegmentPerRow(segmentIds) ? null : segmentIds;
+        var keySegments = querySegments;
         if (cache is not null)
         {
             var segs = segmentIds ?? ones([b, t], ScalarType.Int64, device);
@@ -133,6 +135,13 @@ public sealed partial class CausalLM : nn.Module
         var isStart = cat([ones([b, 1], ScalarType.Bool, segmentIds.device), changes], 1);                    // (B, T)
         var start = cummax(where(isStart, index, zeros_like(index)), 1).values;                                // (B, T)
         return index.sub(start).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>True when every row of (B, T) segment ids is one nonzero id throughout (no packing, no padding).</summary>
+    private static bool IsOneSegmentPerRow(Tensor segmentIds)
+    {
+        using var scope = NewDisposeScope();
+        return segmentIds.eq(segmentIds.narrow(1, 0, 1)).logical_and(segmentIds.ne(0)).all().item<bool>();
     }
 
     private static void CheckShape(Tensor? t, string name, long b, long len)

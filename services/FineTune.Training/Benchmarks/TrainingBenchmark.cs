@@ -29,7 +29,7 @@ public static class TrainingBenchmark
 
     /// <param name="gradientCheckpointing">Recompute decoder-layer activations in backward (training.gradient_checkpointing).</param>
     /// <remarks>
-    /// Memory is measured on one extra step after the timed ones (see <see cref="ProcessMemory"/>): RSS before it, the
+    /// Memory is measured on the second step, before the timed ones (see <see cref="ProcessMemory"/>): RSS before it, the
     /// peak RSS during it, and their difference, the step's transient memory (activations kept for backward, gradients,
     /// workspaces). NaN where it cannot be measured (not Linux/glibc).
     /// </remarks>
@@ -40,7 +40,7 @@ public static class TrainingBenchmark
         var p = TinyModelPreset.Named(preset);
         var peak = MatmulPeakGflops(batchRows * seqLen, p.HiddenSize, p.IntermediateSize);
 
-        using var bench = BenchModel.Create(p, seqLen, batchRows * (warmupSteps + steps), rank);
+        using var bench = BenchModel.Create(p, seqLen, batchRows * (MemorySteps + warmupSteps + steps), rank);
         var (model, adapter, data) = (bench.Model, bench.Adapter, bench.Data);
         var frozen = model.named_parameters()
             .Where(x => !x.parameter.requires_grad && x.parameter.ndim == 2 && !x.name.Contains("embed_tokens"))
@@ -51,20 +51,25 @@ public static class TrainingBenchmark
 
         var options = new TrainingOptions
         {
-            MicroBatchSize = batchRows, GradientAccumulationSteps = 1, MaxSteps = warmupSteps + steps + 1, LearningRate = 1e-4,
+            MicroBatchSize = batchRows, GradientAccumulationSteps = 1, MaxSteps = MemorySteps + warmupSteps + steps, LearningRate = 1e-4,
             WarmupSteps = 0, LoggingSteps = 1, Seed = 0, GradientCheckpointing = gradientCheckpointing,
         };
         var trainer = new SftTrainer(adapter, data, null, options, padId: 0, CPU);
         var times = new List<double>();
         long? rssBefore = null;
         long peakRss = 0;
+        var measureMemory = ProcessMemory.SeparateLargeAllocations();
         var clock = Stopwatch.StartNew();
         foreach (var e in trainer.RunAsync().ToBlockingEnumerable())
         {
             if (e is not StepRecord s) continue;
-            if (s.Step <= warmupSteps + steps) times.Add(clock.Elapsed.TotalSeconds);
-            if (s.Step == warmupSteps + steps) rssBefore = ProcessMemory.StartPeakMeasurement(); // the last step measures memory
-            if (s.Step == warmupSteps + steps + 1 && rssBefore is not null) peakRss = Math.Max(ProcessMemory.PeakResidentBytes(), rssBefore.Value);
+            if (s.Step == 1 && measureMemory) rssBefore = ProcessMemory.ResetPeak();
+            if (s.Step == MemorySteps)
+            {
+                if (rssBefore is not null) peakRss = Math.Max(ProcessMemory.PeakResidentBytes(), rssBefore.Value);
+                if (measureMemory) ProcessMemory.RestoreLargeAllocations();
+            }
+            if (s.Step > MemorySteps) times.Add(clock.Elapsed.TotalSeconds);
             clock.Restart();
         }
         var measured = times.Skip(warmupSteps).ToList();
@@ -78,6 +83,9 @@ public static class TrainingBenchmark
     }
 
     private const double MiB = 1024.0 * 1024.0;
+
+    /// <summary>Steps before the timed ones: a warm-up, then the one whose memory is measured.</summary>
+    private const int MemorySteps = 2;
 
     /// <summary>Best of several FP32 matmuls shaped like the model's MLP projections (M = tokens per step).</summary>
     public static double MatmulPeakGflops(int m, int k, int n, int repeats = 10)
