@@ -67,6 +67,26 @@ public class GradientCheckpointingTests
     }
 
     [Fact]
+    public void CheckpointedStepsLeaveNoTensorsAlive()
+    {
+        var trainable = TinyModels.Llama(seed: 6, layers: 2, vocab: Vocab);
+        using var model = trainable.Model;
+        torch.manual_seed(11);
+        var adapter = LoraInjector.Inject(trainable, new LoraOptions { Rank = 4, Alpha = 8, Dropout = 0.1 });
+        trainable.SetGradientCheckpointing(true);
+        model.train();
+        using var batch = SftBatch.Collate([SftSequence.Pack(TestData.Random(3, Vocab, seed: 2))], padId: 0);
+        var alive = new List<long>();
+        for (var pass = 0; pass < 4; pass++)
+        {
+            using (var scope = NewDisposeScope())
+                CausalLmLoss.Sum(trainable, batch).backward();
+            alive.Add(Tensor.TotalCount);
+        }
+        Assert.True(alive.Skip(1).All(n => n == alive[1]), $"live tensors after each pass: {string.Join(", ", alive)}");
+    }
+
+    [Fact]
     public async Task GradientCheckpointingTrainsToTheSameAdapter()
     {
         var plain = await TrainAsync(checkpointing: false);

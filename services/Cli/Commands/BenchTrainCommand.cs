@@ -37,7 +37,7 @@ public static class BenchTrainCommand
             else
             {
                 Console.WriteLine($"{r.Preset} ({r.Layers}×{r.Hidden}), seq {r.SeqLen}, batch {r.BatchRows}, {r.Threads} threads: " +
-                    $"{r.TokensPerSecond:N0} tok/s, {r.SecondsPerStep:F2} s/step, {r.FlopsPerToken / 1e6:F1} MFLOP/token, " +
+                    $"{r.TokensPerSecond:N0} tok/s, {r.SecondsPerStep:F2} s/step ({r.CpuSecondsPerStep:F2} CPU s/step), {r.FlopsPerToken / 1e6:F1} MFLOP/token, " +
                     $"{r.AchievedGflops:F1} GFLOP/s of {r.PeakGflops:F1} matmul peak = MFU {r.Mfu:P1}; " +
                     $"gradient checkpointing {(r.GradientCheckpointing ? "on" : "off")}: RSS {r.RssBeforeStepMib:N0} MiB before a step, " +
                     $"peak {r.PeakRssMib:N0} MiB during it (+{r.StepPeakMib:N0} MiB)");

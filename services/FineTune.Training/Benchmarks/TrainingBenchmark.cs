@@ -25,7 +25,7 @@ public static class TrainingBenchmark
         string Preset, int Layers, int Hidden, int SeqLen, int BatchRows, int Threads, long FrozenMatmulParams, long LoraParams,
         double FlopsPerToken, double TokensPerSecond, double AchievedGflops, double PeakGflops, double Mfu, double SecondsPerStep,
         bool GradientCheckpointing, double RssBeforeStepMib, double PeakRssMib, double StepPeakMib,
-        TrainingStepProfile.Phases? Profile = null);
+        double CpuSecondsPerStep, TrainingStepProfile.Phases? Profile = null);
 
     /// <param name="gradientCheckpointing">Recompute decoder-layer activations in backward (training.gradient_checkpointing).</param>
     /// <remarks>
@@ -59,6 +59,8 @@ public static class TrainingBenchmark
         long? rssBefore = null;
         long peakRss = 0;
         var measureMemory = ProcessMemory.SeparateLargeAllocations();
+        var process = Process.GetCurrentProcess();
+        var cpuStart = TimeSpan.Zero;
         var clock = Stopwatch.StartNew();
         foreach (var e in trainer.RunAsync().ToBlockingEnumerable())
         {
@@ -70,8 +72,15 @@ public static class TrainingBenchmark
                 if (measureMemory) ProcessMemory.RestoreLargeAllocations();
             }
             if (s.Step > MemorySteps) times.Add(clock.Elapsed.TotalSeconds);
+            if (s.Step == MemorySteps + warmupSteps)
+            {
+                process.Refresh();
+                cpuStart = process.TotalProcessorTime;
+            }
             clock.Restart();
         }
+        process.Refresh();
+        var cpuPerStep = (process.TotalProcessorTime - cpuStart).TotalSeconds / steps;
         var measured = times.Skip(warmupSteps).ToList();
         var perStep = measured.Average();
         var tokensPerSecond = batchRows * seqLen / perStep;
@@ -79,7 +88,7 @@ public static class TrainingBenchmark
         return new Result(p.Name, p.Layers, p.HiddenSize, seqLen, batchRows, torch.get_num_threads(), frozen, lora, flopsPerToken,
             tokensPerSecond, achieved, peak, achieved / peak, perStep,
             gradientCheckpointing, rssBefore is { } before ? before / MiB : double.NaN, rssBefore is null ? double.NaN : peakRss / MiB,
-            rssBefore is { } b ? (peakRss - b) / MiB : double.NaN);
+            rssBefore is { } b ? (peakRss - b) / MiB : double.NaN, cpuPerStep);
     }
 
     private const double MiB = 1024.0 * 1024.0;
