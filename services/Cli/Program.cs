@@ -22,6 +22,7 @@ var root = new RootCommand("ft: fine-tune local LLMs with LoRA and ship them to 
     WatchCommand.Create(),
     CancelCommand.Create(),
     ArtifactsCommand.Create(),
+    PublishCommand.Create(),
 };
 
 return await CliRunner.InvokeAsync(root, args);

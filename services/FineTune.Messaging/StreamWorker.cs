@@ -18,6 +18,8 @@ namespace FineTune.Messaging;
 /// <item>every <see cref="StreamWorkerOptions.ClaimInterval"/>, claims messages idle longer than <see cref="StreamWorkerOptions.MinIdle"/>
 /// (XAUTOCLAIM): those of dead consumers and its own failed ones; while a handler runs, it re-claims its message every
 /// MinIdle/3 so a long job is never stolen from a live consumer;</item>
+/// <item>every <see cref="StreamWorkerOptions.MinIdle"/> (and at start), forgets the group's consumers that own no pending message
+/// and were idle longer than that (<see cref="StaleConsumers"/>): each replica restart adds a consumer named by its new instance id;</item>
 /// <item>counts deliveries in <c>ft:attempts</c> (survives crashes); acks after success; on failure leaves the message pending
 /// for a later claim; after <see cref="StreamWorkerOptions.MaxAttempts"/> (or at once for <see cref="InvalidMessageException"/>)
 /// moves it to <c>ft:deadletter</c> with the error and stack and acks it;</item>
@@ -36,6 +38,7 @@ public abstract class StreamWorker : BackgroundService
     private readonly ResiliencePipeline _retry;
     private bool _groupReady;
     private DateTime _lastClaim = DateTime.MinValue;
+    private DateTime _lastPrune = DateTime.MinValue;
 
     protected StreamWorker(IConnectionMultiplexer redis, StreamWorkerOptions options, ILogger logger)
     {
@@ -80,6 +83,7 @@ public abstract class StreamWorker : BackgroundService
             try
             {
                 await EnsureGroupAsync();
+                await PruneStaleConsumersAsync();
                 var entries = Array.Empty<StreamEntry>();
                 if (!ownPendingDone)
                 {
@@ -142,6 +146,24 @@ public abstract class StreamWorker : BackgroundService
             // exists already: fine
         }
         _groupReady = true;
+    }
+
+    private async Task PruneStaleConsumersAsync()
+    {
+        if (DateTime.UtcNow - _lastPrune < Options.MinIdle) return;
+        _lastPrune = DateTime.UtcNow;
+        try
+        {
+            var removed = await StaleConsumers.PruneAsync(Database, Stream, Group, Options.MinIdle, ConsumerName);
+            if (removed.Length > 0)
+                Logger.LogInformation("Consumer {Consumer} removed {Count} stale consumer(s) from group {Group} on {Stream}: {Removed}",
+                    ConsumerName, removed.Length, Group, Stream, string.Join(", ", removed));
+        }
+        catch (RedisServerException ex)
+        {
+            // Housekeeping only: never let it stop consumption (e.g. scripting disabled on a managed Redis).
+            Logger.LogWarning("Could not prune stale consumers of {Group} on {Stream}: {Error}", Group, Stream, ex.Message);
+        }
     }
 
     private async Task ProcessAsync(StreamEntry entry, CancellationToken stoppingToken)

@@ -72,7 +72,7 @@ public sealed class ManifestTests
         Assert.Equal("{redis-password.value}", (string?)redis["env"]!["REDIS_PASSWORD"]);
         Assert.Equal("{redis.bindings.tcp.host}:{redis.bindings.tcp.port},password={redis-password.value}", (string?)redis["connectionString"]);
         // the container reads the password from its environment: the shell variable, never the value
-        Assert.Equal("redis-server --requirepass $REDIS_PASSWORD --appendonly yes", (string?)redis["args"]![1]);
+        Assert.Equal("exec redis-server --requirepass $REDIS_PASSWORD --appendonly yes", (string?)redis["args"]![1]);
     }
 
     [Fact]

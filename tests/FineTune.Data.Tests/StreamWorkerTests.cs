@@ -157,4 +157,54 @@ public sealed class StreamWorkerTests : IAsyncLifetime
         await Eventually.HoldsAsync(() => Task.FromResult(handled.Contains("after")), "handled after the restart");
         await worker.StopAsync(default);
     }
+
+    private async Task<string[]> ConsumersAsync(string stream) =>
+        [.. (await Db.StreamConsumerInfoAsync(stream, "testers")).Select(c => c.Name.ToString()).Order()];
+
+    private async Task<bool> IdleAtLeastAsync(string stream, TimeSpan idle, params string[] consumers) =>
+        (await Db.StreamConsumerInfoAsync(stream, "testers"))
+        .Where(c => consumers.Contains(c.Name.ToString()))
+        .Count(c => c.IdleTimeInMilliseconds >= idle.TotalMilliseconds) == consumers.Length;
+
+    [Fact]
+    public async Task PruneRemovesOnlyIdleConsumersThatOwnNoPendingMessage()
+    {
+        const string stream = "t:prune";
+        await Db.StreamCreateConsumerGroupAsync(stream, "testers", "0-0", createStream: true);
+        await Db.PublishAsync(stream, [new("job", "j1")]);
+        await Db.ExecuteAsync("XGROUP", "CREATECONSUMER", stream, "testers", "gone-empty");
+        await Db.ExecuteAsync("XGROUP", "CREATECONSUMER", stream, "testers", "self");
+        Assert.Single(await Db.StreamReadGroupAsync(stream, "testers", "gone-owning", ">", count: 1)); // took j1, never acked
+        var limit = TimeSpan.FromSeconds(1);
+        await Eventually.HoldsAsync(() => IdleAtLeastAsync(stream, limit, "gone-empty", "gone-owning", "self"), "three consumers idle past the limit");
+        await Db.ExecuteAsync("XGROUP", "CREATECONSUMER", stream, "testers", "fresh");
+
+        var removed = await StaleConsumers.PruneAsync(Db, stream, "testers", limit, keep: "self");
+
+        Assert.Equal(["gone-empty"], removed);
+        Assert.Equal(["fresh", "gone-owning", "self"], await ConsumersAsync(stream));
+        var pending = await Db.StreamPendingMessagesAsync(stream, "testers", 10, RedisValue.Null);
+        Assert.Equal("gone-owning", Assert.Single(pending).ConsumerName.ToString()); // j1 still tracked, so it can be claimed
+    }
+
+    [Fact]
+    public async Task WorkerForgetsEarlierReplicasOnceTheirMessagesAreClaimed()
+    {
+        const string stream = "t:replicas";
+        await Db.StreamCreateConsumerGroupAsync(stream, "testers", "0-0", createStream: true);
+        await Db.PublishAsync(stream, [new("job", "j1")]);
+        await Db.PublishAsync(stream, [new("job", "j2")]);
+        // Two earlier replicas: one stopped cleanly, one crashed holding j1.
+        await Db.ExecuteAsync("XGROUP", "CREATECONSUMER", stream, "testers", "replica-old-1");
+        Assert.Single(await Db.StreamReadGroupAsync(stream, "testers", "replica-old-2", ">", count: 1));
+
+        var handled = new ConcurrentQueue<string>();
+        using var worker = new TestWorker(_mux, stream, Fast("replica-new"), (m, _) => { handled.Enqueue(m.Required("job")); return Task.CompletedTask; });
+        await worker.StartAsync(default);
+
+        await Eventually.HoldsAsync(async () => (await ConsumersAsync(stream)) is ["replica-new"], "only the live replica is left in the group");
+        Assert.Equal(0, await PendingAsync(stream));
+        Assert.Equal(["j1", "j2"], handled.Order());
+        await worker.StopAsync(default);
+    }
 }

@@ -38,7 +38,7 @@ public class BuildingBlockTests
     public void RopeRotatesFirstAndSecondHalfPairsByPositionTimesFrequency()
     {
         using var scope = NewDisposeScope();
-        var config = ModelKit.Config(ModelKit.ConfigJson(hidden: 4, heads: 1, kvHeads: 1));
+        var config = TinyDecoder.Config(TinyDecoder.ConfigJson(hidden: 4, heads: 1, kvHeads: 1));
         var inv = Rope.InverseFrequencies(config); // head_dim 4, theta 1e4: [1, 1e4^(-1/2)] = [1, 0.01]
         Assert.Equal(new[] { 1.0, 0.01 }, inv.Select(v => Math.Round(v, 12)));
 
@@ -67,7 +67,7 @@ public class BuildingBlockTests
     [Fact]
     public void Llama3ScalingKeepsHighSlowsLowAndSmoothsMediumFrequencies()
     {
-        var json = ModelKit.ConfigJson(hidden: 4, heads: 1, kvHeads: 1);
+        var json = TinyDecoder.ConfigJson(hidden: 4, heads: 1, kvHeads: 1);
         json["rope_scaling"] = new System.Text.Json.Nodes.JsonObject
         {
             ["rope_type"] = "llama3", ["factor"] = 8.0, ["low_freq_factor"] = 1.0, ["high_freq_factor"] = 4.0,
@@ -75,13 +75,13 @@ public class BuildingBlockTests
         };
         // head_dim 4: inv [1, 0.01], wavelengths 2π and 628.3; low/high thresholds 1000 and 250.
         // 628.3 is medium: smooth = (1000/628.3185 − 1)/3 = 0.197184; inv = (1−s)·0.01/8 + s·0.01 = 0.00297536
-        var inv4 = Rope.InverseFrequencies(ModelKit.Config(json));
+        var inv4 = Rope.InverseFrequencies(TinyDecoder.Config(json));
         Assert.Equal(1.0, inv4[0], 12);
         Assert.Equal(0.00297536, inv4[1], 7);
 
         // head_dim 6: inv [1, 0.0464159, 0.00215443]; wavelength 2916 > 1000 → divided by 8
         json["hidden_size"] = 6;
-        var inv6 = Rope.InverseFrequencies(ModelKit.Config(json));
+        var inv6 = Rope.InverseFrequencies(TinyDecoder.Config(json));
         Assert.Equal(0.046415888, inv6[1], 8);
         Assert.Equal(0.0021544347 / 8, inv6[2], 10);
     }
@@ -89,12 +89,12 @@ public class BuildingBlockTests
     [Fact]
     public void LinearScalingDividesAndDynamicScalingStretchesOnlyBeyondTheTrainedContext()
     {
-        var json = ModelKit.ConfigJson(hidden: 4, heads: 1, kvHeads: 1);
+        var json = TinyDecoder.ConfigJson(hidden: 4, heads: 1, kvHeads: 1);
         json["rope_scaling"] = new System.Text.Json.Nodes.JsonObject { ["type"] = "linear", ["factor"] = 4.0 };
-        Assert.Equal(new[] { 0.25, 0.0025 }, Rope.InverseFrequencies(ModelKit.Config(json)).Select(v => Math.Round(v, 12)));
+        Assert.Equal(new[] { 0.25, 0.0025 }, Rope.InverseFrequencies(TinyDecoder.Config(json)).Select(v => Math.Round(v, 12)));
 
         json["rope_scaling"] = new System.Text.Json.Nodes.JsonObject { ["rope_type"] = "dynamic", ["factor"] = 2.0 };
-        var config = ModelKit.Config(json); // max_position_embeddings 128
+        var config = TinyDecoder.Config(json); // max_position_embeddings 128
         Assert.Equal(new[] { 1.0, 0.01 }, Rope.InverseFrequencies(config, 128).Select(v => Math.Round(v, 12)));
         // 256 tokens: base 1e4 · (2·256/128 − 1)^(4/2) = 1e4 · 9 → second frequency 1/sqrt(9e4)
         Assert.Equal(1 / Math.Sqrt(9e4), Rope.InverseFrequencies(config, 256)[1], 12);
@@ -104,7 +104,7 @@ public class BuildingBlockTests
     public void AttentionIsSoftmaxOfScaledDotProductsOverEarlierTokens()
     {
         using var scope = NewDisposeScope();
-        var config = ModelKit.Config(ModelKit.ConfigJson(hidden: 2, heads: 1, kvHeads: 1, layers: 1));
+        var config = TinyDecoder.Config(TinyDecoder.ConfigJson(hidden: 2, heads: 1, kvHeads: 1, layers: 1));
         using var attn = new CausalSelfAttention(config, CPU, ScalarType.Float32);
         using (no_grad())
             foreach (var name in CausalSelfAttention.LinearNames)

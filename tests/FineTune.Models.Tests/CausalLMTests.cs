@@ -14,7 +14,7 @@ public class CausalLMTests
     public void DecodingWithTheKVCacheEqualsFullRecomputation(string architecture)
     {
         using var scope = NewDisposeScope();
-        using var model = ModelKit.Model(ModelKit.ConfigJson(architecture));
+        using var model = TinyDecoder.Create(TinyDecoder.ConfigJson(architecture));
         using var noGrad = no_grad();
         var tokens = ModelKit.RandomTokens(12, 64, 3);
         var full = model.forward(ModelKit.Ids(tokens));                                       // (1, 12, V)
@@ -32,7 +32,7 @@ public class CausalLMTests
     public void PackedSegmentsGiveTheSameLogitsAsSeparateSequences()
     {
         using var scope = NewDisposeScope();
-        using var model = ModelKit.Model(ModelKit.ConfigJson());
+        using var model = TinyDecoder.Create(TinyDecoder.ConfigJson());
         using var noGrad = no_grad();
         long[] a = [5, 6, 7], b = [8, 9, 10, 11];
         var packed = ModelKit.Ids([.. a, .. b, 0, 0]);
@@ -49,7 +49,7 @@ public class CausalLMTests
     public void LeftPaddedBatchWithCacheMatchesEachPromptAlone()
     {
         using var scope = NewDisposeScope();
-        using var model = ModelKit.Model(ModelKit.ConfigJson("Qwen2ForCausalLM"));
+        using var model = TinyDecoder.Create(TinyDecoder.ConfigJson("Qwen2ForCausalLM"));
         using var noGrad = no_grad();
         long[] shortPrompt = [3, 4], longPrompt = [5, 6, 7, 8];
         using var cache = new KVCache(model.Config, 2, 8);
@@ -68,9 +68,9 @@ public class CausalLMTests
     public void SlidingWindowLimitsAttentionToTheLastWindowTokens()
     {
         using var scope = NewDisposeScope();
-        var json = ModelKit.ConfigJson("MistralForCausalLM", layers: 1);
+        var json = TinyDecoder.ConfigJson("MistralForCausalLM", layers: 1);
         json["sliding_window"] = 3;
-        using var model = ModelKit.Model(json);
+        using var model = TinyDecoder.Create(json);
         using var noGrad = no_grad();
         var tokens = ModelKit.RandomTokens(8, 64, 5);
 
@@ -79,7 +79,7 @@ public class CausalLMTests
         // One layer: the last token sees exactly tokens 5..7, so running those alone at their positions gives its logits.
         var window = model.forward(ModelKit.Ids(tokens[5..]), positionIds: ModelKit.Ids([5, 6, 7]));
         ModelKit.AssertClose(window.narrow(1, 2, 1), full.narrow(1, 7, 1));
-        var unwindowed = ModelKit.Model(ModelKit.ConfigJson("LlamaForCausalLM", layers: 1));
+        var unwindowed = TinyDecoder.Create(TinyDecoder.ConfigJson("LlamaForCausalLM", layers: 1));
         Assert.Equal(3, model.Config.SlidingWindow);
 
         using var cache = new KVCache(model.Config, 1, 8);
@@ -92,7 +92,7 @@ public class CausalLMTests
     [Fact]
     public void StateDictKeysAreTheHuggingFaceCheckpointKeys()
     {
-        using var model = ModelKit.Model(ModelKit.ConfigJson("Qwen2ForCausalLM", layers: 1));
+        using var model = TinyDecoder.Create(TinyDecoder.ConfigJson("Qwen2ForCausalLM", layers: 1));
         var keys = model.state_dict().Keys.Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(new[]
         {
@@ -118,7 +118,7 @@ public class CausalLMTests
     public void TiedModelHasNoLmHeadAndProjectsThroughTheEmbedding()
     {
         using var scope = NewDisposeScope();
-        using var model = ModelKit.Model(ModelKit.ConfigJson(tie: true));
+        using var model = TinyDecoder.Create(TinyDecoder.ConfigJson(tie: true));
         using var noGrad = no_grad();
         Assert.DoesNotContain("lm_head.weight", model.state_dict().Keys);
         var ids = ModelKit.Ids([1, 2, 3]);
@@ -133,7 +133,7 @@ public class CausalLMTests
     public void LinearModulePathsListEveryProjectionAndReplaceLinearSwapsOne()
     {
         using var scope = NewDisposeScope();
-        using var model = ModelKit.Model(ModelKit.ConfigJson(layers: 2));
+        using var model = TinyDecoder.Create(TinyDecoder.ConfigJson(layers: 2));
         Assert.Equal(14, model.LinearModulePaths.Count);
         Assert.Contains("model.layers.1.mlp.down_proj", model.LinearModulePaths);
         var ids = ModelKit.Ids([1, 2, 3]);
@@ -157,7 +157,7 @@ public class CausalLMTests
     [Fact]
     public void RepeatedForwardPassesLeaveNoLiveTensorsBehind()
     {
-        using var model = ModelKit.Model(ModelKit.ConfigJson());
+        using var model = TinyDecoder.Create(TinyDecoder.ConfigJson());
         using var ids = ModelKit.Ids([1, 2, 3, 4]);
         using var segments = ModelKit.Ids([1, 1, 2, 2]);
         using var noGrad = no_grad();

@@ -21,7 +21,7 @@ public class GenerationTests
     [Fact]
     public void GreedyGenerationWithTheCacheEqualsArgmaxOfFullRecomputation()
     {
-        using var model = ModelKit.Model(ModelKit.ConfigJson("Qwen2ForCausalLM"));
+        using var model = TinyDecoder.Create(TinyDecoder.ConfigJson("Qwen2ForCausalLM"));
         int[] prompt = [3, 1, 4, 1, 5];
 
         var result = new TextGenerator(model).Generate(prompt, new GenerationOptions { Greedy = true, MaxNewTokens = 10 });
@@ -33,7 +33,7 @@ public class GenerationTests
     [Fact]
     public void BatchedPromptsOfDifferentLengthsMatchEachPromptAlone()
     {
-        using var model = ModelKit.Model(ModelKit.ConfigJson());
+        using var model = TinyDecoder.Create(TinyDecoder.ConfigJson());
         int[][] prompts = [[7], [2, 7, 1, 8, 2, 8], [9, 9, 9]];
         var generator = new TextGenerator(model);
         var options = new GenerationOptions { Greedy = true, MaxNewTokens = 6 };
@@ -48,7 +48,7 @@ public class GenerationTests
     [Fact]
     public void EosTokenEndsTheSequenceAndIsLeftOut()
     {
-        using var model = ModelKit.Model(ModelKit.ConfigJson());
+        using var model = TinyDecoder.Create(TinyDecoder.ConfigJson());
         int[] prompt = [1, 2, 3];
         var free = GreedyByFullRecomputation(model, prompt, 8);
         var eos = free[3];
@@ -63,7 +63,7 @@ public class GenerationTests
     [Fact]
     public void StopStringCutsTheTextAndStreamingNeverShowsItsBeginning()
     {
-        using var model = ModelKit.Model(ModelKit.ConfigJson());
+        using var model = TinyDecoder.Create(TinyDecoder.ConfigJson());
         int[] prompt = [4, 5, 6];
         var free = Letters(GreedyByFullRecomputation(model, prompt, 10));
         var stop = free.Substring(4, 2);
@@ -82,7 +82,7 @@ public class GenerationTests
     [Fact]
     public void SeededSamplingIsReproducibleAndTopKOfOneIsGreedy()
     {
-        using var model = ModelKit.Model(ModelKit.ConfigJson());
+        using var model = TinyDecoder.Create(TinyDecoder.ConfigJson());
         var generator = new TextGenerator(model);
         int[] prompt = [1, 2, 3];
         var sampling = new GenerationOptions { Temperature = 1.5, MaxNewTokens = 16, Seed = 42 };
@@ -135,7 +135,7 @@ public class GenerationTests
     [Fact]
     public void InvalidOptionsAndPromptsAreRejected()
     {
-        using var model = ModelKit.Model(ModelKit.ConfigJson(layers: 1));
+        using var model = TinyDecoder.Create(TinyDecoder.ConfigJson(layers: 1));
         var g = new TextGenerator(model);
         Assert.Throws<ArgumentException>(() => g.Generate([1], new GenerationOptions { TopP = 0 }));
         Assert.Throws<ArgumentException>(() => g.Generate([64], new GenerationOptions()));

@@ -15,7 +15,7 @@ public class LoadingTests
         using var scope = NewDisposeScope();
         using var single = new TempDirectory();
         using var sharded = new TempDirectory();
-        using var original = ModelKit.Model(ModelKit.ConfigJson("Qwen2ForCausalLM"));
+        using var original = TinyDecoder.Create(TinyDecoder.ConfigJson("Qwen2ForCausalLM"));
         original.Save(single.Path);
         var files = original.Save(sharded.Path, maxShardBytes: 20_000);
         Assert.True(files.Count > 3, $"expected several shards, got {string.Join(", ", files)}");
@@ -35,7 +35,7 @@ public class LoadingTests
     {
         using var scope = NewDisposeScope();
         using var dir = new TempDirectory();
-        using var original = ModelKit.Model(ModelKit.ConfigJson());
+        using var original = TinyDecoder.Create(TinyDecoder.ConfigJson());
         original.Save(dir.Path, dtype: ScalarType.BFloat16);
         using (var ckpt = SafetensorsCheckpoint.Open(dir.Path))
             Assert.All(ckpt.Tensors, t => Assert.Equal(SafetensorDType.BF16, t.DType));
@@ -56,7 +56,7 @@ public class LoadingTests
     public void ConfigRoundTripsThroughConfigJson()
     {
         using var dir = new TempDirectory();
-        var json = ModelKit.ConfigJson("LlamaForCausalLM");
+        var json = TinyDecoder.ConfigJson("LlamaForCausalLM");
         json["rope_scaling"] = new JsonObject
         {
             ["rope_type"] = "llama3", ["factor"] = 8.0, ["low_freq_factor"] = 1.0, ["high_freq_factor"] = 4.0,
@@ -64,7 +64,7 @@ public class LoadingTests
         };
         json["eos_token_id"] = new JsonArray(128001, 128008, 128009);
         json["some_future_field"] = "kept";
-        var config = ModelKit.Config(json);
+        var config = TinyDecoder.Config(json);
 
         config.Save(dir.Path);
         var back = ModelConfig.FromFolder(dir.Path);
@@ -79,7 +79,7 @@ public class LoadingTests
     public void UnsupportedArchitectureNamesTheSupportedOnes()
     {
         using var dir = new TempDirectory();
-        File.WriteAllText(dir.File("config.json"), ModelKit.ConfigJson("GPTNeoXForCausalLM").ToJsonString());
+        File.WriteAllText(dir.File("config.json"), TinyDecoder.ConfigJson("GPTNeoXForCausalLM").ToJsonString());
 
         var e = Assert.Throws<NotSupportedException>(() => CausalLM.Load(dir.Path));
 
@@ -93,9 +93,9 @@ public class LoadingTests
     [InlineData("hidden_act", "\"gelu\"", "field 'hidden_act': 'gelu' is not supported")]
     public void InvalidConfigFieldsAreNamed(string field, string value, string problem)
     {
-        var json = ModelKit.ConfigJson();
+        var json = TinyDecoder.ConfigJson();
         json[field] = JsonNode.Parse(value);
-        var e = Assert.ThrowsAny<Exception>(() => ModelKit.Config(json));
+        var e = Assert.ThrowsAny<Exception>(() => TinyDecoder.Config(json));
         Assert.Contains(problem, e.Message);
         Assert.StartsWith("test config.json", e.Message);
     }
@@ -103,9 +103,9 @@ public class LoadingTests
     [Fact]
     public void UnknownRopeScalingTypeIsRejected()
     {
-        var json = ModelKit.ConfigJson();
+        var json = TinyDecoder.ConfigJson();
         json["rope_scaling"] = new JsonObject { ["rope_type"] = "longrope", ["factor"] = 2.0 };
-        var e = Assert.Throws<NotSupportedException>(() => ModelKit.Config(json));
+        var e = Assert.Throws<NotSupportedException>(() => TinyDecoder.Config(json));
         Assert.Contains("'longrope' is not supported (supported: default, linear, dynamic, llama3)", e.Message);
     }
 
@@ -113,7 +113,7 @@ public class LoadingTests
     public void MissingMisshapedAndExtraTensorsAreNamed()
     {
         using var dir = new TempDirectory();
-        using var model = ModelKit.Model(ModelKit.ConfigJson(layers: 1));
+        using var model = TinyDecoder.Create(TinyDecoder.ConfigJson(layers: 1));
         model.Save(dir.Path);
         var weights = dir.File("model.safetensors");
         var state = model.state_dict();
@@ -140,7 +140,7 @@ public class LoadingTests
     public void TruncatedWeightFileIsReportedWithItsPath()
     {
         using var dir = new TempDirectory();
-        using var model = ModelKit.Model(ModelKit.ConfigJson(layers: 1));
+        using var model = TinyDecoder.Create(TinyDecoder.ConfigJson(layers: 1));
         model.Save(dir.Path);
         var weights = dir.File("model.safetensors");
         var bytes = File.ReadAllBytes(weights);

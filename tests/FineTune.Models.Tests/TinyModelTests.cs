@@ -69,7 +69,7 @@ public class TinyModelTests
     public void BackwardThroughTheModelReachesEveryParameter()
     {
         using var scope = NewDisposeScope();
-        using var model = ModelKit.Model(ModelKit.ConfigJson("Qwen2ForCausalLM"));
+        using var model = TinyDecoder.Create(TinyDecoder.ConfigJson("Qwen2ForCausalLM"));
         var ids = ModelKit.Ids([1, 2, 3, 4, 5, 6]);
 
         var logits = model.forward(ids, segmentIds: ModelKit.Ids([1, 1, 1, 2, 2, 0]));

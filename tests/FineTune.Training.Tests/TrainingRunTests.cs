@@ -27,6 +27,26 @@ public class TrainingRunTests
     }
 
     [Fact]
+    public void DemoModelTokenizerIsLearntFromTheTrainingSplitSoTaskWordsAreSingleTokens()
+    {
+        using var dir = new TempDirectory("ft-demo-model");
+        DemoJob.WriteModel(dir.File("model"), "nano");
+        var tokenizer = FineTune.Models.Tokenizers.HfTokenizer.FromFolder(dir.File("model"));
+        var generic = dir.File("generic");
+        TinyModel.Write(generic, seed: 0, TinyModelPreset.Nano);
+        var genericTokenizer = FineTune.Models.Tokenizers.HfTokenizer.FromFolder(generic);
+
+        // Every value the task draws from is one token after a space, as a domain tokenizer makes it.
+        foreach (var word in ProductExtractionTask.Manufacturers.Concat(ProductExtractionTask.Categories))
+            Assert.Single(tokenizer.Encode(" " + word, addSpecialTokens: false));
+        var record = ProductExtractionTask.Generate(1, DemoJob.EvalSeed).Single();
+        var text = record.Html + record.Product.ToJson().ToJsonString();
+        int demo = tokenizer.Encode(text, false).Length, builtIn = genericTokenizer.Encode(text, false).Length;
+        Assert.True(demo * 3 < builtIn * 2, $"a held-out record takes {demo} tokens with the demo tokenizer, {builtIn} with the built-in one");
+        Assert.Equal(text, tokenizer.Decode(tokenizer.Encode(text, false), skipSpecialTokens: false));
+    }
+
+    [Fact]
     public async Task JobRunsEndToEndAndWritesAdapterMetricsAndSummary()
     {
         using var dir = new TempDirectory("ft-run");

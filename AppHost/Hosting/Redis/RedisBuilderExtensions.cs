@@ -35,7 +35,9 @@ public static class RedisBuilderExtensions
 
     private static IReadOnlyList<ReferenceExpression> ContainerArgs(RedisResource redis)
     {
-        var command = "redis-server --requirepass $REDIS_PASSWORD" + (redis.AppendOnly ? " --appendonly yes" : "");
+        // The shell only expands $REDIS_PASSWORD (kept out of the args); exec makes redis-server PID 1, so it gets the
+        // SIGTERM of `docker stop` or a pod deletion and flushes the AOF, instead of being SIGKILLed after the grace period.
+        var command = "exec redis-server --requirepass $REDIS_PASSWORD" + (redis.AppendOnly ? " --appendonly yes" : "");
         return [ReferenceExpression.Literal("-c"), ReferenceExpression.Literal(command)];
     }
 

@@ -20,7 +20,7 @@ public static partial class AppModelToDeployment
     public const string SecretName = "finetune-parameters";
     public const string CudaTagSuffix = "-cuda";
 
-    /// <summary>APP_UID of Microsoft's .NET images, which the services' Dockerfiles switch to.</summary>
+    /// <summary>APP_UID of Microsoft's .NET images, which eng/docker/Service.Dockerfile switches to.</summary>
     public const long DotnetImageUser = 1654;
 
     /// <summary>The configuration key the .NET host reads its shutdown timeout (seconds) from.</summary>

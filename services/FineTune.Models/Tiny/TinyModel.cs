@@ -19,9 +19,12 @@ public static class TinyModel
     /// <summary>
     /// Writes the model to <paramref name="folder"/>, which must not exist or be empty (unless <paramref name="overwrite"/>).
     /// Files are assembled in a temporary sibling folder and moved into place, so a failure leaves nothing half-written.
-    /// Same seed and preset give byte-identical files.
+    /// Same seed and preset give byte-identical files. The tokenizer's merges are learnt from
+    /// <paramref name="tokenizerCorpus"/> (the built-in corpus when null), up to <paramref name="merges"/> of them: a task's
+    /// own text gives a vocabulary of its words, as a tokenizer trained for a domain would.
     /// </summary>
-    public static ModelConfig Write(string folder, long seed = 0, TinyModelPreset? preset = null, bool overwrite = false)
+    public static ModelConfig Write(string folder, long seed = 0, TinyModelPreset? preset = null, bool overwrite = false,
+        IEnumerable<string>? tokenizerCorpus = null, int merges = TinyTokenizerBuilder.DefaultMerges)
     {
         preset ??= TinyModelPreset.Tiny;
         folder = Path.GetFullPath(folder);
@@ -35,7 +38,7 @@ public static class TinyModel
         Directory.CreateDirectory(staging);
         try
         {
-            var config = WriteInto(staging, seed, preset);
+            var config = WriteInto(staging, seed, preset, tokenizerCorpus, merges);
             if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
             Directory.Move(staging, folder);
             return config;
@@ -47,10 +50,10 @@ public static class TinyModel
         }
     }
 
-    private static ModelConfig WriteInto(string folder, long seed, TinyModelPreset preset)
+    private static ModelConfig WriteInto(string folder, long seed, TinyModelPreset preset, IEnumerable<string>? corpus, int merges)
     {
-        // The tokenizer: byte-level BPE with merges learned from the built-in corpus, ChatML specials and template.
-        var ids = TinyTokenizerBuilder.Write(folder);
+        // The tokenizer: byte-level BPE with merges learned from the corpus, ChatML specials and template.
+        var ids = TinyTokenizerBuilder.Write(folder, corpus, merges);
         var config = ModelConfig.Parse(new JsonObject
         {
             ["architectures"] = new JsonArray("LlamaForCausalLM"),

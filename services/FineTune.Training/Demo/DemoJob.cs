@@ -14,18 +14,38 @@ public static class DemoJob
     public const int TrainSeed = 3407;
     public const int EvalSeed = 9001;
 
+    /// <summary>Merges learnt for the demo model's tokenizer: enough to make every recurring word of the task one token.</summary>
+    public const int TokenizerMerges = 2000;
+
     public static TrainingJob Prepare(string folder, string preset = "tiny", int? maxSteps = null, int modelSeed = 0)
     {
         folder = Path.GetFullPath(folder);
         var model = Path.Combine(folder, "model");
         if (!File.Exists(Path.Combine(model, "config.json")))
-            TinyModel.Write(model, modelSeed, TinyModelPreset.Named(preset));
-        var train = Path.Combine(folder, "data", "train.jsonl");
-        var eval = Path.Combine(folder, "data", "eval.jsonl");
-        ProductExtractionTask.WriteJsonl(train, TrainExamples, TrainSeed);
-        ProductExtractionTask.WriteJsonl(eval, EvalExamples, EvalSeed);
+            WriteModel(model, preset, modelSeed);
+        var (train, eval) = WriteData(Path.Combine(folder, "data"));
         return Create(model, train, eval, Path.Combine(folder, "run"), maxSteps);
     }
+
+    /// <summary>Writes the generated train and held-out splits (seed 003's JSONL format) into <paramref name="folder"/>.</summary>
+    public static (string Train, string Eval) WriteData(string folder)
+    {
+        var train = Path.Combine(folder, "train.jsonl");
+        var eval = Path.Combine(folder, "eval.jsonl");
+        ProductExtractionTask.WriteJsonl(train, TrainExamples, TrainSeed);
+        ProductExtractionTask.WriteJsonl(eval, EvalExamples, EvalSeed);
+        return (train, eval);
+    }
+
+    /// <summary>
+    /// Writes the demo's base model: the tiny architecture at <paramref name="preset"/>, randomly initialised, with a
+    /// tokenizer whose merges are learnt from the training split only (never the held-out one), so the task's words are
+    /// single tokens, as with a real model's tokenizer trained on text like this.
+    /// </summary>
+    public static void WriteModel(string folder, string preset = "tiny", int seed = 0) =>
+        TinyModel.Write(folder, seed, TinyModelPreset.Named(preset), overwrite: true,
+            tokenizerCorpus: ProductExtractionTask.Generate(TrainExamples, TrainSeed).Select(r => r.Html + "\n" + r.Product.ToJson().ToJsonString()),
+            merges: TokenizerMerges);
 
     public static TrainingJob Create(string model, string train, string eval, string output, int? maxSteps = null) => new()
     {

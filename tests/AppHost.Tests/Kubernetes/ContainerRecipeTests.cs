@@ -4,12 +4,15 @@ using System.Text.RegularExpressions;
 namespace FineTune.AppHost.Tests.Kubernetes;
 
 /// <summary>
-/// The Dockerfiles cannot be built here (no Docker engine, no registry), so what can go wrong without building is
-/// checked: every project of the app model has one, it publishes that project, it copies only what exists, it runs
-/// the assembly the project produces, and TorchSharp projects get the backend switch and a libstdc++ new enough.
+/// The Dockerfile cannot be built here (no Docker engine, no registry), so what can go wrong without building is
+/// checked: every project of the app model fits the one parameterised recipe (eng/docker/Service.Dockerfile, with
+/// SERVICE = the project's folder, project and assembly name), the recipe and docs/deploy.md give each resource a build
+/// line with the image name the publisher writes, the recipe copies only what exists, and each TorchSharp backend has
+/// its runtime stage on a base with a libstdc++ new enough.
 /// </summary>
 public sealed class ContainerRecipeTests : IDisposable
 {
+    private static readonly string Dockerfile = Path.Combine(Repo.Root, "eng", "docker", "Service.Dockerfile");
     private readonly TempDirectory _temp = new("ft-k8s-recipes");
 
     public void Dispose() => _temp.Dispose();
@@ -29,48 +32,51 @@ public sealed class ContainerRecipeTests : IDisposable
     }
 
     [Fact]
-    public void EveryProjectOfTheAppModelHasADockerfileThatPublishesAndRunsIt()
+    public void EveryProjectOfTheAppModelIsBuiltByTheServiceDockerfile()
     {
+        var text = File.ReadAllText(Dockerfile);
+        var deployDoc = File.ReadAllText(Path.Combine(Repo.Root, "docs", "deploy.md"));
+        Assert.Contains("RUN dotnet publish services/${SERVICE}/${SERVICE}.csproj -c Release -r linux-x64", text);
+        Assert.Contains("-p:TorchSharpBackend=${TORCHSHARP_BACKEND}", text);
+        Assert.Contains("ENV SERVICE_ASSEMBLY=${SERVICE}.dll", text);
+        Assert.Contains("ENTRYPOINT [\"/bin/sh\", \"-c\", \"exec dotnet \\\"$SERVICE_ASSEMBLY\\\" \\\"$@\\\"\", \"--\"]", text);
+        Assert.Contains("USER $APP_UID", text);
+
         var projects = ProjectsOfTheAppModel();
         Assert.Equal(["dataset", "export", "preprocess", "trainer"], projects.Keys.Order());
         foreach (var (name, csproj) in projects)
         {
             Assert.True(File.Exists(csproj), $"{name}: project {csproj} not found");
-            var dockerfile = Path.Combine(Path.GetDirectoryName(csproj)!, "Dockerfile");
-            Assert.True(File.Exists(dockerfile), $"{name}: no Dockerfile beside {csproj}");
-            var text = File.ReadAllText(dockerfile);
-            var relative = Path.GetRelativePath(Repo.Root, csproj).Replace('\\', '/');
+            // What SERVICE=<folder> builds and runs: services/<folder>/<folder>.csproj, producing <folder>.dll.
+            var service = Path.GetFileNameWithoutExtension(csproj);
+            Assert.Equal(Path.GetFullPath(Path.Combine(Repo.Root, "services", service, service + ".csproj")), csproj);
+            Assert.DoesNotContain("<AssemblyName>", File.ReadAllText(csproj));
+            Assert.Contains($"docker build -f eng/docker/Service.Dockerfile --build-arg SERVICE={service} -t finetune/{name}:latest .", text);
+            Assert.Matches(new Regex($@"docker build -f eng/docker/Service\.Dockerfile --build-arg SERVICE={Regex.Escape(service)} .*-t \$REG/{name}:\$TAG"), deployDoc);
+        }
 
-            Assert.Matches(new Regex($@"RUN dotnet publish {Regex.Escape(relative)} -c Release -r linux-x64"), text);
-            Assert.Contains($"ENTRYPOINT [\"dotnet\", \"{Path.GetFileNameWithoutExtension(csproj)}.dll\"]", text);
-            Assert.Contains($"-t finetune/{name}:latest", text); // the image name the publisher writes
-            Assert.Contains("USER $APP_UID", text);
-
-            foreach (Match copy in Regex.Matches(text, @"^COPY (?!--from)(?<args>.+)$", RegexOptions.Multiline))
-            {
-                var sources = copy.Groups["args"].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries)[..^1];
-                foreach (var source in sources)
-                    Assert.True(File.Exists(Path.Combine(Repo.Root, source)) || Directory.Exists(Path.Combine(Repo.Root, source)), $"{dockerfile}: COPY source '{source}' does not exist");
-            }
-
-            var usesTorch = File.ReadAllText(csproj).Contains("<UsesTorchSharp>true</UsesTorchSharp>", StringComparison.Ordinal);
-            if (usesTorch)
-            {
-                Assert.Contains("-p:TorchSharpBackend=${TORCHSHARP_BACKEND}", text);
-                Assert.Matches(new Regex(@"^FROM mcr\.microsoft\.com/dotnet/aspnet:\$\{DOTNET_VERSION\}-noble$", RegexOptions.Multiline), text);
-            }
+        foreach (Match copy in Regex.Matches(text, @"^COPY (?!--from)(?<args>.+)$", RegexOptions.Multiline))
+        {
+            var sources = copy.Groups["args"].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries)[..^1];
+            foreach (var source in sources)
+                Assert.True(File.Exists(Path.Combine(Repo.Root, source)) || Directory.Exists(Path.Combine(Repo.Root, source)), $"{Dockerfile}: COPY source '{source}' does not exist");
         }
     }
 
     [Fact]
-    public void TrainerRecipeSaysHowToBuildTheCudaImage()
+    public void EachTorchSharpBackendHasARuntimeStageAndTheCudaBuildIsDocumented()
     {
-        var text = File.ReadAllText(Path.Combine(Repo.Root, "services", "Trainer.Worker", "Dockerfile"));
-        Assert.Contains("TorchSharp-cuda-linux", text);
-        Assert.Contains("--build-arg TORCHSHARP_BACKEND=cuda -t finetune/trainer:latest-cuda", text);
-        // Directory.Build.targets must map that switch to the CUDA package, or the build arg does nothing.
+        var text = File.ReadAllText(Dockerfile);
+        // Directory.Build.targets maps TorchSharpBackend to the package; the Dockerfile picks its runtime stage by the same value.
         var targets = File.ReadAllText(Path.Combine(Repo.Root, "Directory.Build.targets"));
-        Assert.Contains("'$(TorchSharpBackend)' == 'cuda'", targets);
+        var backends = Regex.Matches(targets, @"'\$\(TorchSharpBackend\)' == '(?<b>\w+)'").Select(m => m.Groups["b"].Value).Distinct().ToList();
+        Assert.Equal(["cpu", "cuda"], backends);
         Assert.Contains("TorchSharp-cuda-linux", targets);
+        Assert.Contains("FROM runtime-${TORCHSHARP_BACKEND}", text);
+        Assert.Contains("FROM mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION}-noble AS runtime-cpu", text); // GLIBCXX_3.4.32
+        Assert.Contains("FROM runtime-cpu AS runtime-cuda", text);
+        Assert.Matches(new Regex(@"AS runtime-cuda\s+ENV NVIDIA_VISIBLE_DEVICES=all"), text);
+        Assert.Contains("TorchSharp-cuda-linux", text);
+        Assert.Contains("--build-arg SERVICE=Trainer.Worker --build-arg TORCHSHARP_BACKEND=cuda -t finetune/trainer:latest-cuda", text);
     }
 }

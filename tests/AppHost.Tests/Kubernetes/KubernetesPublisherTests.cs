@@ -202,6 +202,27 @@ public sealed class KubernetesPublisherTests(PublishedAppModel published) : ICla
     }
 
     [Fact]
+    public void FtPublishRunsTheAppHostPublisherAndForwardsItsOptions()
+    {
+        var viaFt = published.Temp.File("via-ft");
+        var (code, stdout, stderr) = ProcessRun.Run("dotnet",
+            [Path.Combine(AppContext.BaseDirectory, "ft.dll"), "publish", "--publisher", "kubernetes", "--output-path", viaFt,
+             "--apphost", Path.Combine(AppContext.BaseDirectory, "AppHost.dll"), $"--Parameters:redis-password={PublishedAppModel.PasswordSentinel}"],
+            "the dotnet host is not on PATH.");
+        Assert.True(code == 0, $"ft publish failed ({code}):\n{stdout}\n{stderr}");
+        var files = Directory.EnumerateFiles(published.Path, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(published.Path, f)).Order().ToList();
+        Assert.Equal(files, Directory.EnumerateFiles(viaFt, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(viaFt, f)).Order());
+        foreach (var file in files)
+            Assert.True(File.ReadAllBytes(Path.Combine(published.Path, file)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(viaFt, file))), $"{file} differs");
+
+        var (badCode, _, badErr) = ProcessRun.Run("dotnet",
+            [Path.Combine(AppContext.BaseDirectory, "ft.dll"), "publish", "--publisher", "kubernetes", "--output-path", viaFt, "--apphost", published.Temp.File("nowhere")],
+            "the dotnet host is not on PATH.");
+        Assert.Equal(1, badCode);
+        Assert.Contains("nowhere: no AppHost project or dll there", badErr);
+    }
+
+    [Fact]
     public void CommittedDeployFolderIsWhatTheAppHostPublishesNow()
     {
         // deploy/k8s is committed like aspire-manifest.json: what the app model deploys is visible and diffable.
