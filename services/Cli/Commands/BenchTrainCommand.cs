@@ -43,7 +43,8 @@ public static class BenchTrainCommand
                     $"peak {r.PeakRssMib:N0} MiB during it (+{r.StepPeakMib:N0} MiB)");
                 if (r.Profile is { } p)
                     Console.WriteLine($"profile (s/step): data {p.Data:F3}, forward {p.Forward:F3}, loss {p.Loss:F3}, backward {p.Backward:F3}, " +
-                        $"optimizer {p.Optimizer:F3}, total {p.Total:F3}");
+                        $"optimizer {p.Optimizer:F3}, total {p.Total:F3}; CPU s/step: data {p.Cpu.Data:F3}, forward {p.Cpu.Forward:F3}, " +
+                        $"loss {p.Cpu.Loss:F3}, backward {p.Cpu.Backward:F3}, optimizer {p.Cpu.Optimizer:F3}, total {p.Cpu.Total:F3}");
             }
             return 0;
         });

@@ -59,8 +59,7 @@ public static class TrainingBenchmark
         long? rssBefore = null;
         long peakRss = 0;
         var measureMemory = ProcessMemory.SeparateLargeAllocations();
-        var process = Process.GetCurrentProcess();
-        var cpuStart = TimeSpan.Zero;
+        var cpuStart = 0.0;
         var clock = Stopwatch.StartNew();
         foreach (var e in trainer.RunAsync().ToBlockingEnumerable())
         {
@@ -72,15 +71,10 @@ public static class TrainingBenchmark
                 if (measureMemory) ProcessMemory.RestoreLargeAllocations();
             }
             if (s.Step > MemorySteps) times.Add(clock.Elapsed.TotalSeconds);
-            if (s.Step == MemorySteps + warmupSteps)
-            {
-                process.Refresh();
-                cpuStart = process.TotalProcessorTime;
-            }
+            if (s.Step == MemorySteps + warmupSteps) cpuStart = ProcessCpuClock.Seconds();
             clock.Restart();
         }
-        process.Refresh();
-        var cpuPerStep = (process.TotalProcessorTime - cpuStart).TotalSeconds / steps;
+        var cpuPerStep = (ProcessCpuClock.Seconds() - cpuStart) / steps;
         var measured = times.Skip(warmupSteps).ToList();
         var perStep = measured.Average();
         var tokensPerSecond = batchRows * seqLen / perStep;

@@ -11,12 +11,19 @@ namespace FineTune.Training.Benchmarks;
 /// <summary>
 /// Where one training step's time goes, by phase, on the benchmark model: the same calls as one SftTrainer step with
 /// one micro-batch (collate, decoder forward, LM head + cross-entropy, backward, clip + AdamW + zero_grad), each timed
-/// with a Stopwatch. libtorch runs CPU ops synchronously, so each section's time is that phase's work.
+/// with a Stopwatch and with the process's CPU clock. libtorch runs CPU ops synchronously, so each section's time is
+/// that phase's work; on a shared machine the CPU seconds are the steadier figure.
 /// </summary>
 public static class TrainingStepProfile
 {
-    /// <summary>Mean seconds per step of each phase over the measured steps.</summary>
-    public sealed record Phases(double Data, double Forward, double Loss, double Backward, double Optimizer)
+    /// <summary>Mean seconds per step of each phase over the measured steps: wall time, and process CPU time.</summary>
+    public sealed record Phases(double Data, double Forward, double Loss, double Backward, double Optimizer, PhaseCpu Cpu)
+    {
+        public double Total => Data + Forward + Loss + Backward + Optimizer;
+    }
+
+    /// <summary>Mean CPU seconds per step of each phase (all threads of the process).</summary>
+    public sealed record PhaseCpu(double Data, double Forward, double Loss, double Backward, double Optimizer)
     {
         public double Total => Data + Forward + Loss + Backward + Optimizer;
     }
@@ -35,17 +42,24 @@ public static class TrainingStepProfile
         var order = new MicroBatchOrder(data.Rows.Count, batchRows, seed: 0);
 
         var totals = new double[5];
+        var cpuTotals = new double[5];
         var clock = new Stopwatch();
+        var cpu = 0.0;
         for (var step = 0; step < warmupSteps + steps; step++)
         {
             var times = new double[5];
+            var cpuTimes = new double[5];
             using var scope = NewDisposeScope();
             void Lap(int phase)
             {
                 times[phase] = clock.Elapsed.TotalSeconds;
+                var now = ProcessCpuClock.Seconds();
+                cpuTimes[phase] = now - cpu;
+                cpu = now;
                 clock.Restart();
             }
 
+            cpu = ProcessCpuClock.Seconds();
             clock.Restart();
             var rows = order.RowsOf(step).Select(r => data.Rows[r]).ToList();
             using var batch = SftBatch.Collate(rows, padId: 0, CPU);
@@ -63,8 +77,14 @@ public static class TrainingStepProfile
             optimizer.zero_grad();
             Lap(4);
             if (step >= warmupSteps)
-                for (var i = 0; i < totals.Length; i++) totals[i] += times[i];
+                for (var i = 0; i < totals.Length; i++)
+                {
+                    totals[i] += times[i];
+                    cpuTotals[i] += cpuTimes[i];
+                }
         }
-        return new Phases(totals[0] / steps, totals[1] / steps, totals[2] / steps, totals[3] / steps, totals[4] / steps);
+        var c = cpuTotals.Select(t => t / steps).ToArray();
+        return new Phases(totals[0] / steps, totals[1] / steps, totals[2] / steps, totals[3] / steps, totals[4] / steps,
+            new PhaseCpu(c[0], c[1], c[2], c[3], c[4]));
     }
 }
