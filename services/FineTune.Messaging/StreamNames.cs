@@ -13,6 +13,18 @@ public static class StreamNames
     public const string TrainJobs = "ft:train:jobs";
     public const string TrainGroup = "trainers";
 
+    /// <summary>Invitations to join a data-parallel job (jobId, generation, deadline); group <see cref="TrainJoinGroup"/> of idle trainers.</summary>
+    public const string TrainJoin = "ft:train:join";
+    public const string TrainJoinGroup = "members";
+    /// <summary>Data-parallel group of a job: hash generation, coordinator, members (rank order), requested, status.</summary>
+    public static string TrainGroupOf(string jobId) => $"ft:dp:{jobId}";
+    /// <summary>Gradient exchange of one group generation: stream of (rank, step, g) entries.</summary>
+    public static string TrainGradients(string jobId, long generation) => $"ft:dp:{jobId}:g{generation}:grads";
+    /// <summary>List the replicas that accept an invitation push their instance id onto (the coordinator pops them in order).</summary>
+    public static string TrainJoined(string jobId, long generation) => $"ft:dp:{jobId}:g{generation}:joined";
+    /// <summary>List the coordinator pushes to when it takes a replica into the group (the member blocks on it).</summary>
+    public static string TrainWelcome(string jobId, long generation, string instanceId) => $"ft:dp:{jobId}:g{generation}:welcome:{instanceId}";
+
     /// <summary>Export requests; group <see cref="ExportGroup"/>.</summary>
     public const string ExportRequests = "ft:export:requests";
     public const string ExportGroup = "exporters";

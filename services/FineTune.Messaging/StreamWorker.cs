@@ -67,6 +67,12 @@ public abstract class StreamWorker : BackgroundService
     protected virtual bool IsTransient(Exception exception) =>
         exception is RedisConnectionException or RedisTimeoutException or IOException or TimeoutException;
 
+    /// <summary>
+    /// Whether to claim or read new messages now; false skips the round (the own-pending read at start-up still runs).
+    /// Default true. The trainer says false while its replica serves as a member of another replica's data-parallel job.
+    /// </summary>
+    protected virtual bool AcceptsWork => true;
+
     protected StreamWorkerOptions Options { get; }
     protected ILogger Logger { get; }
     protected IDatabase Database => _redis.GetDatabase();
@@ -89,6 +95,11 @@ public abstract class StreamWorker : BackgroundService
                 {
                     entries = await Database.StreamReadGroupAsync(Stream, Group, ConsumerName, "0", count: 16);
                     ownPendingDone = entries.Length == 0;
+                }
+                if (entries.Length == 0 && !AcceptsWork)
+                {
+                    await Task.Delay(Options.MaxPollInterval, stoppingToken);
+                    continue;
                 }
                 if (entries.Length == 0 && DateTime.UtcNow - _lastClaim >= Options.ClaimInterval)
                 {

@@ -1,4 +1,8 @@
+using Trainer.Worker.DataParallel;
 using Trainer.Worker.Extensions;
+
+if (args is ["train-rank", ..]) return await RankRunner.RunAsync(args[1..]);   // one rank of a group as a process (tests, benchmark)
+if (args is ["bench-sync", ..]) return await SyncBenchmark.RunAsync(args[1..]);   // docs/benchmarks/training.md
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -10,3 +14,4 @@ var app = builder.Build();
 app.MapDefaultEndpoints();
 
 app.Run();
+return 0;

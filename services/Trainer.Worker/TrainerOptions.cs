@@ -18,6 +18,12 @@ public sealed class TrainerOptions
     /// <summary>Intra-op threads per replica (0 = libtorch's default). A job's own training.threads wins when set.</summary>
     public int Threads { get; set; }
 
+    /// <summary>Data-parallel jobs: how long the coordinator waits for invited replicas to join before it trains with those present.</summary>
+    public TimeSpan RecruitTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Data-parallel jobs: the longest wait for the other members' gradients of one step, even from members whose heartbeat is alive.</summary>
+    public TimeSpan SyncTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Checkpoint every N steps when the job does not say (so a takeover loses little work).</summary>
     public int DefaultSaveSteps { get; set; } = 10;
 }

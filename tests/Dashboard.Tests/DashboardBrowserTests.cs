@@ -75,6 +75,7 @@ public sealed class DashboardBrowserTests(BrowserFixture fx) : IClassFixture<Bro
         await Assertions.Expect(table.Locator("thead")).ToContainTextAsync("Fine-tuned answer");
         await Assertions.Expect(page.Locator("#eval")).ToContainTextAsync("exact_match");
         await Assertions.Expect(page.Locator(".artifacts")).ToContainTextAsync("model-f16.gguf");
+        await Assertions.Expect(page.Locator("main")).ToContainTextAsync("data-parallel ×2: trainer-aaaa1111, trainer-bbbb2222 (generation 1)");
         foreach (var stage in new[] { "preprocessing", "training", "exporting" })
             await Assertions.Expect(page.Locator($".stage[data-stage='{stage}']")).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("done"));
         await page.Context.CloseAsync();

@@ -51,6 +51,8 @@ public sealed class JobSeed(IDatabase db, string id)
         await db.HashSetAsync($"ft:job:{Id}",
         [
             new("status", "done"), new("training_finished", Iso(Created.AddSeconds(70))),
+            // Trained data-parallel: the coordinator and one member (the fields JobTrainer writes).
+            new("parallelism", "2"), new("members", "trainer-aaaa1111,trainer-bbbb2222"), new("generation", "1"),
             new("exporting_started", Iso(Created.AddSeconds(71))), new("exporting_finished", Iso(Created.AddSeconds(80))),
             new("artifacts", JsonSerializer.Serialize(new object[]
             {

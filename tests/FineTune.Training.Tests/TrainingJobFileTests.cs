@@ -71,6 +71,22 @@ public class TrainingJobFileTests
         Assert.Contains("training.lr_scheduler", e.Message);
     }
 
+    [Theory]
+    [InlineData(0, "training.parallelism must be in 1..16 (got 0)")]
+    [InlineData(17, "training.parallelism must be in 1..16 (got 17)")]
+    [InlineData(5, "training.parallelism must be <= training.gradient_accumulation_steps")]
+    public void ParallelismOutOfRangeNamesTheField(int parallelism, string expected)
+    {
+        var e = Assert.Throws<TrainingJobException>(() => TrainingJobFile.Parse(
+            $"model: m\ntraining:\n  gradient_accumulation_steps: 4\n  parallelism: {parallelism}\n", "dp.yaml"));
+        Assert.StartsWith("dp.yaml: ", e.Message);
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void ParallelismDefaultsToOneReplica() =>
+        Assert.Equal(1, TrainingJobFile.Parse(Seed003, "seed003.yaml").Training.Parallelism);
+
     [Fact]
     public void UnknownFieldsAreReportedWithFileAndLine()
     {

@@ -26,7 +26,8 @@ public sealed class TrainerReplica : IDisposable
         get { lock (_output) return string.Join('\n', _output); }
     }
 
-    public static TrainerReplica Start(string instanceId, string redisConnectionString, string dataRoot, TimeSpan lease)
+    public static TrainerReplica Start(string instanceId, string redisConnectionString, string dataRoot, TimeSpan lease,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "Trainer.Worker.dll");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -40,6 +41,7 @@ public sealed class TrainerReplica : IDisposable
         psi.Environment["Trainer__ClaimInterval"] = TimeSpan.FromMilliseconds(250).ToString("c");
         psi.Environment["Trainer__HeartbeatInterval"] = TimeSpan.FromSeconds(1).ToString("c");
         psi.Environment["Trainer__MaxAttempts"] = "2";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) psi.Environment[name] = value;
         var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start the trainer");
         var replica = new TrainerReplica(instanceId, process);
         process.OutputDataReceived += (_, e) => replica.Append(e.Data);

@@ -33,7 +33,7 @@ public sealed class TrainerTestBed : IAsyncLifetime
     }
 
     /// <summary>A deterministic CPU job on the nano model: checkpoints every 2 steps.</summary>
-    public static string Spec(int maxSteps, string model = "models/nano") => $"""
+    public static string Spec(int maxSteps, string model = "models/nano", int accumulation = 1, int parallelism = 1) => $"""
         model: {model}
         data: data/sums.jsonl
         lora:
@@ -44,7 +44,8 @@ public sealed class TrainerTestBed : IAsyncLifetime
           max_seq_len: 64
         training:
           micro_batch_size: 2
-          gradient_accumulation_steps: 1
+          gradient_accumulation_steps: {accumulation}
+          parallelism: {parallelism}
           max_steps: {maxSteps}
           learning_rate: 0.001
           warmup_steps: 0
@@ -53,9 +54,9 @@ public sealed class TrainerTestBed : IAsyncLifetime
           seed: 11
         """;
 
-    public TrainerReplica StartReplica(string instanceId, TimeSpan? lease = null)
+    public TrainerReplica StartReplica(string instanceId, TimeSpan? lease = null, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var replica = TrainerReplica.Start(instanceId, Redis.ConnectionString, DataRoot, lease ?? TimeSpan.FromSeconds(3));
+        var replica = TrainerReplica.Start(instanceId, Redis.ConnectionString, DataRoot, lease ?? TimeSpan.FromSeconds(3), environment);
         _replicas.Add(replica);
         return replica;
     }

@@ -453,7 +453,7 @@ async function pageJobs() {
           el('td', { 'data-label': 'Status' }, badge(j.status, stateKind(j.status))),
           el('td', { 'data-label': 'Created' }, fmtDateTime(j.created)),
           el('td', { 'data-label': 'Stage' }, stage),
-          el('td', { 'data-label': 'Replica', class: 'mono' }, j.fields.replica || '–'),
+          el('td', { 'data-label': 'Replica', class: 'mono' }, members(j.fields) || j.fields.replica || '–'),
           el('td', { 'data-label': 'Device' }, j.fields.device || '–'));
       }));
       if (!jobs.length) body.append(el('tr', {}, el('td', { colspan: 6, class: 'empty' }, 'No jobs yet. Submit one with `ft submit`.')));
@@ -461,6 +461,12 @@ async function pageJobs() {
   }
   await load();
   every(2000, load);
+}
+
+// The members of a data-parallel job (coordinator first, then ranks 1..K-1), or null for a one-replica job.
+function members(fields) {
+  const list = (fields.members || '').split(',').filter(Boolean);
+  return Number(fields.parallelism) > 1 && list.length ? list.join(', ') : null;
 }
 
 // Rows of the before/after table from the eval field, whatever its exact shape: an array of rows, or {rows|examples|samples, summary}.
@@ -506,7 +512,7 @@ async function pageJob(id) {
     const f = job.fields;
     head.replaceChildren(el('div', { class: 'toolbar' }, el('h1', {}, 'Job ', el('span', { class: 'mono' }, job.id)),
       el('span', { id: 'job-status' }, badge(job.status, stateKind(job.status))), el('a', { href: '/jobs', 'data-link': true }, '← all jobs')),
-      el('p', { class: 'muted' }, [f.replica ? `replica ${f.replica}` : null, f.device ? `device ${f.device}` : null, job.created ? `created ${fmtDateTime(job.created)}` : null,
+      el('p', { class: 'muted' }, [members(f) ? `data-parallel ×${f.parallelism}: ${members(f)} (generation ${f.generation})` : f.replica ? `replica ${f.replica}` : null, f.device ? `device ${f.device}` : null, job.created ? `created ${fmtDateTime(job.created)}` : null,
         job.spec && job.spec.base_model ? `base ${job.spec.base_model}` : null].filter(Boolean).join(' · ')),
       ...(f.error ? [errorBox(f.error)] : []));
     const order = ['queued', 'preprocessing', 'training', 'exporting', 'evaluating'];

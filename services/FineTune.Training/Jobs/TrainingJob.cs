@@ -87,6 +87,11 @@ public sealed class TrainingJob
         public bool GradientCheckpointing { get; set; }
         /// <summary>cpu or cuda[:n]. On CUDA the frozen base is BF16; LoRA weights, optimizer state and loss stay FP32.</summary>
         public string Device { get; set; } = "cpu";
+        /// <summary>
+        /// Trainer replicas that train this job together (data parallel, 1..16, at most gradient_accumulation_steps): each takes
+        /// a disjoint share of the micro-batches of every global batch. Only the trainer service reads it (docs/streams.md).
+        /// </summary>
+        public int Parallelism { get; set; } = 1;
 
         public TrainingOptions ToOptions() => new()
         {

@@ -79,6 +79,8 @@ public static class TrainingJobFile
         Check(t.SaveSteps >= 0, "training.save_steps", "must be >= 0", t.SaveSteps);
         Check(t.SaveTotalLimit >= 0, "training.save_total_limit", "must be >= 0", t.SaveTotalLimit);
         Check(t.Threads >= 0, "training.threads", "must be >= 0", t.Threads);
+        Check(t.Parallelism is >= 1 and <= 16, "training.parallelism", "must be in 1..16", t.Parallelism);
+        Check(t.Parallelism <= t.GradientAccumulationSteps, "training.parallelism", "must be <= training.gradient_accumulation_steps (each replica takes whole micro-batches)", t.Parallelism);
         Check(t.Device == "cpu" || t.Device == "cuda" || t.Device.StartsWith("cuda:", StringComparison.Ordinal), "training.device", "must be cpu, cuda or cuda:N", t.Device);
         if (t.GradientCheckpointing && t.Device != "cpu" && l.Dropout > 0)
             errors.Add($"training.gradient_checkpointing on {t.Device} needs lora.dropout: 0 (got {l.Dropout}): TorchSharp 0.107 cannot save " +

@@ -9,6 +9,7 @@ using FineTune.Training.Checkpoints;
 using FineTune.Training.Evaluation;
 using FineTune.Training.Lora;
 using FineTune.Training.Model;
+using FineTune.Training.Parallel;
 using FineTune.Training.Peft;
 using FineTune.Training.Sft;
 using FineTune.Training.Training;
@@ -58,6 +59,16 @@ public sealed class TrainingRun : IDisposable
     public Device Device { get; }
     public int TotalSteps => _trainer.TotalSteps;
     public ParameterCount Parameters => Adapter.CountParameters();
+
+    /// <summary>
+    /// Data-parallel group membership (default: one replica). A member other than rank 0 trains its shard of every step and
+    /// writes nothing: no evaluation, no checkpoints, no metrics.jsonl, no adapter; it resumes from the coordinator's checkpoints.
+    /// </summary>
+    public IGradientSync GradientSync
+    {
+        get => _trainer.GradientSync;
+        set => _trainer.GradientSync = value;
+    }
 
     /// <summary>Evaluation before training (step 0), once <see cref="RunAsync"/> has produced it.</summary>
     public EvalRecord? Before { get; private set; }
@@ -142,8 +153,14 @@ public sealed class TrainingRun : IDisposable
     /// </summary>
     public async IAsyncEnumerable<TrainingEvent> RunAsync(bool resume = false, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        Directory.CreateDirectory(Output);
         var resumedFrom = resume ? _trainer.ResumeFromLatest() : null;
+        if (!_trainer.IsCoordinator)
+        {
+            await foreach (var e in _trainer.RunAsync(cancellationToken)) yield return e;
+            yield break;
+        }
+
+        Directory.CreateDirectory(Output);
         await using var metrics = new StreamWriter(Path.Combine(Output, MetricsFile), append: resumedFrom is not null);
         var clock = Stopwatch.StartNew();
 

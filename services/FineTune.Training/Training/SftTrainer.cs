@@ -5,6 +5,7 @@ using FineTune.Training.Checkpoints;
 using FineTune.Training.Evaluation;
 using FineTune.Training.Lora;
 using FineTune.Training.Optim;
+using FineTune.Training.Parallel;
 using FineTune.Training.Peft;
 using FineTune.Training.Sft;
 using TorchSharp;
@@ -17,6 +18,9 @@ namespace FineTune.Training.Training;
 /// Supervised fine-tuning of a LoRA adapter: AdamW, warmup + schedule, gradient accumulation with the loss normalised by
 /// the label tokens of the whole accumulated batch, gradient-norm clipping, evaluation and checkpoints every N steps.
 /// <see cref="RunAsync"/> streams <see cref="TrainingEvent"/>s; the work runs on the consumer's thread as it iterates.
+/// Data-parallel: with a <see cref="GradientSync"/> of K members, member r runs micro-batches r, r+K, … of each global batch
+/// and the members' gradient sums are added (in rank order) before clipping and the optimizer step, so K members train the
+/// same run as one replica with the same global batch; only rank 0 evaluates and writes checkpoints.
 /// </summary>
 public sealed class SftTrainer
 {
@@ -66,6 +70,12 @@ public sealed class SftTrainer
 
     public AdamW Optimizer => _optimizer;
 
+    /// <summary>How the members of a data-parallel group exchange gradients; <see cref="LocalGradientSync"/> (one replica) by default.</summary>
+    public IGradientSync GradientSync { get; set; } = LocalGradientSync.Instance;
+
+    /// <summary>Rank 0 evaluates and writes checkpoints; the other members of a group only train.</summary>
+    public bool IsCoordinator => GradientSync.Rank == 0;
+
     /// <summary>Continues from <paramref name="checkpoint"/> (a checkpoint-N folder): adapter, optimizer, RNG, data cursor, records.</summary>
     public void ResumeFrom(string checkpoint)
     {
@@ -106,6 +116,8 @@ public sealed class SftTrainer
             OptimizerFactory.SetLearningRate(_optimizer, lr);
 
             // One optimizer step = GradientAccumulationSteps micro-batches; the loss of each is Σ CE / (label tokens of all of them).
+            // Every member counts the label tokens of the whole global batch, and runs its own share of the micro-batches.
+            var sync = GradientSync;
             var micro = Enumerable.Range(0, _options.GradientAccumulationSteps)
                 .Select(i => _order.RowsOf(_state.MicroBatchCursor + i).Select(r => _train.Rows[r]).ToList())
                 .ToList();
@@ -113,14 +125,23 @@ public sealed class SftTrainer
             long tokens = 0;
             double lossSum = 0;
             _optimizer.zero_grad();
-            foreach (var rows in micro)
+            for (var i = sync.Rank; i < micro.Count; i += sync.WorldSize)
             {
                 using var scope = NewDisposeScope();
-                using var batch = SftBatch.Collate(rows, _padId, _device);
+                using var batch = SftBatch.Collate(micro[i], _padId, _device);
                 var sum = CausalLmLoss.Sum(model, batch);
                 sum.div(labelTokens).backward();
                 lossSum += sum.item<float>();
                 tokens += batch.RealTokens;
+            }
+            var syncSeconds = 0.0;
+            if (sync.WorldSize > 1)
+            {
+                var syncStart = clock.Elapsed;
+                var total = await sync.AllReduceAsync(step, new GradientShard(FlattenGradients(parameters), lossSum, tokens), cancellationToken);
+                SetGradients(parameters, total.Gradients);
+                (lossSum, tokens) = (total.LossSum, total.Tokens);
+                syncSeconds = (clock.Elapsed - syncStart).TotalSeconds;
             }
             var gradNorm = ClipGradients(parameters, _options.MaxGradNorm);
             _optimizer.step();
@@ -133,11 +154,13 @@ public sealed class SftTrainer
             var perStep = clock.Elapsed.TotalSeconds / stepsThisSession;
             var record = new StepRecord(
                 step + 1, TotalSteps, _order.EpochAt(cursor), lossSum / labelTokens, lr, gradNorm,
-                elapsed > 0 ? tokens / elapsed : 0, perStep * (TotalSteps - step - 1), tokens);
+                elapsed > 0 ? tokens / elapsed : 0, perStep * (TotalSteps - step - 1), tokens) { SyncSeconds = syncSeconds };
             _state.Steps.Add(record);
             var last = _state.GlobalStep == TotalSteps;
             if (last || _options.LoggingSteps <= 1 || _state.GlobalStep % _options.LoggingSteps == 0)
                 yield return record;
+
+            if (!IsCoordinator) continue;   // members only train; the coordinator evaluates and checkpoints
 
             if (last || (_options.EvalSteps > 0 && _state.GlobalStep % _options.EvalSteps == 0))
             {
@@ -176,6 +199,32 @@ public sealed class SftTrainer
         var path = _checkpoints!.Save(_state, _adapter, _optimizer, _metadata);
         _checkpoints.Prune(_options.SaveTotalLimit);
         return path;
+    }
+
+    /// <summary>The gradients of <paramref name="parameters"/>, in order, as one FP32 vector (zeros for a parameter without one).</summary>
+    private static float[] FlattenGradients(IReadOnlyList<Parameter> parameters)
+    {
+        using var scope = NewDisposeScope();
+        var flat = cat(parameters.Select(p => p.grad is { } g ? g.detach().to(ScalarType.Float32).flatten() : zeros(p.numel())).ToList());
+        return flat.cpu().data<float>().ToArray();
+    }
+
+    /// <summary>Replaces the gradients of <paramref name="parameters"/> by consecutive slices of <paramref name="values"/>.</summary>
+    private void SetGradients(IReadOnlyList<Parameter> parameters, float[] values)
+    {
+        using var scope = NewDisposeScope();
+        var all = tensor(values).to(_device);
+        long offset = 0;
+        foreach (var p in parameters)
+        {
+            var n = p.numel();
+            var slice = all.narrow(0, offset, n).view(p.shape);
+            if (p.grad is { } g) g.copy_(slice);
+            else p.grad = slice.to(p.dtype).clone().MoveToOuterDisposeScope();
+            offset += n;
+        }
+        if (offset != values.Length)
+            throw new InvalidOperationException($"the reduced gradients hold {values.Length} values, the adapter has {offset} trainable ones");
     }
 
     /// <summary>Global L2 norm of the gradients; scales them down to <paramref name="maxNorm"/> when it is exceeded (0 = report only).</summary>

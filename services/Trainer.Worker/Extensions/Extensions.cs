@@ -2,6 +2,7 @@ using FineTune.Messaging;
 using FineTune.Messaging.Jobs;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using Trainer.Worker.DataParallel;
 using Trainer.Worker.Services;
 
 namespace Trainer.Worker.Extensions;
@@ -16,16 +17,19 @@ public static class Extensions
 
         builder.Services.AddSingleton<JobStore>();
         builder.Services.AddSingleton<ReplicaState>();
+        builder.Services.AddSingleton<GroupStore>();
+        builder.Services.AddSingleton<ReplicaHeartbeat>();
         builder.Services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<TrainerOptions>>().Value;
             return new StreamWorkerOptions { MinIdle = options.LeaseTime, ClaimInterval = options.ClaimInterval, MaxAttempts = options.MaxAttempts };
         });
         builder.Services.AddSingleton(sp => new JobTrainer(
-            sp.GetRequiredService<JobStore>(), sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<ReplicaState>(),
-            DataRootOf(builder.Configuration), sp.GetRequiredService<IOptions<TrainerOptions>>().Value, sp.GetRequiredService<ILogger<JobTrainer>>()));
+            sp.GetRequiredService<JobStore>(), sp.GetRequiredService<GroupStore>(), sp.GetRequiredService<IConnectionMultiplexer>(),
+            sp.GetRequiredService<ReplicaState>(), sp.GetRequiredService<ReplicaHeartbeat>(), DataRootOf(builder.Configuration), sp.GetRequiredService<IOptions<TrainerOptions>>().Value, sp.GetRequiredService<ILogger<JobTrainer>>()));
         builder.Services.AddHostedService<TrainJobWorker>();
-        builder.Services.AddHostedService<ReplicaHeartbeat>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ReplicaHeartbeat>());
+        builder.Services.AddHostedService<GroupMember>();
         return builder;
     }
 

@@ -5,8 +5,11 @@ using System.Text.Json;
 using FineTune.Messaging;
 using FineTune.Messaging.Jobs;
 using FineTune.Training.Jobs;
+using FineTune.Training.Checkpoints;
+using FineTune.Training.Parallel;
 using FineTune.Training.Training;
 using StackExchange.Redis;
+using Trainer.Worker.DataParallel;
 
 namespace Trainer.Worker.Services;
 
@@ -14,9 +17,12 @@ namespace Trainer.Worker.Services;
 /// Runs one training job for the worker: reads the spec from the job record, trains with <see cref="TrainingRun"/> (the same
 /// code as <c>ft train</c>) into <c>&lt;DataRoot&gt;/jobs/{id}/train</c>, resuming from the newest checkpoint there, publishes every
 /// record to the job's metrics stream and to OpenTelemetry, stops within one step on cancel, checkpoints at once on shutdown,
-/// then hands the adapter to the export stage.
+/// then hands the adapter to the export stage. A job with <c>training.parallelism</c> K &gt; 1 is trained by a group: this replica
+/// coordinates (rank 0), recruits up to K − 1 idle replicas (<see cref="GroupMember"/>), and regroups from the last checkpoint
+/// when a member is lost.
 /// </summary>
-public sealed class JobTrainer(JobStore jobs, IConnectionMultiplexer redis, ReplicaState replica, string dataRoot, TrainerOptions options, ILogger<JobTrainer> logger)
+public sealed class JobTrainer(JobStore jobs, GroupStore groups, IConnectionMultiplexer redis, ReplicaState replica, ReplicaHeartbeat heartbeat,
+    string dataRoot, TrainerOptions options, ILogger<JobTrainer> logger)
 {
     public const string TelemetryName = "FineTune.Training";
     private static readonly ActivitySource Source = new(TelemetryName);
@@ -28,6 +34,8 @@ public sealed class JobTrainer(JobStore jobs, IConnectionMultiplexer redis, Repl
 
     // A held-out loss is NaN when a job scores only task metrics; JSON has no NaN, so it is written as the string "NaN".
     private static readonly JsonSerializerOptions EvalJson = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    public string DataRoot => dataRoot;
 
     public string JobFolder(string jobId) => Path.Combine(dataRoot, "jobs", jobId);
 
@@ -42,19 +50,21 @@ public sealed class JobTrainer(JobStore jobs, IConnectionMultiplexer redis, Repl
         }
         if (record.ContainsKey("cancel_requested")) throw new JobCancelledException(jobId);
 
-        var spec = ReadSpec(jobId, record);
-        var output = Path.Combine(JobFolder(jobId), "train");
-        spec.Output = output;
-        if (spec.Training.SaveSteps <= 0) spec.Training.SaveSteps = options.DefaultSaveSteps;
-        if (spec.Training.Threads <= 0 && options.Threads > 0) spec.Training.Threads = options.Threads;
+        var spec = PrepareSpec(jobId, record);
 
         using var activity = Source.StartActivity("train job");
         activity?.SetTag("ft.job.id", jobId);
         activity?.SetTag("ft.replica", consumer);
         replica.Running(jobId, spec.Training.Device);
+        await BeatAsync();
         try
         {
             await jobs.SetStatusAsync(jobId, JobStatus.Training, ("replica", consumer), ("device", spec.Training.Device));
+            if (spec.Training.Parallelism > 1)
+            {
+                await CoordinateAsync(jobId, consumer, record, spec, stopping);
+                return;
+            }
             TrainingRun run;
             using (Source.StartActivity("load model"))
                 run = await TrainingRun.PrepareAsync(spec, dataRoot, stopping);
@@ -68,7 +78,82 @@ public sealed class JobTrainer(JobStore jobs, IConnectionMultiplexer redis, Repl
         finally
         {
             replica.Idle();
+            await BeatAsync();
         }
+    }
+
+    /// <summary>The job's spec with the worker's defaults: output in the job folder, save_steps, threads.</summary>
+    public TrainingJob PrepareSpec(string jobId, IReadOnlyDictionary<string, string> record)
+    {
+        var spec = ReadSpec(jobId, record);
+        spec.Output = Path.Combine(JobFolder(jobId), "train");
+        if (spec.Training.SaveSteps <= 0) spec.Training.SaveSteps = options.DefaultSaveSteps;
+        if (spec.Training.Threads <= 0 && options.Threads > 0) spec.Training.Threads = options.Threads;
+        return spec;
+    }
+
+    /// <summary>
+    /// Rank 0 of a data-parallel job: recruits members, trains with them, and when members are lost starts the next generation
+    /// with the others, everyone reloading the last checkpoint. Ends the group on every exit, so members leave.
+    /// </summary>
+    private async Task CoordinateAsync(string jobId, string consumer, IReadOnlyDictionary<string, string> record, TrainingJob spec, CancellationToken stopping)
+    {
+        var requested = spec.Training.Parallelism;
+        using var blocking = await BlockingRedis.ConnectAsync(redis);
+        var group = await groups.RecruitAsync(jobId, consumer, requested, options.RecruitTimeout, blocking.GetDatabase(), stopping);
+        await jobs.AddEventAsync(jobId, "group", group.Size == requested
+            ? $"generation {group.Generation}: {string.Join(", ", group.Members)} ({group.Size} of {requested})"
+            : $"generation {group.Generation}: {string.Join(", ", group.Members)} — only {group.Size} of {requested} replicas joined within {options.RecruitTimeout.TotalSeconds:0} s; training with them");
+        try
+        {
+            while (true)
+            {
+                await jobs.SetFieldsAsync(jobId, ("parallelism", requested.ToString(CultureInfo.InvariantCulture)),
+                    ("members", string.Join(",", group.Members)), ("generation", group.Generation.ToString(CultureInfo.InvariantCulture)));
+                replica.InGroup(jobId, spec.Training.Device, 0, group.Generation);
+                await BeatAsync();
+                TrainingRun run;
+                using (Source.StartActivity("load model"))
+                    run = await TrainingRun.PrepareAsync(spec, dataRoot, stopping);
+                using (run)
+                {
+                    run.GradientSync = group.Size == 1 ? LocalGradientSync.Instance
+                        : new RedisGradientSync(redis.GetDatabase(), blocking.GetDatabase(), group, 0, IsServingAsync(jobId), options.SyncTimeout);
+                    await jobs.AddEventAsync(jobId, "training", $"{run.Parameters} on {string.Join(" + ", group.Members)}; {run.Train.Examples} examples, {run.TotalSteps} steps");
+                    try
+                    {
+                        await TrainAsync(jobId, run, stopping);
+                    }
+                    catch (MemberLostException lost)
+                    {
+                        var lostNames = string.Join(", ", lost.Ranks.Select(r => $"{group.Members[r]} (rank {r})"));
+                        group = await groups.RegroupAsync(group, lost.Ranks);
+                        var checkpoint = new CheckpointStore(Path.Combine(run.Output, TrainingRun.CheckpointFolder)).Latest();
+                        logger.LogWarning("Job {JobId}: {Lost}; generation {Generation} continues with {Members}", jobId, lost.Message, group.Generation, group.Members);
+                        await jobs.AddEventAsync(jobId, "fallback",
+                            $"{lostNames} stopped answering at step {lost.Step + 1}; generation {group.Generation} resumes from " +
+                            $"{(checkpoint is null ? "the start" : Path.GetFileName(checkpoint))} with {string.Join(", ", group.Members)}");
+                        continue;
+                    }
+                    await CompleteAsync(jobId, record, spec, run);
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            await groups.EndAsync(jobId, group.Generation);
+        }
+    }
+
+    /// <summary>Whether a replica still serves <paramref name="jobId"/>: its heartbeat exists and names the job.</summary>
+    public Func<string, Task<bool>> IsServingAsync(string jobId) => async instance =>
+        await redis.GetDatabase().HashGetAsync(StreamNames.Replica(instance), "job") == jobId;
+
+    private async Task BeatAsync()
+    {
+        try { await heartbeat.BeatAsync(); }
+        catch (Exception ex) when (ex is RedisException or TimeoutException) { logger.LogWarning("Heartbeat not written: {Error}", ex.Message); }
     }
 
     private async Task TrainAsync(string jobId, TrainingRun run, CancellationToken stopping)
@@ -86,6 +171,9 @@ public sealed class JobTrainer(JobStore jobs, IConnectionMultiplexer redis, Repl
                         Loss.Record(s.Loss);
                         Throughput.Record(s.TokensPerSecond);
                         await db.PublishAsync(StreamNames.JobMetrics(jobId), StepFields(s));
+                        if (run.GradientSync is RedisGradientSync sync && s.Step % 10 == 0)
+                            logger.LogInformation("Job {JobId} step {Step}: gradient sync send {Send:F1} ms, wait {Wait:F1} ms, reduce {Reduce:F1} ms per step",
+                                jobId, s.Step, sync.SendTime.TotalMilliseconds / sync.Steps, sync.WaitTime.TotalMilliseconds / sync.Steps, sync.ReduceTime.TotalMilliseconds / sync.Steps);
                         break;
                     case EvalRecord v:
                         using (var span = Source.StartActivity("evaluate"))
@@ -184,6 +272,7 @@ public sealed class JobTrainer(JobStore jobs, IConnectionMultiplexer redis, Repl
     [
         new("kind", "train"), new("step", F(s.Step)), new("epoch", F(s.Epoch)), new("loss", F(s.Loss)), new("lr", F(s.LearningRate)),
         new("grad_norm", F(s.GradNorm)), new("tokens_per_s", F(s.TokensPerSecond)), new("eta_s", F(s.EtaSeconds)),
+        .. s.SyncSeconds > 0 ? [new KeyValuePair<string, string>("sync_s", F(s.SyncSeconds))] : Array.Empty<KeyValuePair<string, string>>(),
     ];
 
     private static IEnumerable<KeyValuePair<string, string>> EvalFields(EvalRecord v) =>

@@ -11,15 +11,19 @@ namespace Trainer.Worker.Services;
 /// once it has been idle for the lease time (the holder died). A job is acknowledged only after its adapter and final checkpoint
 /// are on the shared volume. On shutdown the job is checkpointed and released at once (its idle time is set past the lease).
 /// </summary>
-public sealed class TrainJobWorker(IConnectionMultiplexer redis, StreamWorkerOptions options, JobTrainer trainer, JobStore jobs, ILogger<TrainJobWorker> logger)
+public sealed class TrainJobWorker(IConnectionMultiplexer redis, StreamWorkerOptions options, JobTrainer trainer, JobStore jobs, ReplicaState replica, ILogger<TrainJobWorker> logger)
     : StreamWorker(redis, options, logger)
 {
     protected override string Stream => StreamNames.TrainJobs;
     protected override string Group => StreamNames.TrainGroup;
 
+    /// <summary>No new job while this replica serves in another replica's data-parallel group.</summary>
+    protected override bool AcceptsWork => replica.IsFree;
+
     protected override async Task HandleAsync(StreamMessage message, CancellationToken cancellationToken)
     {
         var request = TrainRequest.From(message);
+        await replica.EnterAsync(cancellationToken);   // normally free at once; waits if a membership began since the read
         try
         {
             await trainer.RunAsync(request.JobId, ConsumerName, cancellationToken);
@@ -33,6 +37,10 @@ public sealed class TrainJobWorker(IConnectionMultiplexer redis, StreamWorkerOpt
         {
             await ReleaseAsync(message.Id);
             throw;
+        }
+        finally
+        {
+            replica.Exit();
         }
     }
 
