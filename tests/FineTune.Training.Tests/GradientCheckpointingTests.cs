@@ -18,12 +18,14 @@ public class GradientCheckpointingTests
     /// <summary>
     /// LoRA (dropout 0.1, so the recomputation must replay the dropout masks), modules_to_save inside the layers
     /// (post_attention_layernorm) and outside them (lm_head, and embed_tokens in one case: then layer 0's input needs a
-    /// gradient too), a packed row (segments, positions restarting) beside a padded one.
+    /// gradient too), a packed row (segments, positions restarting) beside a padded one; or two unpadded rows of one
+    /// sequence each, where the decoder uses plain causal attention (no mask tensor to keep for the recomputation).
     /// </summary>
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void GradientCheckpointingGivesTheSameGradients(bool trainEmbeddings)
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    [InlineData(true, false)]
+    public void GradientCheckpointingGivesTheSameGradients(bool trainEmbeddings, bool packedAndPadded)
     {
         var trainable = TinyModels.Llama(seed: 6, layers: 3, vocab: Vocab);
         using var model = trainable.Model;
@@ -36,8 +38,11 @@ public class GradientCheckpointingTests
         using (no_grad())
             foreach (var layer in adapter.Layers.Values) layer.LoraB.normal_(0, 0.1); // B = 0 would hide A's gradient
         var examples = TestData.Random(4, Vocab, seed: 21);
-        using var batch = SftBatch.Collate([SftSequence.Pack(examples[..3]), SftSequence.FromExample(examples[3])], padId: 0);
-        Assert.True(batch.SegmentIds.eq(0).any().item<bool>(), "the second row is padded");
+        var sameLength = TestData.Random(2, Vocab, seed: 22, minPrompt: 6, maxPrompt: 6, minAnswer: 5, maxAnswer: 5);
+        using var batch = packedAndPadded
+            ? SftBatch.Collate([SftSequence.Pack(examples[..3]), SftSequence.FromExample(examples[3])], padId: 0)
+            : SftBatch.Collate([.. sameLength.Select(e => SftSequence.FromExample(e))], padId: 0);
+        Assert.Equal(packedAndPadded, batch.SegmentIds.eq(0).any().item<bool>());
         model.train();
 
         var calls = 0;
