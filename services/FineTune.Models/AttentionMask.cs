@@ -8,7 +8,13 @@ namespace FineTune.Models;
 /// </summary>
 public sealed class AttentionMask : IDisposable
 {
-    private AttentionMask(Tensor? mask) => Mask = mask;
+    private readonly bool _owned;
+
+    private AttentionMask(Tensor? mask, bool owned = true)
+    {
+        Mask = mask;
+        _owned = owned;
+    }
 
     /// <summary>(B, 1, T, S) booleans, true = attend; or null for is_causal.</summary>
     public Tensor? Mask { get; }
@@ -44,5 +50,11 @@ public sealed class AttentionMask : IDisposable
         return new AttentionMask(allowed.unsqueeze(1).MoveToOuterDisposeScope());                     // (B|1, 1, T, S)
     }
 
-    public void Dispose() => Mask?.Dispose();
+    /// <summary>A view of an existing mask tensor (or null for is_causal) that does not dispose it.</summary>
+    internal static AttentionMask Borrow(Tensor? mask) => new(mask, owned: false);
+
+    public void Dispose()
+    {
+        if (_owned) Mask?.Dispose();
+    }
 }

@@ -38,6 +38,14 @@ public sealed partial class CausalLM : nn.Module
 
     public long ParameterCount => parameters().Sum(p => p.numel());
 
+    /// <summary>
+    /// Recompute each decoder layer's activations in the backward pass instead of keeping them (HF's
+    /// <c>gradient_checkpointing_enable()</c>): only each layer's input is kept. It applies in training mode with grad
+    /// enabled and no KV cache; evaluation and generation are unaffected. Dropout is replayed exactly on CPU; on other
+    /// devices the layers must not contain dropout (TorchSharp 0.107 cannot save the CUDA generator's state).
+    /// </summary>
+    public bool GradientCheckpointing { get; set; }
+
     /// <summary>CUDA when libtorch can see a GPU, else CPU.</summary>
     public static Device DefaultDevice => cuda.is_available() ? CUDA : CPU;
 
@@ -69,8 +77,10 @@ public sealed partial class CausalLM : nn.Module
         var device = inputIds.device;
         var past = cache?.Length ?? 0;
 
-        var querySegments = segmentIds;
-        var keySegments = segmentIds;
+        // One segment per row and no padding is plain causal attention: no mask lets SDPA take its fused causal kernel
+        // instead of materialising (B, nh, T, T) scores (the quadratic memory of a training step).
+        var querySegments = cache is null && segmentIds is not null && IsOneSegmentPerRow(segmentIds) ? null : segmentIds;
+        var keySegments = querySegments;
         if (cache is not null)
         {
             var segs = segmentIds ?? ones([b, t], ScalarType.Int64, device);
@@ -88,10 +98,26 @@ public sealed partial class CausalLM : nn.Module
         using var mask = AttentionMask.Build(t, past, querySegments, keySegments, Config.SlidingWindow, device);
 
         var x = model.EmbedTokens.call(inputIds);                                          // (B, T, C)
+        var checkpoint = GradientCheckpointing && training && is_grad_enabled() && cache is null;
         for (var i = 0; i < model.Layers.Count; i++)
-            x = model.Layers[i].forward(x, cos, sin, mask, cache, i);                      // (B, T, C)
+            x = checkpoint
+                ? CheckpointedLayer(i, x, cos, sin, mask)                                   // (B, T, C), recomputed in backward
+                : model.Layers[i].forward(x, cos, sin, mask, cache, i);                    // (B, T, C)
         cache?.EndStep(t);
         return model.Norm.call(x).MoveToOuterDisposeScope();                              // (B, T, C)
+    }
+
+    /// <summary>Layer <paramref name="i"/> under <see cref="ActivationCheckpoint"/>: keeps x, cos, sin and the mask, recomputes the rest.</summary>
+    private Tensor CheckpointedLayer(int i, Tensor x, Tensor cos, Tensor sin, AttentionMask mask)
+    {
+        var layer = model.Layers[i];
+        if (x.device.type != DeviceType.CPU && layer.modules().Any(m => m is Dropout))
+            throw new NotSupportedException(
+                $"gradient checkpointing on {x.device} needs dropout 0 in the decoder layers (e.g. lora.dropout: 0): TorchSharp 0.107 " +
+                "cannot save and restore that device's random generator, so dropout could not be replayed in the recomputation");
+        return ActivationCheckpoint.Run(
+            t => layer.forward(t[0]!, t[1]!, t[2]!, AttentionMask.Borrow(t[3]), null, i),
+            [x, cos, sin, mask.Mask], layer.parameters());
     }
 
     /// <summary>Logits (..., V) from final hidden states (..., C), through the tied embedding or lm_head.</summary>
@@ -109,6 +135,13 @@ public sealed partial class CausalLM : nn.Module
         var isStart = cat([ones([b, 1], ScalarType.Bool, segmentIds.device), changes], 1);                    // (B, T)
         var start = cummax(where(isStart, index, zeros_like(index)), 1).values;                                // (B, T)
         return index.sub(start).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>True when every row of (B, T) segment ids is one nonzero id throughout (no packing, no padding).</summary>
+    private static bool IsOneSegmentPerRow(Tensor segmentIds)
+    {
+        using var scope = NewDisposeScope();
+        return segmentIds.eq(segmentIds.narrow(1, 0, 1)).logical_and(segmentIds.ne(0)).all().item<bool>();
     }
 
     private static void CheckShape(Tensor? t, string name, long b, long len)

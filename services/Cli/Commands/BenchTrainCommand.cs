@@ -4,8 +4,10 @@ using FineTune.Training.Benchmarks;
 namespace FineTune.Cli.Commands;
 
 /// <summary>
-/// <c>ft bench-train [--preset bench] [--seq 512] [--batch 2] [--rank 16] [--steps 5] [--threads 0] [--json]</c>:
-/// LoRA training tokens/s and MFU against the same run's measured matmul peak (formula in docs/benchmarks/training.md).
+/// <c>ft bench-train [--preset bench] [--seq 512] [--batch 2] [--rank 16] [--steps 5] [--threads 0] [--gradient-checkpointing] [--profile] [--json]</c>:
+/// LoRA training tokens/s and MFU against the same run's measured matmul peak (formula in docs/benchmarks/training.md),
+/// and one step's transient resident memory (peak RSS during an extra step minus RSS before it). --profile adds the
+/// seconds per step of each phase (data, forward, loss, backward, optimizer), measured in a second pass.
 /// </summary>
 public static class BenchTrainCommand
 {
@@ -17,17 +19,33 @@ public static class BenchTrainCommand
         var rank = new Option<int>("--rank") { Description = "LoRA rank (all 7 projections)", DefaultValueFactory = _ => 16 };
         var steps = new Option<int>("--steps") { Description = "Measured steps (after 2 warm-up steps)", DefaultValueFactory = _ => 5 };
         var threads = new Option<int>("--threads") { Description = "Torch threads (0 = libtorch default)", DefaultValueFactory = _ => 0 };
+        var checkpointing = new Option<bool>("--gradient-checkpointing") { Description = "Recompute decoder-layer activations in backward (training.gradient_checkpointing)" };
+        var profile = new Option<bool>("--profile") { Description = "Also time each phase of a step (data, forward, loss, backward, optimizer)" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object" };
-        var command = new Command("bench-train", "Measure LoRA training throughput and MFU") { preset, seq, batch, rank, steps, threads, json };
+        var command = new Command("bench-train", "Measure LoRA training throughput, MFU and memory") { preset, seq, batch, rank, steps, threads, checkpointing, profile, json };
         command.SetAction(parse =>
         {
             var r = TrainingBenchmark.Run(parse.GetValue(preset)!, parse.GetValue(seq), parse.GetValue(batch), parse.GetValue(rank),
-                steps: parse.GetValue(steps), threads: parse.GetValue(threads));
+                steps: parse.GetValue(steps), threads: parse.GetValue(threads), gradientCheckpointing: parse.GetValue(checkpointing));
+            if (parse.GetValue(profile))
+                r = r with
+                {
+                    Profile = TrainingStepProfile.Run(parse.GetValue(preset)!, parse.GetValue(seq), parse.GetValue(batch), parse.GetValue(rank),
+                        steps: parse.GetValue(steps), threads: parse.GetValue(threads), gradientCheckpointing: parse.GetValue(checkpointing)),
+                };
             if (parse.GetValue(json)) CliJson.Write(r);
             else
+            {
                 Console.WriteLine($"{r.Preset} ({r.Layers}×{r.Hidden}), seq {r.SeqLen}, batch {r.BatchRows}, {r.Threads} threads: " +
-                    $"{r.TokensPerSecond:N0} tok/s, {r.SecondsPerStep:F2} s/step, {r.FlopsPerToken / 1e6:F1} MFLOP/token, " +
-                    $"{r.AchievedGflops:F1} GFLOP/s of {r.PeakGflops:F1} matmul peak = MFU {r.Mfu:P1}");
+                    $"{r.TokensPerSecond:N0} tok/s, {r.SecondsPerStep:F2} s/step ({r.CpuSecondsPerStep:F2} CPU s/step), {r.FlopsPerToken / 1e6:F1} MFLOP/token, " +
+                    $"{r.AchievedGflops:F1} GFLOP/s of {r.PeakGflops:F1} matmul peak = MFU {r.Mfu:P1}; " +
+                    $"gradient checkpointing {(r.GradientCheckpointing ? "on" : "off")}: RSS {r.RssBeforeStepMib:N0} MiB before a step, " +
+                    $"peak {r.PeakRssMib:N0} MiB during it (+{r.StepPeakMib:N0} MiB)");
+                if (r.Profile is { } p)
+                    Console.WriteLine($"profile (s/step): data {p.Data:F3}, forward {p.Forward:F3}, loss {p.Loss:F3}, backward {p.Backward:F3}, " +
+                        $"optimizer {p.Optimizer:F3}, total {p.Total:F3}; CPU s/step: data {p.Cpu.Data:F3}, forward {p.Cpu.Forward:F3}, " +
+                        $"loss {p.Cpu.Loss:F3}, backward {p.Cpu.Backward:F3}, optimizer {p.Cpu.Optimizer:F3}, total {p.Cpu.Total:F3}");
+            }
             return 0;
         });
         return command;

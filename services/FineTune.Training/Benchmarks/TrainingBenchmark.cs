@@ -23,20 +23,25 @@ public static class TrainingBenchmark
 {
     public sealed record Result(
         string Preset, int Layers, int Hidden, int SeqLen, int BatchRows, int Threads, long FrozenMatmulParams, long LoraParams,
-        double FlopsPerToken, double TokensPerSecond, double AchievedGflops, double PeakGflops, double Mfu, double SecondsPerStep);
+        double FlopsPerToken, double TokensPerSecond, double AchievedGflops, double PeakGflops, double Mfu, double SecondsPerStep,
+        bool GradientCheckpointing, double RssBeforeStepMib, double PeakRssMib, double StepPeakMib,
+        double CpuSecondsPerStep, TrainingStepProfile.Phases? Profile = null);
 
-    public static Result Run(string preset = "bench", int seqLen = 512, int batchRows = 2, int rank = 16, int warmupSteps = 2, int steps = 5, int threads = 0)
+    /// <param name="gradientCheckpointing">Recompute decoder-layer activations in backward (training.gradient_checkpointing).</param>
+    /// <remarks>
+    /// Memory is measured on the second step, before the timed ones (see <see cref="ProcessMemory"/>): RSS before it, the
+    /// peak RSS during it, and their difference, the step's transient memory (activations kept for backward, gradients,
+    /// workspaces). NaN where it cannot be measured (not Linux/glibc).
+    /// </remarks>
+    public static Result Run(string preset = "bench", int seqLen = 512, int batchRows = 2, int rank = 16, int warmupSteps = 2, int steps = 5,
+        int threads = 0, bool gradientCheckpointing = false)
     {
         if (threads > 0) torch.set_num_threads(threads);
         var p = TinyModelPreset.Named(preset);
         var peak = MatmulPeakGflops(batchRows * seqLen, p.HiddenSize, p.IntermediateSize);
 
-        using var dir = new TempFolder();
-        TinyModel.Write(dir.Path, seed: 0, p);
-        using var model = CausalLM.Load(dir.Path);
-        var trainable = new CausalLMTrainable(model);
-        torch.manual_seed(0);
-        var adapter = LoraInjector.Inject(trainable, new LoraOptions { Rank = rank, Alpha = 2 * rank });
+        using var bench = BenchModel.Create(p, seqLen, batchRows * (MemorySteps + warmupSteps + steps), rank);
+        var (model, adapter, data) = (bench.Model, bench.Adapter, bench.Data);
         var frozen = model.named_parameters()
             .Where(x => !x.parameter.requires_grad && x.parameter.ndim == 2 && !x.name.Contains("embed_tokens"))
             .Sum(x => x.parameter.numel());
@@ -44,34 +49,46 @@ public static class TrainingBenchmark
         var lora = adapter.TrainableParameters.Sum(x => x.numel());
         var flopsPerToken = 4.0 * frozen + 6.0 * lora + 6.0 * p.Layers * seqLen * p.HiddenSize;
 
-        var random = new Random(1);
-        var rows = Enumerable.Range(0, batchRows * (warmupSteps + steps)).Select(_ =>
-        {
-            var ids = Enumerable.Range(0, seqLen).Select(_ => random.Next(model.Config.VocabSize)).ToArray();
-            return new TokenizedExample(ids, [.. ids.Select(_ => true)]);
-        }).ToList();
-        var data = SftDataset.Build(rows, new SftDataOptions { MaxSeqLen = seqLen });
         var options = new TrainingOptions
         {
-            MicroBatchSize = batchRows, GradientAccumulationSteps = 1, MaxSteps = warmupSteps + steps, LearningRate = 1e-4,
-            WarmupSteps = 0, LoggingSteps = 1, Seed = 0,
+            MicroBatchSize = batchRows, GradientAccumulationSteps = 1, MaxSteps = MemorySteps + warmupSteps + steps, LearningRate = 1e-4,
+            WarmupSteps = 0, LoggingSteps = 1, Seed = 0, GradientCheckpointing = gradientCheckpointing,
         };
         var trainer = new SftTrainer(adapter, data, null, options, padId: 0, CPU);
         var times = new List<double>();
+        long? rssBefore = null;
+        long peakRss = 0;
+        var measureMemory = ProcessMemory.SeparateLargeAllocations();
+        var cpuStart = 0.0;
         var clock = Stopwatch.StartNew();
         foreach (var e in trainer.RunAsync().ToBlockingEnumerable())
         {
             if (e is not StepRecord s) continue;
-            times.Add(clock.Elapsed.TotalSeconds);
+            if (s.Step == 1 && measureMemory) rssBefore = ProcessMemory.ResetPeak();
+            if (s.Step == MemorySteps)
+            {
+                if (rssBefore is not null) peakRss = Math.Max(ProcessMemory.PeakResidentBytes(), rssBefore.Value);
+                if (measureMemory) ProcessMemory.RestoreLargeAllocations();
+            }
+            if (s.Step > MemorySteps) times.Add(clock.Elapsed.TotalSeconds);
+            if (s.Step == MemorySteps + warmupSteps) cpuStart = ProcessCpuClock.Seconds();
             clock.Restart();
         }
+        var cpuPerStep = (ProcessCpuClock.Seconds() - cpuStart) / steps;
         var measured = times.Skip(warmupSteps).ToList();
         var perStep = measured.Average();
         var tokensPerSecond = batchRows * seqLen / perStep;
         var achieved = tokensPerSecond * flopsPerToken / 1e9;
         return new Result(p.Name, p.Layers, p.HiddenSize, seqLen, batchRows, torch.get_num_threads(), frozen, lora, flopsPerToken,
-            tokensPerSecond, achieved, peak, achieved / peak, perStep);
+            tokensPerSecond, achieved, peak, achieved / peak, perStep,
+            gradientCheckpointing, rssBefore is { } before ? before / MiB : double.NaN, rssBefore is null ? double.NaN : peakRss / MiB,
+            rssBefore is { } b ? (peakRss - b) / MiB : double.NaN, cpuPerStep);
     }
+
+    private const double MiB = 1024.0 * 1024.0;
+
+    /// <summary>Steps before the timed ones: a warm-up, then the one whose memory is measured.</summary>
+    private const int MemorySteps = 2;
 
     /// <summary>Best of several FP32 matmuls shaped like the model's MLP projections (M = tokens per step).</summary>
     public static double MatmulPeakGflops(int m, int k, int n, int repeats = 10)
@@ -90,9 +107,38 @@ public static class TrainingBenchmark
         return 2.0 * m * k * n / best / 1e9;
     }
 
-    private sealed class TempFolder : IDisposable
+    /// <summary>The benchmark's model: a tiny preset written to a temp folder and loaded, LoRA on all 7 projections, random rows.</summary>
+    internal sealed class BenchModel : IDisposable
     {
-        public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"ft-bench-{Guid.NewGuid():N}");
-        public void Dispose() { try { Directory.Delete(Path, true); } catch (IOException) { } }
+        private readonly string _folder = Path.Combine(Path.GetTempPath(), $"ft-bench-{Guid.NewGuid():N}");
+
+        private BenchModel(TinyModelPreset preset, int seqLen, int rowCount, int rank)
+        {
+            TinyModel.Write(_folder, seed: 0, preset);
+            Model = CausalLM.Load(_folder);
+            Trainable = new CausalLMTrainable(Model);
+            torch.manual_seed(0);
+            Adapter = LoraInjector.Inject(Trainable, new LoraOptions { Rank = rank, Alpha = 2 * rank });
+            var random = new Random(1);
+            var rows = Enumerable.Range(0, rowCount).Select(_ =>
+            {
+                var ids = Enumerable.Range(0, seqLen).Select(_ => random.Next(Model.Config.VocabSize)).ToArray();
+                return new TokenizedExample(ids, [.. ids.Select(_ => true)]);
+            }).ToList();
+            Data = SftDataset.Build(rows, new SftDataOptions { MaxSeqLen = seqLen });
+        }
+
+        public CausalLM Model { get; }
+        public CausalLMTrainable Trainable { get; }
+        public LoraAdapter Adapter { get; }
+        public SftDataset Data { get; }
+
+        public static BenchModel Create(TinyModelPreset preset, int seqLen, int rowCount, int rank) => new(preset, seqLen, rowCount, rank);
+
+        public void Dispose()
+        {
+            Model.Dispose();
+            try { Directory.Delete(_folder, true); } catch (IOException) { }
+        }
     }
 }

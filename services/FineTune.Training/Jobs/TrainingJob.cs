@@ -90,6 +90,8 @@ public sealed class TrainingJob
         public int SaveTotalLimit { get; set; } = 2;
         public bool Deterministic { get; set; }
         public int Threads { get; set; }
+        /// <summary>Recompute decoder-layer activations in backward instead of keeping them (less memory, ~1 more forward).</summary>
+        public bool GradientCheckpointing { get; set; }
         /// <summary>cpu or cuda[:n]. On CUDA the frozen base is BF16; LoRA weights, optimizer state and loss stay FP32.</summary>
         public string Device { get; set; } = "cpu";
         /// <summary>
@@ -104,7 +106,7 @@ public sealed class TrainingJob
             LearningRate = LearningRate, LrScheduler = ParseSchedule(LrScheduler), WarmupSteps = WarmupSteps, WeightDecay = WeightDecay,
             AdamBeta1 = AdamBeta1, AdamBeta2 = AdamBeta2, AdamEpsilon = AdamEpsilon, MaxGradNorm = MaxGradNorm, Seed = Seed,
             LoggingSteps = LoggingSteps, EvalSteps = EvalSteps, SaveSteps = SaveSteps, SaveTotalLimit = SaveTotalLimit,
-            Deterministic = Deterministic, Threads = Threads,
+            Deterministic = Deterministic, Threads = Threads, GradientCheckpointing = GradientCheckpointing,
         };
 
         internal static LrScheduleKind ParseSchedule(string value) => value.ToLowerInvariant() switch

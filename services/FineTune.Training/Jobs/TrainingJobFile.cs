@@ -82,6 +82,9 @@ public static class TrainingJobFile
         Check(t.Parallelism is >= 1 and <= 16, "training.parallelism", "must be in 1..16", t.Parallelism);
         Check(t.Parallelism <= t.GradientAccumulationSteps, "training.parallelism", "must be <= training.gradient_accumulation_steps (each replica takes whole micro-batches)", t.Parallelism);
         Check(t.Device == "cpu" || t.Device == "cuda" || t.Device.StartsWith("cuda:", StringComparison.Ordinal), "training.device", "must be cpu, cuda or cuda:N", t.Device);
+        if (t.GradientCheckpointing && t.Device != "cpu" && l.Dropout > 0)
+            errors.Add($"training.gradient_checkpointing on {t.Device} needs lora.dropout: 0 (got {l.Dropout}): TorchSharp 0.107 cannot save " +
+                "the CUDA random generator, so dropout could not be replayed when activations are recomputed (on cpu it is replayed exactly)");
         Check(job.Eval.MaxNewTokens >= 1, "eval.max_new_tokens", "must be >= 1", job.Eval.MaxNewTokens);
         Check(job.Eval.MaxExamples >= 0, "eval.max_examples", "must be >= 0", job.Eval.MaxExamples);
         return errors;

@@ -21,4 +21,6 @@ public sealed class CausalLMTrainable(CausalLM model) : ITrainableCausalLM
         Model.ForwardHidden(inputIds, positionIds, segmentIds);
 
     public Tensor LmHead(Tensor hidden) => Model.LmHead(hidden);
+
+    public void SetGradientCheckpointing(bool enabled) => Model.GradientCheckpointing = enabled;
 }

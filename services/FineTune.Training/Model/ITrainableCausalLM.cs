@@ -29,4 +29,13 @@ public interface ITrainableCausalLM
 
     /// <summary>Vocabulary size V.</summary>
     long VocabSize { get; }
+
+    /// <summary>
+    /// Turns activation checkpointing of the decoder layers on or off (training.gradient_checkpointing): activations are
+    /// recomputed in the backward pass instead of kept. Models that cannot do it refuse to turn it on.
+    /// </summary>
+    void SetGradientCheckpointing(bool enabled)
+    {
+        if (enabled) throw new NotSupportedException($"{GetType().Name} does not support gradient checkpointing (training.gradient_checkpointing)");
+    }
 }

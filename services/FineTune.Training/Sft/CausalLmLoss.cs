@@ -15,6 +15,13 @@ public static class CausalLmLoss
     {
         using var scope = NewDisposeScope();
         var hidden = model.ForwardHidden(batch.InputIds, batch.PositionIds, batch.SegmentIds); // (B, T, H)
+        return SumFromHidden(model, hidden, batch).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The loss half of <see cref="Sum"/>: LM head on the labelled rows of <paramref name="hidden"/> (B, T, H), summed CE.</summary>
+    public static Tensor SumFromHidden(ITrainableCausalLM model, Tensor hidden, SftBatch batch)
+    {
+        using var scope = NewDisposeScope();
         var flatLabels = batch.Labels.reshape(-1);                                           // (B·T)
         var rows = flatLabels.ne(Sft.SftSequence.IgnoreIndex).nonzero().squeeze(1);          // (N)
         var h = hidden.reshape(-1, hidden.shape[^1]).index_select(0, rows);                   // (N, H)

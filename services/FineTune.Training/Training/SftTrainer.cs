@@ -54,6 +54,7 @@ public sealed class SftTrainer
         _metrics = metrics ?? [];
         _metadata = metadata ?? new PeftAdapterMetadata(null);
         _checkpoints = checkpointDirectory is null ? null : new CheckpointStore(checkpointDirectory);
+        adapter.Model.SetGradientCheckpointing(options.GradientCheckpointing);
         _order = new MicroBatchOrder(train.Rows.Count, options.MicroBatchSize, options.Seed);
         TotalSteps = options.MaxSteps > 0
             ? options.MaxSteps

@@ -55,5 +55,11 @@ public sealed record TrainingOptions
     /// <summary>Torch intra-op threads (0 = libtorch's default).</summary>
     public int Threads { get; init; }
 
+    /// <summary>
+    /// Recompute each decoder layer's activations in the backward pass instead of keeping them (gradient_checkpointing):
+    /// less memory, about one more forward pass of compute. The result is the same as without it.
+    /// </summary>
+    public bool GradientCheckpointing { get; init; }
+
     public AdamWOptions AdamW => new(LearningRate, AdamBeta1, AdamBeta2, AdamEpsilon, WeightDecay);
 }
