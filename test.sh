@@ -6,9 +6,15 @@ cd "$(dirname "$0")"
 eng/prereqs.sh || exit 1
 dotnet build FineTune.Aspire.sln -c Release -v q -nologo || exit 1
 
+# One test project at a time, in the solution's order: the process-heavy ones (AppHost, trainer replicas, the main job)
+# each start real Redis servers, AppHosts and worker processes, and on 2 cores two of them at once starve each other's
+# shutdown and lease timings. Every project runs even when an earlier one fails; the exit status says if any did.
 log="$(mktemp)"
-dotnet test FineTune.Aspire.sln -c Release --no-build -nologo "$@" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
+status=0
+for project in $(dotnet sln FineTune.Aspire.sln list | grep -E '^tests/.*\.Tests\.csproj$'); do
+  dotnet test "$project" -c Release --no-build -nologo "$@" 2>&1 | tee -a "$log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+done
 
 # Sum VSTest's per-project lines: "Passed!  - Failed:     0, Passed:    12, Skipped:     0, Total: ..."
 read -r passed failed skipped < <(grep -E '(Passed|Failed)! +- ' "$log" | sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+), Skipped: *([0-9]+).*/\2 \1 \3/' \

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Reflection;
-using System.Text;
 using System.Text.RegularExpressions;
 
 namespace MainJob.Tests;
@@ -12,8 +11,7 @@ namespace MainJob.Tests;
 /// </summary>
 public sealed partial class RealAppHost : IDisposable
 {
-    private readonly StringBuilder _stdout = new();
-    private readonly StringBuilder _stderr = new();
+    private readonly CapturedProcess _process;
 
     public static string Configuration => typeof(RealAppHost).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration;
 
@@ -21,10 +19,7 @@ public sealed partial class RealAppHost : IDisposable
     {
         var dll = Path.Combine(Repo.Root, "AppHost", "bin", Configuration, "net10.0", "AppHost.dll");
         if (!File.Exists(dll)) throw new FileNotFoundException($"the AppHost was not built: {dll}", dll);
-        var psi = new ProcessStartInfo(Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet")
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
+        var psi = new ProcessStartInfo(CapturedProcess.DotnetHost);
         foreach (var arg in new[]
         {
             dll, $"--AppHost:StateDirectory={stateDirectory}", "--AppHost:BuildProjects=false", $"--AppHost:Configuration={Configuration}",
@@ -32,18 +27,14 @@ public sealed partial class RealAppHost : IDisposable
         }.Concat(args))
             psi.ArgumentList.Add(arg);
         psi.Environment["DOTNET_ENVIRONMENT"] = "Development";
-        Process = Process.Start(psi)!;
-        Process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_stdout) _stdout.AppendLine(e.Data); };
-        Process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_stderr) _stderr.AppendLine(e.Data); };
-        Process.BeginOutputReadLine();
-        Process.BeginErrorReadLine();
+        _process = CapturedProcess.Start(psi);
     }
 
-    public Process Process { get; }
+    public Process Process => _process.Process;
 
-    public string Stdout { get { lock (_stdout) return _stdout.ToString(); } }
+    public string Stdout => _process.Stdout;
 
-    public string Stderr { get { lock (_stderr) return _stderr.ToString(); } }
+    public string Stderr => _process.Stderr;
 
     public string Describe() => $"AppHost stdout:\n{Stdout}\nstderr:\n{Stderr}";
 
@@ -77,7 +68,6 @@ public sealed partial class RealAppHost : IDisposable
             using (var interrupt = Process.Start("kill", ["-INT", Process.Id.ToString()])) interrupt.WaitForExit();
             if (!Process.WaitForExit(TimeSpan.FromSeconds(30))) Process.Kill(entireProcessTree: true);
         }
-        Process.WaitForExit();
-        Process.Dispose();
+        _process.Dispose();
     }
 }

@@ -9,53 +9,44 @@ namespace FineTune.Tests;
 /// </summary>
 public sealed class ServiceProcess : IDisposable
 {
-    private readonly Process _process;
-    private readonly List<string> _output = [];
+    private readonly CapturedProcess _process;
 
-    private ServiceProcess(Process process) => _process = process;
+    private ServiceProcess(CapturedProcess process) => _process = process;
 
-    public bool HasExited => _process.HasExited;
+    public int ProcessId => _process.Process.Id;
 
-    public string Output
-    {
-        get { lock (_output) return string.Join('\n', _output); }
-    }
+    public bool HasExited => _process.Process.HasExited;
 
+    /// <summary>Its console (stdout and stderr interleaved).</summary>
+    public string Output => _process.Output;
+
+    /// <param name="instanceId">The replica's service.instance.id (default: <c>{serviceName}-0</c>).</param>
     public static ServiceProcess Start(string assembly, string serviceName, string redisConnectionString, string dataRoot,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null, string? instanceId = null)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, assembly + ".dll");
         if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} is not in the test output (reference the project)", dll);
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo("dotnet");
         psi.ArgumentList.Add(dll);
         psi.Environment["ConnectionStrings__redis"] = redisConnectionString;
         psi.Environment["FineTune__DataRoot"] = dataRoot;
         psi.Environment["OTEL_SERVICE_NAME"] = serviceName;
-        psi.Environment["OTEL_RESOURCE_ATTRIBUTES"] = $"service.instance.id={serviceName}-0";
+        psi.Environment["OTEL_RESOURCE_ATTRIBUTES"] = $"service.instance.id={instanceId ?? serviceName + "-0"}";
         psi.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort.Next()}";
         foreach (var (name, value) in environment ?? new Dictionary<string, string>()) psi.Environment[name] = value;
-        var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {assembly}");
-        var service = new ServiceProcess(process);
-        process.OutputDataReceived += (_, e) => service.Append(e.Data);
-        process.ErrorDataReceived += (_, e) => service.Append(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return service;
+        return new ServiceProcess(CapturedProcess.Start(psi));
     }
 
-    private void Append(string? line)
+    /// <summary>kill -9: no chance to checkpoint or release anything.</summary>
+    public void KillHard() => _process.KillHard();
+
+    /// <summary>SIGTERM, as Kubernetes sends on a drain; waits (bounded) for the process to exit.</summary>
+    public async Task TerminateAsync(TimeSpan timeout)
     {
-        if (line is null) return;
-        lock (_output) _output.Add(line);
+        using (var kill = Process.Start("kill", ["-TERM", ProcessId.ToString()])) await kill.WaitForExitAsync();
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.Process.WaitForExitAsync(cts.Token);
     }
 
-    public void Dispose()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit();
-        }
-        _process.Dispose();
-    }
+    public void Dispose() => _process.Dispose();
 }

@@ -1,14 +1,12 @@
 using System.Diagnostics;
 using System.Reflection;
-using System.Text;
 
 namespace FineTune.AppHost.Tests;
 
 /// <summary>The TestAppHost program (TestApps/TestAppHost) as a real child process, with its output collected.</summary>
 public sealed class AppHostProcess : IDisposable
 {
-    private readonly StringBuilder _stdout = new();
-    private readonly StringBuilder _stderr = new();
+    private readonly CapturedProcess _process;
 
     public AppHostProcess(string model, string stateDirectory, IDictionary<string, string>? environment = null, params string[] args)
     {
@@ -16,30 +14,20 @@ public sealed class AppHostProcess : IDisposable
         var dll = Path.Combine(TestAppModel.TestAppsDirectory, "TestAppHost", "bin", configuration, "net10.0", "TestAppHost.dll");
         if (!File.Exists(dll))
             throw new FileNotFoundException($"TestAppHost was not built: {dll}");
-        var dotnet = Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet";
-        var psi = new ProcessStartInfo(dotnet)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var psi = new ProcessStartInfo(CapturedProcess.DotnetHost);
         foreach (var arg in new[] { dll, model, $"--AppHost:StateDirectory={stateDirectory}" }.Concat(args))
             psi.ArgumentList.Add(arg);
         psi.Environment["DOTNET_ENVIRONMENT"] = "Development";
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
             psi.Environment[name] = value;
-        Process = Process.Start(psi)!;
-        Process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_stdout) _stdout.AppendLine(e.Data); };
-        Process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_stderr) _stderr.AppendLine(e.Data); };
-        Process.BeginOutputReadLine();
-        Process.BeginErrorReadLine();
+        _process = CapturedProcess.Start(psi);
     }
 
-    public Process Process { get; }
+    public Process Process => _process.Process;
 
-    public string Stdout { get { lock (_stdout) return _stdout.ToString(); } }
+    public string Stdout => _process.Stdout;
 
-    public string Stderr { get { lock (_stderr) return _stderr.ToString(); } }
+    public string Stderr => _process.Stderr;
 
     public Task WaitForReadyAsync(TimeSpan bound) =>
         Eventually.UntilAsync(() =>
@@ -56,10 +44,5 @@ public sealed class AppHostProcess : IDisposable
         return Process.ExitCode;
     }
 
-    public void Dispose()
-    {
-        if (!Process.HasExited)
-            Process.Kill(entireProcessTree: true);
-        Process.Dispose();
-    }
+    public void Dispose() => _process.Dispose();
 }
