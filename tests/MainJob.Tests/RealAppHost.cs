@@ -19,7 +19,7 @@ public sealed partial class RealAppHost : IDisposable
     {
         var dll = Path.Combine(Repo.Root, "AppHost", "bin", Configuration, "net10.0", "AppHost.dll");
         if (!File.Exists(dll)) throw new FileNotFoundException($"the AppHost was not built: {dll}", dll);
-        var psi = new ProcessStartInfo(CapturedProcess.DotnetHost);
+        var psi = CapturedProcess.DotnetWithDefaultSignals();   // it must stop on SIGINT, as on Ctrl+C
         foreach (var arg in new[]
         {
             dll, $"--AppHost:StateDirectory={stateDirectory}", "--AppHost:BuildProjects=false", $"--AppHost:Configuration={Configuration}",

@@ -29,6 +29,20 @@ public sealed class CapturedProcess : IDisposable
     public static string DotnetHost =>
         Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet";
 
+    /// <summary>
+    /// <c>dotnet</c> (<see cref="DotnetHost"/>) started through <c>env --default-signal=INT,QUIT</c>: a test run launched
+    /// in the background of a non-interactive shell (nohup …&amp;) inherits SIGINT and SIGQUIT as ignored, and .NET keeps an
+    /// ignored signal ignored, so a child that must react to Ctrl+C gets the default disposition back first. Add the
+    /// program's arguments to the returned start info.
+    /// </summary>
+    public static ProcessStartInfo DotnetWithDefaultSignals()
+    {
+        var start = new ProcessStartInfo("env");
+        start.ArgumentList.Add("--default-signal=INT,QUIT");
+        start.ArgumentList.Add(DotnetHost);
+        return start;
+    }
+
     /// <summary>Starts <paramref name="start"/> with both streams redirected and collected.</summary>
     public static CapturedProcess Start(ProcessStartInfo start)
     {

@@ -14,7 +14,7 @@ public sealed class AppHostProcess : IDisposable
         var dll = Path.Combine(TestAppModel.TestAppsDirectory, "TestAppHost", "bin", configuration, "net10.0", "TestAppHost.dll");
         if (!File.Exists(dll))
             throw new FileNotFoundException($"TestAppHost was not built: {dll}");
-        var psi = new ProcessStartInfo(CapturedProcess.DotnetHost);
+        var psi = CapturedProcess.DotnetWithDefaultSignals();   // it must stop on SIGINT, as on Ctrl+C
         foreach (var arg in new[] { dll, model, $"--AppHost:StateDirectory={stateDirectory}" }.Concat(args))
             psi.ArgumentList.Add(arg);
         psi.Environment["DOTNET_ENVIRONMENT"] = "Development";
