@@ -91,7 +91,7 @@ public static class DemoJobApi
     }
 
     /// <summary>
-    /// Writes (once per preset) the demo model to <c>models/models/demo-&lt;preset&gt;lt;presetmodels/demo-&lt;preset&gt;gt;-llama-products</c> and imports DemoJob's train and held-out files as
+    /// Writes (once per preset and seed) the demo model to <c>models/&lt;preset&gt;-llama-products</c> and imports DemoJob's train and held-out files as
     /// two datasets (content-addressed, so repeated demos reuse them). Returns the datasets, DemoJob's recipe as JSON sections
     /// and the model's folder name.
     /// </summary>
