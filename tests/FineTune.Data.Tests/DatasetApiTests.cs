@@ -12,6 +12,8 @@ using StackExchange.Redis;
 namespace FineTune.Data.Tests;
 
 /// <summary>The dataset service over real HTTP (Kestrel) with a real redis-server and a real data folder.</summary>
+// Runs alone: the upload memory-bound test reads the process-wide allocation counter (CI once counted 51 MiB from neighbours).
+[Collection(AllocationSensitive.Name)]
 public sealed class DatasetApiTests : IClassFixture<RedisServer>, IAsyncLifetime
 {
     private readonly RedisServer _redis;
