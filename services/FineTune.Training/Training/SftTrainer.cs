@@ -36,6 +36,7 @@ public sealed class SftTrainer
     private readonly MicroBatchOrder _order;
     private readonly AdamW _optimizer;
     private readonly LrSchedule _schedule;
+    private readonly CheckpointCadence _cadence;
     private TrainerState _state;
 
     public SftTrainer(
@@ -60,11 +61,15 @@ public sealed class SftTrainer
             ? options.MaxSteps
             : Math.Max(1, (int)Math.Ceiling(options.Epochs * _order.MicroBatchesPerEpoch / options.GradientAccumulationSteps));
         _schedule = new LrSchedule(options.LrScheduler, options.LearningRate, options.WarmupSteps, TotalSteps);
+        _cadence = new CheckpointCadence(options.SaveSteps, options.SaveFraction, options.SaveInterval, TotalSteps);
         _optimizer = OptimizerFactory.CreateAdamW(adapter.NamedTrainableParameters.Select(p => (p.Key, p.Param)), options.AdamW);
         _state = new TrainerState { TotalSteps = TotalSteps, Seed = options.Seed, RunFingerprint = Fingerprint() };
     }
 
     public int TotalSteps { get; }
+
+    /// <summary>When checkpoints are written (save_steps, save_fraction, save_minutes).</summary>
+    public CheckpointCadence Cadence => _cadence;
 
     public TrainerState State => _state;
 
@@ -88,6 +93,7 @@ public sealed class SftTrainer
             torch.random.set_rng_state(rng);
         }
         _state = state;
+        _cadence.Saved();
     }
 
     /// <summary>Resumes from the newest checkpoint in the checkpoint directory, if any. Returns its path.</summary>
@@ -172,7 +178,7 @@ public sealed class SftTrainer
                 }
             }
 
-            if (_checkpoints is not null && (last || (_options.SaveSteps > 0 && _state.GlobalStep % _options.SaveSteps == 0)))
+            if (_checkpoints is not null && (last || _cadence.IsDue(_state.GlobalStep)))
             {
                 var path = SaveCheckpoint();
                 yield return new CheckpointRecord(_state.GlobalStep, path);
@@ -198,6 +204,7 @@ public sealed class SftTrainer
         _state = _state with { RngState = Convert.ToBase64String(rng.bytes) };
         var path = _checkpoints!.Save(_state, _adapter, _optimizer, _metadata);
         _checkpoints.Prune(_options.SaveTotalLimit);
+        _cadence.Saved();
         return path;
     }
 
