@@ -40,7 +40,8 @@ public sealed class JobTrainer(JobStore jobs, GroupStore groups, IConnectionMult
     public string JobFolder(string jobId) => Path.Combine(dataRoot, "jobs", jobId);
 
     /// <summary>Trains the job to the end. Throws <see cref="JobCancelledException"/> when cancelled; on shutdown, checkpoints and rethrows.</summary>
-    public async Task RunAsync(string jobId, string consumer, CancellationToken stopping)
+    /// <param name="progressed">Called after every checkpoint (durable progress): the worker resets the job's delivery count.</param>
+    public async Task RunAsync(string jobId, string consumer, CancellationToken stopping, Func<Task>? progressed = null)
     {
         var record = await jobs.GetAsync(jobId) ?? throw new InvalidMessageException($"job {jobId}: no record ft:job:{jobId}");
         if (JobStatus.IsFinal(record.GetValueOrDefault("status")))
@@ -62,7 +63,7 @@ public sealed class JobTrainer(JobStore jobs, GroupStore groups, IConnectionMult
             await jobs.SetStatusAsync(jobId, JobStatus.Training, ("replica", consumer), ("device", spec.Training.Device));
             if (spec.Training.Parallelism > 1)
             {
-                await CoordinateAsync(jobId, consumer, record, spec, stopping);
+                await CoordinateAsync(jobId, consumer, record, spec, progressed, stopping);
                 return;
             }
             TrainingRun run;
@@ -71,7 +72,7 @@ public sealed class JobTrainer(JobStore jobs, GroupStore groups, IConnectionMult
             using (run)
             {
                 await jobs.AddEventAsync(jobId, "training", $"{run.Parameters} on {consumer}; {run.Train.Examples} examples, {run.TotalSteps} steps");
-                await TrainAsync(jobId, run, stopping);
+                await TrainAsync(jobId, run, progressed, stopping);
                 await CompleteAsync(jobId, record, spec, run);
             }
         }
@@ -96,7 +97,8 @@ public sealed class JobTrainer(JobStore jobs, GroupStore groups, IConnectionMult
     /// Rank 0 of a data-parallel job: recruits members, trains with them, and when members are lost starts the next generation
     /// with the others, everyone reloading the last checkpoint. Ends the group on every exit, so members leave.
     /// </summary>
-    private async Task CoordinateAsync(string jobId, string consumer, IReadOnlyDictionary<string, string> record, TrainingJob spec, CancellationToken stopping)
+    private async Task CoordinateAsync(string jobId, string consumer, IReadOnlyDictionary<string, string> record, TrainingJob spec,
+        Func<Task>? progressed, CancellationToken stopping)
     {
         var requested = spec.Training.Parallelism;
         using var blocking = await BlockingRedis.ConnectAsync(redis);
@@ -123,7 +125,7 @@ public sealed class JobTrainer(JobStore jobs, GroupStore groups, IConnectionMult
                     int? grewAt;
                     try
                     {
-                        grewAt = await TrainAsync(jobId, run, stopping, step => CanGrowAsync(group, requested, step, run.TotalSteps));
+                        grewAt = await TrainAsync(jobId, run, progressed, stopping, step => CanGrowAsync(group, requested, step, run.TotalSteps));
                     }
                     catch (MemberLostException lost)
                     {
@@ -189,7 +191,8 @@ public sealed class JobTrainer(JobStore jobs, GroupStore groups, IConnectionMult
     /// Trains to the end and returns null, or stops right after a checkpoint for which <paramref name="stopAtCheckpoint"/> says
     /// so and returns that checkpoint's step (the data-parallel coordinator regroups there).
     /// </summary>
-    private async Task<int?> TrainAsync(string jobId, TrainingRun run, CancellationToken stopping, Func<int, Task<bool>>? stopAtCheckpoint = null)
+    private async Task<int?> TrainAsync(string jobId, TrainingRun run, Func<Task>? progressed, CancellationToken stopping,
+        Func<int, Task<bool>>? stopAtCheckpoint = null)
     {
         var db = redis.GetDatabase();
         try
@@ -222,6 +225,7 @@ public sealed class JobTrainer(JobStore jobs, GroupStore groups, IConnectionMult
                             span?.SetTag("ft.step", c.Step);
                             await jobs.AddEventAsync(jobId, "checkpoint", $"checkpoint at step {c.Step}");
                         }
+                        if (progressed is not null) await progressed();
                         if (stopAtCheckpoint is not null && await stopAtCheckpoint(c.Step)) return c.Step;
                         break;
                 }
