@@ -34,7 +34,7 @@ public sealed class SftTrainer
     private readonly int _padId;
     private readonly Device _device;
     private readonly MicroBatchOrder _order;
-    private readonly AdamW _optimizer;
+    private readonly AdamWOptimizer _optimizer;
     private readonly LrSchedule _schedule;
     private readonly CheckpointCadence _cadence;
     private TrainerState _state;
@@ -73,7 +73,7 @@ public sealed class SftTrainer
 
     public TrainerState State => _state;
 
-    public AdamW Optimizer => _optimizer;
+    public AdamWOptimizer Optimizer => _optimizer;
 
     /// <summary>How the members of a data-parallel group exchange gradients; <see cref="LocalGradientSync"/> (one replica) by default.</summary>
     public IGradientSync GradientSync { get; set; } = LocalGradientSync.Instance;
@@ -119,7 +119,7 @@ public sealed class SftTrainer
             var stepStart = clock.Elapsed;
             var step = _state.GlobalStep;
             var lr = _schedule.At(step);
-            OptimizerFactory.SetLearningRate(_optimizer, lr);
+            _optimizer.SetLearningRate(lr);
 
             // One optimizer step = GradientAccumulationSteps micro-batches; the loss of each is Σ CE / (label tokens of all of them).
             // Every member counts the label tokens of the whole global batch, and runs its own share of the micro-batches.
@@ -128,15 +128,16 @@ public sealed class SftTrainer
                 .Select(i => _order.RowsOf(_state.MicroBatchCursor + i).Select(r => _train.Rows[r]).ToList())
                 .ToList();
             var labelTokens = micro.Sum(rows => rows.Sum(r => r.LabelCount));
+            using var lossDenominator = labelTokens.ToScalar();   // owned here, so no finalizer frees it while div reads it
             long tokens = 0;
             double lossSum = 0;
-            _optimizer.zero_grad();
+            _optimizer.ZeroGrad();
             for (var i = sync.Rank; i < micro.Count; i += sync.WorldSize)
             {
                 using var scope = NewDisposeScope();
                 using var batch = SftBatch.Collate(micro[i], _padId, _device);
                 var sum = CausalLmLoss.Sum(model, batch);
-                sum.div(labelTokens).backward();
+                sum.div(lossDenominator).backward();
                 lossSum += sum.item<float>();
                 tokens += batch.RealTokens;
             }
@@ -149,8 +150,8 @@ public sealed class SftTrainer
                 (lossSum, tokens) = (total.LossSum, total.Tokens);
                 syncSeconds = (clock.Elapsed - syncStart).TotalSeconds;
             }
-            var gradNorm = ClipGradients(parameters, _options.MaxGradNorm);
-            _optimizer.step();
+            var gradNorm = GradientClipping.ClipByGlobalNorm(parameters, _options.MaxGradNorm);
+            _optimizer.Step();
 
             var cursor = _state.MicroBatchCursor + _options.GradientAccumulationSteps;
             _state = _state with { GlobalStep = step + 1, MicroBatchCursor = cursor };
@@ -232,15 +233,6 @@ public sealed class SftTrainer
         }
         if (offset != values.Length)
             throw new InvalidOperationException($"the reduced gradients hold {values.Length} values, the adapter has {offset} trainable ones");
-    }
-
-    /// <summary>Global L2 norm of the gradients; scales them down to <paramref name="maxNorm"/> when it is exceeded (0 = report only).</summary>
-    private static double ClipGradients(IReadOnlyList<Parameter> parameters, double maxNorm)
-    {
-        if (maxNorm > 0) return nn.utils.clip_grad_norm_(parameters, maxNorm);
-        using var scope = NewDisposeScope();
-        var squares = parameters.Where(p => p.grad is not null).Select(p => p.grad!.to(ScalarType.Float32).square().sum()).ToList();
-        return squares.Count == 0 ? 0 : Math.Sqrt(stack(squares).sum().item<float>());
     }
 
     /// <summary>What must be equal for a checkpoint to continue this run: data, order and optimisation hyper-parameters.</summary>
