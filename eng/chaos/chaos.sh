@@ -3,7 +3,7 @@
 # ours or Aspire's DCP). It talks to the app only through the front door's HTTP API, Redis (redis-cli, with the password
 # read from a trainer's environment) and signals to PIDs it finds under the app's process tree. docs/reliability.md.
 #
-#   eng/chaos/chaos.sh [--kills 20] [--steps 300] [--save-steps 6] [--scenarios reference,kills,redis,app] [--orchestrator-wait 45]
+#   eng/chaos/chaos.sh [--kills 20] [--steps 300] [--save-steps 6] [--scenarios reference,kills,redis,app] [--orchestrator-wait 45] [--hogs N]
 #
 # reference  one uninterrupted data-parallel job (K=2, deterministic, dropout 0): the adapter every other job must equal
 # kills      SIGKILL a random trainer replica serving the job, --kills times, each after the job has progressed again
@@ -13,11 +13,13 @@
 # service.instance.id); DCP does not restart processes, so under DCP (or when nothing came back) it starts an identical
 # process itself: same command line, working directory and environment (read from /proc/<pid> before the kill).
 # Every job must end `done`, and its adapter must equal the reference's (bit for bit, or within 1e-6).
+# --hogs N runs N busy loops (one per core = full CPU load) for the whole run; the table's last column is the largest
+# heartbeat gap any trainer replica saw (max_gap_ms of ft:replica:*; a lapse past 3 heartbeats would count a member lost).
 # Output: a log and results.md under .ft/chaos/<time>/; exit 1 when a job was lost or an adapter differs.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-KILLS=20 STEPS=300 SAVE_STEPS=6 SCENARIOS=reference,kills,redis,app ORCH_WAIT=45 TIMEOUT_S=1800
+KILLS=20 STEPS=300 SAVE_STEPS=6 SCENARIOS=reference,kills,redis,app ORCH_WAIT=45 TIMEOUT_S=1800 HOGS=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --kills) KILLS=$2; shift 2 ;;
@@ -26,7 +28,8 @@ while [ $# -gt 0 ]; do
     --scenarios) SCENARIOS=$2; shift 2 ;;
     --orchestrator-wait) ORCH_WAIT=$2; shift 2 ;;
     --job-timeout) TIMEOUT_S=$2; shift 2 ;;
-    -h|--help) sed -n 2,19p "$0"; exit 0 ;;
+    --hogs) HOGS=$2; shift 2 ;;
+    -h|--help) sed -n 2,21p "$0"; exit 0 ;;
     *) echo "chaos: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -207,9 +210,22 @@ restart_app() {
   discover 600
 }
 
+largest_gap() {   # the largest max_gap_ms over the live trainer replicas' heartbeats
+  local key max=0 g
+  for key in $(rcli --scan --pattern 'ft:replica:*' 2>/dev/null); do
+    g=$(rcli HGET "$key" max_gap_ms 2>/dev/null); [ -n "$g" ] && [ "$g" -gt "$max" ] && max=$g
+  done
+  echo "$max"
+}
+
+HOG_PIDS=()
+stop_hogs() { local p; for p in "${HOG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap stop_hogs EXIT
+for _ in $(seq 1 "$HOGS"); do sh -c 'while :; do :; done' & HOG_PIDS+=($!); done
+
 # ---- scenarios -------------------------------------------------------------------------------------------------------
 RESULTS=$STATE/results.md
-printf '| scenario | job | kills survived | Redis restarts | app restarts | status | generation, members | adapter vs uninterrupted | seconds |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n' > "$RESULTS"
+printf '| scenario | job | kills survived | Redis restarts | app restarts | status | generation, members | adapter vs uninterrupted | seconds | largest heartbeat gap |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n' > "$RESULTS"
 LOST=0 DIFFERENT=0 KILLED=0
 
 finish() {   # $1 scenario, $2 job, $3 kills, $4 Redis restarts, $5 app restarts, $6 start time
@@ -223,7 +239,7 @@ finish() {   # $1 scenario, $2 job, $3 kills, $4 Redis restarts, $5 app restarts
     verdict=$(jq -r 'if .identical then "bit-identical" elif .problems == [] then "max |Δ| \(.maxAbsDiff)" else "DIFFERENT: \(.problems|join("; ")) max |Δ| \(.maxAbsDiff)" end' <<< "$verdict")
   else adapter "$2" "$STATE/reference.safetensors"
   fi
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "$3" "$4" "$5" "$s" "$gm" "$verdict" $(( $(now) - $6 )) >> "$RESULTS"
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s ms |\n' "$1" "$2" "$3" "$4" "$5" "$s" "$gm" "$verdict" $(( $(now) - $6 )) "$(largest_gap)" >> "$RESULTS"
   log "$1: job $2 $s ($gm), adapter: $verdict"
 }
 
