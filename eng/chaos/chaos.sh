@@ -168,14 +168,28 @@ kill_replica() {   # SIGKILL one trainer replica serving job $1, chosen at rando
   ensure_back "$inst" "$STATE/procs/$inst" $dcp
 }
 
+# redis-server replaces its /proc cmdline with its title ("redis-server 127.0.0.1:6379"), so the command line to start an
+# identical server is rebuilt from CONFIG GET (same port, bind, data directory, password, persistence files).
+redis_snapshot() {   # $1 pid, $2 snapshot prefix
+  local -a args=("$(readlink "/proc/$1/exe")")
+  local name value
+  for name in port bind dir requirepass appendonly appendfsync save dbfilename appendfilename appenddirname protected-mode; do
+    value=$(rcli CONFIG GET "$name" | sed -n 2p) || continue
+    [ "$(rcli CONFIG GET "$name" | wc -l)" -ge 2 ] && args+=("--$name" "$value")
+  done
+  printf '%s\0' "${args[@]}" > "$2.cmd"
+  env -0 > "$2.env"
+  readlink "/proc/$1/cwd" > "$2.cwd"
+}
+
 restart_redis() {
-  local pid=""
-  for p in $(pgrep -f redis-server || true); do
+  local pid="" p
+  for p in $(pgrep redis-server || true); do
     case "$(cmdline "$p")" in *"--port $REDIS_PORT"*|*":$REDIS_PORT"*) pid=$p ;; esac
   done
   [ -n "$pid" ] || die "no redis-server process on port $REDIS_PORT (a container? this script restarts local processes only)"
   local dcp=0; under_dcp "$pid" && dcp=1
-  snapshot "$pid" "$STATE/procs/redis"
+  redis_snapshot "$pid" "$STATE/procs/redis"
   kill -TERM "$pid"
   local deadline=$(( $(now) + 60 ))
   while [ -d "/proc/$pid" ] && [ "$(now)" -lt "$deadline" ]; do sleep 0.2; done
