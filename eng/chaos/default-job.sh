@@ -37,8 +37,10 @@ APP=""
 stop_app() {
   [ -n "$APP" ] || return 0
   local -a tree; mapfile -t tree < <(descendants "$APP"; echo "$APP")
-  kill -TERM "$APP" 2>/dev/null || true
-  local deadline=$(( $(now) + 300 )) p alive
+  local p host=""   # SIGTERM to the AppHost itself (`dotnet run` need not forward it); it stops every resource
+  for p in "${tree[@]}"; do case "$(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null)" in *"$REPO/AppHost/bin/"*) host=$p ;; esac; done
+  kill -TERM "${host:-$APP}" 2>/dev/null || true
+  local deadline=$(( $(now) + 300 )) alive
   while [ "$(now)" -lt "$deadline" ]; do
     alive=0; for p in "${tree[@]}"; do [ -d "/proc/$p" ] && alive=1; done
     [ $alive = 0 ] && break
@@ -66,7 +68,7 @@ for run in $(seq 1 "$RUNS"); do
   done
   wall=$(( $(now) - start ))
   sleep 3   # the report's last lines (accuracy follows the table)
-  submitted=$(grep -m1 -o '^.*demo: submitted the default job [0-9a-f]*' "$out" | sed 's/.*job //')
+  submitted=$(sed -n 's/.*demo: submitted the default job \([^:]*\):.*/\1/p' "$out" | head -1)
   accuracy=$(grep -m1 -o 'exact-match accuracy.*' "$out" | sed 's/.*: //' || true)
 
   # the app's processes: trainers (Redis password, data root), the front door, the dashboard token
