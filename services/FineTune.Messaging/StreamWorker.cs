@@ -177,10 +177,20 @@ public abstract class StreamWorker : BackgroundService
         }
     }
 
+    /// <summary>
+    /// The handler made durable progress (e.g. a training checkpoint): count this delivery as the first again, so deliveries
+    /// cut short by crashes or kills dead-letter the message only when <see cref="StreamWorkerOptions.MaxAttempts"/> of them
+    /// in a row made none.
+    /// </summary>
+    protected Task ResetAttemptsAsync(StreamMessage message) =>
+        Database.HashSetAsync(StreamNames.Attempts, AttemptField(message.Id), 1);
+
+    private string AttemptField(string id) => $"{Stream}|{Group}|{id}";
+
     private async Task ProcessAsync(StreamEntry entry, CancellationToken stoppingToken)
     {
         var id = entry.Id.ToString();
-        var attemptField = $"{Stream}|{Group}|{id}";
+        var attemptField = AttemptField(id);
         var errorField = attemptField + "|error";
         var attempt = (int)await Database.HashIncrementAsync(StreamNames.Attempts, attemptField);
         var message = StreamMessage.From(Stream, entry, attempt);

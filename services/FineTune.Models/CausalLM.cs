@@ -89,7 +89,7 @@ public sealed partial class CausalLM : nn.Module
         }
         positionIds ??= segmentIds is not null && past == 0
             ? PositionsWithinSegments(segmentIds)
-            : arange(past, past + t, dtype: ScalarType.Int64, device: device).unsqueeze(0).expand(b, t);
+            : Positions(past, t, device).unsqueeze(0).expand(b, t);
 
         var inverseFrequencies = Config.RopeScaling is { Type: "dynamic" }
             ? Rope.InverseFrequencies(Config, positionIds.max().item<long>() + 1)
@@ -130,7 +130,7 @@ public sealed partial class CausalLM : nn.Module
     {
         using var scope = NewDisposeScope();
         var (b, t) = (segmentIds.shape[0], segmentIds.shape[1]);
-        var index = arange(t, dtype: ScalarType.Int64, device: segmentIds.device).unsqueeze(0).expand(b, t); // (B, T)
+        var index = Positions(0, t, segmentIds.device).unsqueeze(0).expand(b, t);                           // (B, T)
         var changes = segmentIds.narrow(1, 1, t - 1).ne(segmentIds.narrow(1, 0, t - 1));                     // (B, T-1)
         var isStart = cat([ones([b, 1], ScalarType.Bool, segmentIds.device), changes], 1);                    // (B, T)
         var start = cummax(where(isStart, index, zeros_like(index)), 1).values;                                // (B, T)
@@ -141,7 +141,20 @@ public sealed partial class CausalLM : nn.Module
     private static bool IsOneSegmentPerRow(Tensor segmentIds)
     {
         using var scope = NewDisposeScope();
-        return segmentIds.eq(segmentIds.narrow(1, 0, 1)).logical_and(segmentIds.ne(0)).all().item<bool>();
+        using var padding = 0L.ToScalar();
+        return segmentIds.eq(segmentIds.narrow(1, 0, 1)).logical_and(segmentIds.ne(padding)).all().item<bool>();
+    }
+
+    /// <summary>
+    /// [start, start + count) as Int64, with owned Scalars: an implicit one is freed by TorchSharp's finalizer, which may
+    /// run while libtorch still reads it (docs/training.md, "The optimizer's native crash").
+    /// </summary>
+    private static Tensor Positions(long start, long count, Device device)
+    {
+        using var first = start.ToScalar();
+        using var end = (start + count).ToScalar();
+        using var one = 1L.ToScalar();
+        return arange(first, end, one, dtype: ScalarType.Int64, device: device);
     }
 
     private static void CheckShape(Tensor? t, string name, long b, long len)

@@ -25,7 +25,9 @@ public sealed class RMSNorm : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var xf = x.to_type(ScalarType.Float32);                           // (..., C)
-        var rms = rsqrt(xf.pow(2).mean([-1], keepdim: true).add_(_eps)); // (..., 1)
+        using var two = 2L.ToScalar();                                    // owned Scalars: an implicit one is freed by a
+        using var eps = _eps.ToScalar();                                  // finalizer that may run while libtorch reads it
+        var rms = rsqrt(xf.pow(two).mean([-1], keepdim: true).add_(eps)); // (..., 1)
         return weight.mul(xf.mul(rms).to_type(x.dtype)).MoveToOuterDisposeScope();
     }
 }

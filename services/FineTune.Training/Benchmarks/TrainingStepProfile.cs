@@ -67,14 +67,15 @@ public static class TrainingStepProfile
             var hidden = trainable.ForwardHidden(batch.InputIds, batch.PositionIds, batch.SegmentIds);
             Lap(1);
             var sum = CausalLmLoss.SumFromHidden(trainable, hidden, batch);
-            var loss = sum.div(batch.LabelTokens);
+            using var labelTokens = batch.LabelTokens.ToScalar();
+            var loss = sum.div(labelTokens);
             _ = sum.item<float>();
             Lap(2);
             loss.backward();
             Lap(3);
-            nn.utils.clip_grad_norm_(parameters, 1.0);
-            optimizer.step();
-            optimizer.zero_grad();
+            GradientClipping.ClipByGlobalNorm(parameters, 1.0);
+            optimizer.Step();
+            optimizer.ZeroGrad();
             Lap(4);
             if (step >= warmupSteps)
                 for (var i = 0; i < totals.Length; i++)

@@ -87,6 +87,13 @@ public sealed class TrainingJob
         public int LoggingSteps { get; set; } = 1;
         public int EvalSteps { get; set; }
         public int SaveSteps { get; set; }
+        /// <summary>
+        /// Checkpoint at least every this fraction of the job's steps (default 0.1; 0 = off): one failure (a killed replica, a
+        /// lost data-parallel member) then repeats at most ~10 % of the job, whatever save_steps says.
+        /// </summary>
+        public double SaveFraction { get; set; } = 0.1;
+        /// <summary>Checkpoint at least every this many minutes of training (default 10; 0 = off): a cap for long jobs.</summary>
+        public double SaveMinutes { get; set; } = 10;
         public int SaveTotalLimit { get; set; } = 2;
         public bool Deterministic { get; set; }
         public int Threads { get; set; }
@@ -106,6 +113,7 @@ public sealed class TrainingJob
             LearningRate = LearningRate, LrScheduler = ParseSchedule(LrScheduler), WarmupSteps = WarmupSteps, WeightDecay = WeightDecay,
             AdamBeta1 = AdamBeta1, AdamBeta2 = AdamBeta2, AdamEpsilon = AdamEpsilon, MaxGradNorm = MaxGradNorm, Seed = Seed,
             LoggingSteps = LoggingSteps, EvalSteps = EvalSteps, SaveSteps = SaveSteps, SaveTotalLimit = SaveTotalLimit,
+            SaveFraction = SaveFraction, SaveInterval = TimeSpan.FromMinutes(SaveMinutes),
             Deterministic = Deterministic, Threads = Threads, GradientCheckpointing = GradientCheckpointing,
         };
 

@@ -77,6 +77,8 @@ public static class TrainingJobFile
         Check(t.LoggingSteps >= 1, "training.logging_steps", "must be >= 1", t.LoggingSteps);
         Check(t.EvalSteps >= 0, "training.eval_steps", "must be >= 0", t.EvalSteps);
         Check(t.SaveSteps >= 0, "training.save_steps", "must be >= 0", t.SaveSteps);
+        Check(t.SaveFraction is >= 0 and <= 1, "training.save_fraction", "must be in [0, 1] (0 = off)", t.SaveFraction);
+        Check(t.SaveMinutes is >= 0 and <= 10080, "training.save_minutes", "must be in [0, 10080] (0 = off)", t.SaveMinutes);
         Check(t.SaveTotalLimit >= 0, "training.save_total_limit", "must be >= 0", t.SaveTotalLimit);
         Check(t.Threads >= 0, "training.threads", "must be >= 0", t.Threads);
         Check(t.Parallelism is >= 1 and <= 16, "training.parallelism", "must be in 1..16", t.Parallelism);

@@ -64,7 +64,8 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var h = x.dtype == LoraDType ? x : x.to(LoraDType);
         if (lora_dropout is not null) h = lora_dropout.call(h);
-        var delta = lora_B.call(lora_A.call(h)).mul_(Scaling);           // (..., r) → (..., out), in LoraDType
+        using var scaling = Scaling.ToScalar();                          // owned: alive until mul_ has returned
+        var delta = lora_B.call(lora_A.call(h)).mul_(scaling);           // (..., r) → (..., out), in LoraDType
         var result = y.add(delta.dtype == y.dtype ? delta : delta.to(y.dtype));
         return result.MoveToOuterDisposeScope();
     }
@@ -74,7 +75,8 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        return lora_B.weight!.matmul(lora_A.weight!).mul_(Scaling).MoveToOuterDisposeScope();
+        using var scaling = Scaling.ToScalar();
+        return lora_B.weight!.matmul(lora_A.weight!).mul_(scaling).MoveToOuterDisposeScope();
     }
 
     /// <summary>Adds ΔW into the base weight (computed in FP32, stored in the base dtype). Idempotent.</summary>
