@@ -235,8 +235,15 @@ public abstract class StreamWorker : BackgroundService
             await keepAlive;
             activity?.AddException(ex);
             activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            if (ex is InvalidMessageException)
+            {
+                // bad input, not a bug: the reason is the whole story (no stack), and no retry can change it
+                Logger.LogWarning("Message {MessageId} on {Stream} rejected: {Error}", id, Stream, ex.Message);
+                await DeadLetterAsync(message, $"{ex.GetType().Name}: {ex.Message}", "", attempt);
+                return;
+            }
             Logger.LogError(ex, "Message {MessageId} on {Stream} failed (attempt {Attempt} of {MaxAttempts})", id, Stream, attempt, Options.MaxAttempts);
-            if (ex is InvalidMessageException || attempt >= Options.MaxAttempts)
+            if (attempt >= Options.MaxAttempts)
                 await DeadLetterAsync(message, $"{ex.GetType().Name}: {ex.Message}", ex.ToString(), attempt);
             else
             {
