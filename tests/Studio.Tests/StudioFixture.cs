@@ -1,4 +1,8 @@
 extern alias frontdoor;
+extern alias inference;
+using FineTune.Models.Tiny;
+using FineTune.Training.Demo;
+using FineTune.Training.Jobs;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Playwright;
@@ -21,12 +25,17 @@ public sealed class StudioFixture : IAsyncLifetime
     private readonly TempDirectory _root = new("ft-studio");
     private WebApplicationFactory<frontdoor::Program>? _frontDoor;
     private WebApplicationFactory<Program>? _studio;
+    private WebApplicationFactory<inference::Program>? _inference;
+
+    /// <summary>A job whose adapter the trainer's code wrote (4 steps on the nano model), for the chat.</summary>
+    public const string ChatJobId = "job-studio-chat";
 
     public RedisServer Redis { get; } = new();
     public ConnectionMultiplexer RedisClient { get; private set; } = null!;
     public string DataRoot => _root.Path;
     public Uri FrontDoorUrl { get; private set; } = null!;
     public Uri StudioUrl { get; private set; } = null!;
+    public Uri InferenceUrl { get; private set; } = null!;
     public IPlaywright Playwright { get; private set; } = null!;
     public IBrowser Browser { get; private set; } = null!;
 
@@ -39,6 +48,7 @@ public sealed class StudioFixture : IAsyncLifetime
         if (!File.Exists(ChromiumPath))
             throw new InvalidOperationException($"{ChromiumPath} is missing: run eng/prereqs.sh (apt-get install chromium).");
         Directory.CreateDirectory(ScreenshotDir);
+        Assertions.SetDefaultExpectTimeout(30_000); // a loaded 2-core machine; the waits end as soon as the page shows it
         await Redis.StartAsync();
         RedisClient = await ConnectionMultiplexer.ConnectAsync(Redis.ConnectionString);
 
@@ -53,12 +63,24 @@ public sealed class StudioFixture : IAsyncLifetime
         _frontDoor.StartServer();
         FrontDoorUrl = new Uri($"http://127.0.0.1:{frontPort}");
 
+        await TrainChatJobAsync();
+        var inferencePort = FreePort.Next();
+        _inference = new WebApplicationFactory<inference::Program>().WithWebHostBuilder(b =>
+        {
+            b.UseSetting("urls", $"http://127.0.0.1:{inferencePort}");
+            b.UseSetting("FineTune:DataRoot", DataRoot);
+        });
+        _inference.UseKestrel(inferencePort);
+        _inference.StartServer();
+        InferenceUrl = new Uri($"http://127.0.0.1:{inferencePort}");
+
         var studioPort = FreePort.Next();
         _studio = new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
         {
             b.UseSetting("urls", $"http://127.0.0.1:{studioPort}");
             b.UseSetting("Studio:Token", Token);
             b.UseSetting("FineTune:FrontDoor", FrontDoorUrl.ToString());
+            b.UseSetting("FineTune:Inference", InferenceUrl.ToString());
         });
         _studio.UseKestrel(studioPort);
         _studio.StartServer();
@@ -71,6 +93,26 @@ public sealed class StudioFixture : IAsyncLifetime
             Headless = true,
             Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
         });
+    }
+
+    /// <summary>The tiny model under models/, and a job folder with an adapter trained by the product's TrainingRun, where the trainer puts it.</summary>
+    private async Task TrainChatJobAsync()
+    {
+        TorchSharp.torch.set_num_threads(1);
+        var model = Path.Combine(DataRoot, TinyModel.DataRootFolder);
+        TinyModel.Write(model, seed: 0, TinyModelPreset.Nano);
+        var work = Path.Combine(DataRoot, "work");
+        Directory.CreateDirectory(work);
+        ProductExtractionTask.WriteJsonl(Path.Combine(work, "train.jsonl"), 8, seed: 1);
+        ProductExtractionTask.WriteJsonl(Path.Combine(work, "eval.jsonl"), 2, seed: 2);
+        var job = DemoJob.Create(model, Path.Combine(work, "train.jsonl"), Path.Combine(work, "eval.jsonl"), Path.Combine(DataRoot, "jobs", ChatJobId, "train"), maxSteps: 3);
+        job.Training.MicroBatchSize = 2;
+        job.Training.GradientAccumulationSteps = 1;
+        job.Training.WarmupSteps = 0;
+        job.Training.LearningRate = 2e-2;
+        job.Eval.MaxNewTokens = 2;
+        using var run = await TrainingRun.PrepareAsync(job);
+        await foreach (var _ in run.RunAsync()) { }
     }
 
     public JobWriter NewJob(string id) => new(RedisClient, DataRoot, id);
@@ -98,6 +140,7 @@ public sealed class StudioFixture : IAsyncLifetime
         Playwright?.Dispose();
         if (_studio is not null) await _studio.DisposeAsync();
         if (_frontDoor is not null) await _frontDoor.DisposeAsync();
+        if (_inference is not null) await _inference.DisposeAsync();
         if (RedisClient is not null) await RedisClient.DisposeAsync();
         await Redis.DisposeAsync();
         _root.Dispose();
