@@ -88,7 +88,10 @@ public static class TinyModel
 
         using (var model = new CausalLM(config))
         {
-            model.InitializeWeights(seed, init.Std, init.NormStd, init.EmbeddingStd);
+            // Gemma multiplies embeddings by √hidden; dividing their std by it keeps the residual stream at the same scale,
+            // so the layers, not the embedding alone, decide the next token.
+            var embeddingStd = config.Gemma ? init.EmbeddingStd / Math.Sqrt(config.HiddenSize) : init.EmbeddingStd;
+            model.InitializeWeights(seed, init.Std, init.NormStd, embeddingStd);
             model.Save(folder);
         }
         WriteJson(Path.Combine(folder, "generation_config.json"), new JsonObject
