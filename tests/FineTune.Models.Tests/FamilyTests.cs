@@ -172,6 +172,18 @@ public class FamilyTests
         Assert.Equal(model.forward(ids).argmax(-1).data<long>().ToArray(), reloaded.forward(ids).argmax(-1).data<long>().ToArray());
     }
 
+    [Theory]
+    [InlineData("gemma3_text", "gemma")]
+    [InlineData("gemma3", "gemma")]
+    [InlineData("qwen3", "chatml")]
+    [InlineData("phi3", "phi3")]
+    public void AFolderWithoutATemplateGetsItsFamilysChatFormat(string modelType, string family)
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllText(Path.Combine(dir.Path, "config.json"), new JsonObject { ["model_type"] = modelType }.ToJsonString());
+        Assert.Equal(family, FineTune.Models.ChatTemplates.BuiltInTemplates.DetectFamily(dir.Path));
+    }
+
     private static JsonObject GemmaJson(string[]? layerTypes, int layers = 1) => new()
     {
         ["architectures"] = new JsonArray("Gemma3ForCausalLM"),

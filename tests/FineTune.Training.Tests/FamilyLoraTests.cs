@@ -15,6 +15,9 @@ namespace FineTune.Training.Tests;
 public class FamilyLoraTests
 {
     [Theory]
+    [InlineData("llama", new[] { "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj" })]
+    [InlineData("qwen2", new[] { "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj" })]
+    [InlineData("mistral", new[] { "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj" })]
     [InlineData("gemma3", new[] { "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj" })]
     [InlineData("qwen3", new[] { "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj" })]
     [InlineData("phi3", new[] { "qkv_proj", "o_proj", "gate_up_proj", "down_proj" })]
@@ -48,6 +51,9 @@ public class FamilyLoraTests
     }
 
     [Theory]
+    [InlineData("llama")]
+    [InlineData("qwen2")]
+    [InlineData("mistral")]
     [InlineData("gemma3")]
     [InlineData("qwen3")]
     [InlineData("phi3")]
