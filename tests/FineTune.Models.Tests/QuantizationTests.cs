@@ -143,6 +143,24 @@ public class QuantizationTests
     }
 
     [Theory]
+    [InlineData(QuantizationKind.Nf4)]
+    [InlineData(QuantizationKind.Int8)]
+    public void TheInputGradientEqualsThatOfAPlainLinearOverTheDequantizedWeight(QuantizationKind kind)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(10);
+        using var quantized = new QuantizedLinear(nn.Linear(48, 16, hasBias: true), new BaseQuantization { Kind = kind });
+        var x = randn(2, 3, 48, requires_grad: true);
+        var upstream = randn(2, 3, 16);
+        (quantized.call(x) * upstream).sum().backward();
+        var ours = x.grad!.clone();
+
+        var reference = x.detach().clone().requires_grad_(true);
+        (nn.functional.linear(reference, quantized.DequantizeWeight(ScalarType.Float32), quantized.Bias(ScalarType.Float32)) * upstream).sum().backward();
+        Assert.True(ours.allclose(reference.grad!, rtol: 0, atol: 1e-5));
+    }
+
+    [Theory]
     [InlineData("nf4", QuantizationKind.Nf4)]
     [InlineData("INT8", QuantizationKind.Int8)]
     [InlineData("none", QuantizationKind.None)]

@@ -5,8 +5,9 @@ namespace FineTune.Models.Quantization;
 
 /// <summary>
 /// A frozen Linear whose weight is stored quantized (NF4 or int8) and dequantized, layer by layer, for each matmul,
-/// as bitsandbytes' Linear4bit / Linear8bitLt do: only one layer's full-precision weight exists at a time. The bias, when
-/// present, stays in full precision. Nothing here is trainable.
+/// as bitsandbytes' Linear4bit / Linear8bitLt do: only one layer's full-precision weight exists at a time, in forward and
+/// again in backward (<see cref="DequantizingMatmul"/>). The bias, when present, stays in full precision. Nothing here is
+/// trainable.
 /// </summary>
 public sealed class QuantizedLinear : nn.Module<Tensor, Tensor>
 {
@@ -57,7 +58,7 @@ public sealed class QuantizedLinear : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var dtype = ComputeDType ?? x.dtype;
         var input = x.dtype == dtype ? x : x.to(dtype);
-        var y = nn.functional.linear(input, DequantizeWeight(dtype), Bias(dtype));
+        var y = DequantizingMatmul.Apply(this, input, dtype);
         return (y.dtype == x.dtype ? y : y.to(x.dtype)).MoveToOuterDisposeScope();
     }
 
