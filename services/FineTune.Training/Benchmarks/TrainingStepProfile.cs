@@ -32,7 +32,7 @@ public static class TrainingStepProfile
         int threads = 0, bool gradientCheckpointing = false)
     {
         if (threads > 0) torch.set_num_threads(threads);
-        using var bench = TrainingBenchmark.BenchModel.Create(TinyModelPreset.Named(preset), seqLen, batchRows * (warmupSteps + steps), rank);
+        using var bench = TrainingBenchmark.BenchModel.Create(TinyModelPreset.Named(preset), null, seqLen, batchRows * (warmupSteps + steps), rank, FineTune.Models.Quantization.BaseQuantization.None);
         var (model, trainable, adapter, data) = (bench.Model, bench.Trainable, bench.Adapter, bench.Data);
         trainable.SetGradientCheckpointing(gradientCheckpointing);
         model.train();

@@ -1,3 +1,4 @@
+using FineTune.Models.Quantization;
 using FineTune.Training.Lora;
 using FineTune.Training.Optim;
 using FineTune.Training.Sft;
@@ -51,10 +52,23 @@ public sealed class TrainingJob
         public List<string> TargetModules { get; set; } = [.. LoraOptions.DefaultTargets];
         public bool UseRslora { get; set; }
         public List<string> ModulesToSave { get; set; } = [];
+        /// <summary>The frozen base's storage while training: none, nf4 (QLoRA) or int8.</summary>
+        public string Quantization { get; set; } = "none";
+        /// <summary>NF4 only: quantize the block scales again (bnb_4bit_use_double_quant).</summary>
+        public bool DoubleQuant { get; set; } = true;
+        /// <summary>The dtype quantized weights are dequantized to for the matmul (bnb_4bit_compute_dtype); null: the model's.</summary>
+        public string? ComputeDtype { get; set; }
 
         public LoraOptions ToOptions() => new()
         {
             Rank = R, Alpha = Alpha, Dropout = Dropout, TargetModules = TargetModules, UseRsLora = UseRslora, ModulesToSave = ModulesToSave,
+            Quantization = new BaseQuantization
+            {
+                Kind = BaseQuantization.ParseKind(Quantization) ?? throw new FormatException($"lora.quantization must be none, nf4 or int8 (got {Quantization})"),
+                DoubleQuant = DoubleQuant,
+                ComputeDType = ComputeDtype is null ? null : BaseQuantization.ParseComputeDType(ComputeDtype)
+                    ?? throw new FormatException($"lora.compute_dtype must be float32, bfloat16 or float16 (got {ComputeDtype})"),
+            },
         };
     }
 

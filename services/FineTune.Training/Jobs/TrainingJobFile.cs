@@ -1,3 +1,4 @@
+using FineTune.Models.Quantization;
 using FineTune.Training.Lora;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
@@ -58,6 +59,9 @@ public static class TrainingJobFile
         Check(l.Dropout is >= 0 and < 1, "lora.dropout", "must be in [0, 1)", l.Dropout);
         Check(l.TargetModules.Count > 0, "lora.target_modules", "must name at least one module or be [all-linear]", "[]");
         Check(!(l.TargetModules.Contains(LoraOptions.AllLinear) && l.TargetModules.Count > 1), "lora.target_modules", "uses all-linear alone", string.Join(",", l.TargetModules));
+        Check(BaseQuantization.ParseKind(l.Quantization) is not null, "lora.quantization", "must be none, nf4 or int8", l.Quantization);
+        Check(l.ComputeDtype is null || BaseQuantization.ParseComputeDType(l.ComputeDtype) is not null, "lora.compute_dtype",
+            "must be float32, bfloat16 or float16", l.ComputeDtype);
         var s = job.Sft;
         Check(s.MaxSeqLen >= 2, "sft.max_seq_len", "must be >= 2", s.MaxSeqLen);
         var t = job.Training;

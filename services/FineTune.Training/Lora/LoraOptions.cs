@@ -1,3 +1,5 @@
+using FineTune.Models.Quantization;
+
 namespace FineTune.Training.Lora;
 
 /// <summary>
@@ -32,6 +34,9 @@ public sealed record LoraOptions
 
     /// <summary>Modules trained in full and saved with the adapter, e.g. embed_tokens, lm_head.</summary>
     public IReadOnlyList<string> ModulesToSave { get; init; } = [];
+
+    /// <summary>How the frozen base is stored while training: none, NF4 (QLoRA) or int8 (lora.quantization).</summary>
+    public BaseQuantization Quantization { get; init; } = BaseQuantization.None;
 
     /// <summary>The factor applied to B·A.</summary>
     public double Scaling => UseRsLora ? Alpha / Math.Sqrt(Rank) : Alpha / Rank;
