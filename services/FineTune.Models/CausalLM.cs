@@ -131,9 +131,10 @@ public sealed partial class CausalLM : nn.Module
         var logits = lm_head is null ? nn.functional.linear(hidden, model.EmbedTokens.weight!) : lm_head.call(hidden);
         if (Config.FinalLogitSoftcapping is not { } cap) return logits;
         using (logits)
-        using (var scaled = logits.div(cap))
+        using (var capScalar = cap.ToScalar())   // owned: an implicit Scalar is freed by a finalizer
+        using (var scaled = logits.div(capScalar))
         using (var capped = scaled.tanh())
-            return capped.mul(cap);
+            return capped.mul(capScalar);
     }
 
     /// <summary>Position of each token within its segment: [a a a b b] → [0 1 2 0 1].</summary>

@@ -74,7 +74,11 @@ public sealed class CausalSelfAttention : nn.Module, ILinearHost
         v = v.view(b, t, _nKv, _headDim).transpose(1, 2);                     // (B, nkv, T, hs)
         q = Rope.Apply(q, cos, sin);
         k = Rope.Apply(k, cos, sin);
-        if (_queryScale != 1) q = q.mul(_queryScale);
+        if (_queryScale != 1)
+        {
+            using var queryScale = _queryScale.ToScalar();   // owned: an implicit Scalar is freed by a finalizer
+            q = q.mul(queryScale);
+        }
         if (cache is not null) (k, v) = cache.Append(layer, k, v);           // (B, nkv, S, hs)
         if (_nKv != _nHead)
         {

@@ -58,8 +58,14 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>, ILinearHost
     private Tensor Activate(Tensor x)
     {
         if (!_gelu) return nn.functional.silu(x);
-        var inner = x.add(x.pow(3).mul(0.044715)).mul(Math.Sqrt(2 / Math.PI));
-        return x.mul(0.5).mul(inner.tanh().add(1));
+        // Owned Scalars (docs/training.md, "The optimizer's native crash"): an implicit one is freed by a finalizer.
+        using var three = 3L.ToScalar();
+        using var cubic = 0.044715.ToScalar();
+        using var root = Math.Sqrt(2 / Math.PI).ToScalar();
+        using var half = 0.5.ToScalar();
+        using var one = 1L.ToScalar();
+        var inner = x.add(x.pow(three).mul(cubic)).mul(root);
+        return x.mul(half).mul(inner.tanh().add(one));
     }
 
     public nn.Module<Tensor, Tensor> GetLinear(string name) => (LinearNames.Contains(name) ? name : "") switch

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FineTune.Models.Quantization;
@@ -46,7 +47,8 @@ public sealed class BlockScales : IDisposable
         var offset = absmax.mean().item<float>();
         var blocks = Nf4.PadToBlocks(absmax - offset, SecondBlockSize);
         var absmax2 = blocks.abs().amax([1]);
-        var codes = Nf4.NearestCode(blocks / absmax2.clamp_min(float.Epsilon).unsqueeze(1), DynamicCode.Signed).to(ScalarType.Byte).flatten();
+        using var tiny = float.Epsilon.ToScalar();   // owned: an implicit Scalar is freed by a finalizer
+        var codes = Nf4.NearestCode(blocks / absmax2.clamp_min(tiny).unsqueeze(1), DynamicCode.Signed).to(ScalarType.Byte).flatten();
         return new BlockScales(null, codes.MoveToOuterDisposeScope(), absmax2.MoveToOuterDisposeScope(), offset, absmax.shape[0]);
     }
 
@@ -57,7 +59,8 @@ public sealed class BlockScales : IDisposable
         using var scope = NewDisposeScope();
         var book = tensor(DynamicCode.Signed, device: Codes!.device);
         var values = book.index_select(0, Codes.to(ScalarType.Int64)).view(-1, SecondBlockSize) * Absmax2!.unsqueeze(1);
-        return (values.flatten()[TensorIndex.Slice(0, Count)] + Offset).MoveToOuterDisposeScope();
+        using var offset = Offset.ToScalar();
+        return values.flatten()[TensorIndex.Slice(0, Count)].add(offset).MoveToOuterDisposeScope();
     }
 
     public void Dispose()

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FineTune.Models.Quantization;
@@ -29,8 +30,11 @@ public sealed class Int8RowWise : IDisposable
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var w = weight.detach().to(ScalarType.Float32);
-        var scales = w.abs().amax([1]).div_(127f);
-        var values = (w / scales.clamp_min(float.Epsilon).unsqueeze(1)).round_().clamp_(-127, 127).to(ScalarType.Int8);
+        using var levels = 127f.ToScalar();   // owned Scalars: an implicit one is freed by a finalizer
+        using var low = (-127f).ToScalar();
+        using var tiny = float.Epsilon.ToScalar();
+        var scales = w.abs().amax([1]).div_(levels);
+        var values = (w / scales.clamp_min(tiny).unsqueeze(1)).round_().clamp_(low, levels).to(ScalarType.Int8);
         return new Int8RowWise(values.MoveToOuterDisposeScope(), scales.MoveToOuterDisposeScope());
     }
 

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FineTune.Models.Quantization;
@@ -41,9 +42,11 @@ public static class Nf4
         using var scope = NewDisposeScope();
         var blocks = PadToBlocks(weight.detach().to(ScalarType.Float32).flatten(), blockSize);   // (nb, bs)
         var absmax = blocks.abs().amax([1]);                                                      // (nb,)
-        var scaled = blocks / absmax.clamp_min(float.Epsilon).unsqueeze(1);
+        using var tiny = float.Epsilon.ToScalar();   // owned Scalars: an implicit one is freed by a finalizer
+        var scaled = blocks / absmax.clamp_min(tiny).unsqueeze(1);
         var codes = NearestCode(scaled, CodeBook).to(ScalarType.Byte).flatten();
-        var packed = codes[TensorIndex.Slice(0, null, 2)].bitwise_left_shift(4).bitwise_or_(codes[TensorIndex.Slice(1, null, 2)]);
+        var four = tensor((byte)4);
+        var packed = codes[TensorIndex.Slice(0, null, 2)].bitwise_left_shift(four).bitwise_or_(codes[TensorIndex.Slice(1, null, 2)]);
         return (packed.MoveToOuterDisposeScope(), absmax.MoveToOuterDisposeScope());
     }
 
@@ -85,8 +88,8 @@ public sealed class Nf4Tensor(Tensor packed, BlockScales scales, long[] shape, i
     public Tensor Codes()
     {
         using var scope = NewDisposeScope();
-        var high = Packed.bitwise_right_shift(4);
-        var low = Packed.bitwise_and(15);
+        var high = Packed.bitwise_right_shift(tensor((byte)4));
+        var low = Packed.bitwise_and(tensor((byte)15));
         return stack([high, low], 1).flatten().MoveToOuterDisposeScope();
     }
 
