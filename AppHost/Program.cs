@@ -35,6 +35,7 @@ var trainer = builder.AddProject<Projects.Trainer_Worker>("trainer")
     .WithReplicas(2)
     .WithReference(redis).WaitFor(redis)
     .WithSharedData(data)
+    .WithGenAiContentCapture()
     // Kubernetes only (run mode ignores these): one GPU per replica, 1–8 replicas on the lag of the trainers' group on
     // the training stream (KEDA), five minutes after SIGTERM to write a checkpoint.
     .WithGpu(1)

@@ -60,7 +60,7 @@ internal sealed class DemoJobClient(DemoJobOptions options, DemoJobTarget target
 
     /// <summary>The studio's page of the job, when the app model has a "studio" resource with an http endpoint.</summary>
     private string? StudioJobPage(string id) =>
-        model.Resources.OfType<IResourceWithEndpoints>().FirstOrDefault(r => r.Name == "studio") is { } studio
+        model.Resources.OfType<IResourceWithEndpoints>().FirstOrDefault(r => r.Name == DemoJobExtensions.StudioResourceName) is { } studio
             && studio.Annotations.OfType<EndpointAnnotation>().Any(e => e.Name == "http")
             ? $"{studio.GetEndpoint("http").Url}/jobs/{id}" : null;
 

@@ -23,8 +23,30 @@ public static class DemoJobExtensions
             builder.Services.AddSingleton(new DemoConsole(Console.Out));
             builder.Services.AddHostedService<DemoJobClient>();
         }
+        WithStudioLinks(frontDoor);
         return frontDoor.WithJobCommands(options);
     }
+
+    /// <summary>
+    /// When the app model has a resource named "studio" (the jobs web app), the front door links to its job pages in the
+    /// dashboard ("/jobs" on the studio's http endpoint), and the demo's console line links to the job's own page. Without
+    /// a studio, no link is added. Decided once the model is complete, so the order in Program.cs does not matter.
+    /// </summary>
+    private static void WithStudioLinks(IResourceBuilder<ProjectResource> frontDoor)
+    {
+        frontDoor.ApplicationBuilder.Eventing.Subscribe<BeforeStartEvent>((e, _) =>
+        {
+            if (e.Model.Resources.OfType<IResourceWithEndpoints>().FirstOrDefault(r => r.Name == StudioResourceName) is { } studio
+                && studio.Annotations.OfType<EndpointAnnotation>().Any(a => a.Name == "http"))
+            {
+                var jobs = studio.GetEndpoint("http");
+                frontDoor.WithUrls(context => context.Urls.Add(new ResourceUrlAnnotation { Url = $"{jobs.Url}/jobs", DisplayText = "Studio: jobs" }));
+            }
+            return Task.CompletedTask;
+        });
+    }
+
+    public const string StudioResourceName = "studio";
 }
 
 /// <summary>The resource whose Jobs API the demo client calls, and the resources it waits for (healthy) first.</summary>

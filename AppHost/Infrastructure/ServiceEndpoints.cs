@@ -10,6 +10,12 @@ public static class ServiceEndpoints
     public static IResourceBuilder<ProjectResource> WithServiceEndpoint(this IResourceBuilder<ProjectResource> project) =>
         project.WithHttpEndpoint(name: "http").WithHttpHealthCheck("/health");
 
+    /// <summary>Run mode: model-generation spans carry their prompts and completions (the dashboard's GenAI view shows them).</summary>
+    public static IResourceBuilder<ProjectResource> WithGenAiContentCapture(this IResourceBuilder<ProjectResource> project) =>
+        project.ApplicationBuilder.ExecutionContext.IsRunMode
+            ? project.WithEnvironment("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
+            : project;
+
     /// <summary>The front door (the Jobs API): http://localhost:5080 in run mode, so `ft` and curl find it without a lookup.</summary>
     public static IResourceBuilder<ProjectResource> WithFrontDoorEndpoint(this IResourceBuilder<ProjectResource> project)
     {

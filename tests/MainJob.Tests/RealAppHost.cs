@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using FineTune.AppHost.Demo;
 using Microsoft.Extensions.DependencyInjection;
@@ -35,6 +36,10 @@ public sealed class RealAppHost : IAsyncDisposable
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
             [$"--AppHost:StateDirectory={stateDirectory}", "--FineTune:FrontDoorPort=0", "--AppHost:ContainerRuntime=none", .. AppHostArguments.Expand(args)],
             (options, _) => options.DisableDashboard = true);
+        // On this shared 2-core machine a replica can take longer than the 30 s default to accept a group invitation;
+        // the job must still be trained by both replicas, so the coordinator waits longer for its member here.
+        var trainer = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "trainer");
+        trainer.Annotations.Add(new EnvironmentCallbackAnnotation("Trainer__RecruitTimeout", () => "00:03:00"));
         var console = new SynchronizedWriter();
         builder.Services.Replace(ServiceDescriptor.Singleton(new DemoConsole(console)));
         var app = await builder.BuildAsync();

@@ -137,7 +137,7 @@ public sealed class TrainingRun : IDisposable
                     .Take(job.Eval.MaxExamples > 0 ? job.Eval.MaxExamples : int.MaxValue)
                     .Select(c => new GenerationExample(encoder.EncodePrompt(c.Take(c.Count - 1).ToList()), c[^1].Content ?? ""))
                     .ToList();
-                exactMatch = new JsonExactMatchMetric(examples, (m, prompts, ct) => GenerateGreedy(model, encoder, prompts, job.Eval.MaxNewTokens, ct));
+                exactMatch = new JsonExactMatchMetric(examples, (m, prompts, ct) => GenerateGreedy(model, encoder, prompts, job.Eval.MaxNewTokens, ct, modelName: Path.GetFileName((job.Model ?? "finetune").TrimEnd('/'))));
                 prompts = evalSet
                     .Where(c => c.Count >= 2 && c[^1].Role == "assistant")
                     .Take(examples.Count)
@@ -323,7 +323,7 @@ public sealed class TrainingRun : IDisposable
 
     /// <summary>Batched greedy decoding with the KV cache (FineTune.Models' TextGenerator), stopping at end-of-turn ids.</summary>
     public static IReadOnlyList<string> GenerateGreedy(CausalLM model, ConversationEncoder encoder, IReadOnlyList<int[]> prompts,
-        int maxNewTokens, CancellationToken cancellationToken, int batchSize = 16)
+        int maxNewTokens, CancellationToken cancellationToken, int batchSize = 16, string modelName = "finetune")
     {
         var wasTraining = model.training;
         model.eval();
@@ -339,8 +339,16 @@ public sealed class TrainingRun : IDisposable
             for (var start = 0; start < prompts.Count; start += batchSize)
             {
                 var chunk = prompts.Skip(start).Take(batchSize).ToList();
+                var started = DateTimeOffset.UtcNow;
+                var index = 0;
                 foreach (var result in generator.Generate(chunk, options, cancellationToken: cancellationToken))
-                    outputs.Add(encoder.Tokenizer.Decode(result.TokenIds, skipSpecialTokens: true));
+                {
+                    var text = encoder.Tokenizer.Decode(result.TokenIds, skipSpecialTokens: true);
+                    outputs.Add(text);
+                    var prompt = chunk[Math.Min(index++, chunk.Count - 1)];
+                    Telemetry.GenAiTelemetry.Completion(modelName, started, maxNewTokens, prompt.Length, result.TokenIds.Length,
+                        result.FinishReason.ToString().ToLowerInvariant(), Telemetry.GenAiTelemetry.CaptureContent ? encoder.Tokenizer.Decode(prompt, skipSpecialTokens: false) : "", text);
+                }
             }
             return outputs;
         }
