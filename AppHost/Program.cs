@@ -1,57 +1,57 @@
-// The FineTune.Aspire app model: infrastructure first, then the services in pipeline order.
-// `dotnet run --project AppHost` runs it locally; `-- --publisher manifest --output-path ../aspire-manifest.json` writes
-// the Aspire manifest. The engine behind these calls is ours (Hosting/), following Aspire's conventions.
+// The FineTune.Aspire app model, as the architecture diagram reads: infrastructure first, then the services in pipeline order.
+// `dotnet run --project AppHost` runs it (the Aspire dashboard's login URL is printed at start); `-- --publisher manifest
+// --output-path ../aspire-manifest.json` writes Aspire's manifest; `-- --publisher kubernetes --output-path ../deploy/k8s`
+// writes the kustomize folder (docs/deploy.md).
 
-using FineTune.AppHost.Dashboard;
 using FineTune.AppHost.Demo;
-using FineTune.AppHost.Hosting;
+using FineTune.AppHost.Infrastructure;
 using FineTune.AppHost.Publishing.Kubernetes;
+using FineTune.Messaging;
 
-var builder = DistributedApplication.CreateBuilder(args);
-builder.AddKubernetesPublisher(); // -- --publisher kubernetes --output-path ../deploy/k8s (docs/deploy.md)
+var builder = DistributedApplication.CreateBuilder(AppHostArguments.Expand(args));
+builder.AddKubernetesPublisher();
+builder.LogInfrastructureChoices();
 
-// The embedded dashboard (OTLP receiver, resources, logs, traces, metrics, jobs): http://localhost:18888, token printed at start
-builder.AddEmbeddedDashboard();
+// Infrastructure: Redis (job store, streams, gradient exchange) and Ollama (where exported models are registered).
+// Each runs as a container where a container runtime answers (and in the manifest), else as a local process.
+var redis = builder.AddJobStoreRedis("redis");
+var ollama = builder.AddOllama("ollama");
+var data = builder.AddSharedData("data");
 
-// Infrastructure
-var redis = builder.AddRedis("redis")
-    .WithDataVolume()
-    .WithPersistence();
-
-var ollama = builder.AddOllama("ollama")
-    .WithDataVolume();
-
-var data = builder.AddSharedVolume("data");
-
-// Services: dataset → preprocess → trainer (×2, coordinated through Redis Streams) → export (→ Ollama)
-var dataset = builder.AddProject("dataset", "../services/Dataset.Api/Dataset.Api.csproj")
+// Services: dataset (front door, Jobs API) → preprocess → trainer (×2, coordinated through Redis Streams) → export (→ Ollama)
+var dataset = builder.AddProject<Projects.Dataset_Api>("dataset")
+    .WithFrontDoorEndpoint()
     .WithExternalHttpEndpoints()
     .WithReference(redis).WaitFor(redis)
-    .WithSharedVolume(data);
+    .WithSharedData(data);
 
-var preprocess = builder.AddProject("preprocess", "../services/Preprocess.Worker/Preprocess.Worker.csproj")
+var preprocess = builder.AddProject<Projects.Preprocess_Worker>("preprocess")
+    .WithServiceEndpoint()
     .WithReference(redis).WaitFor(redis)
-    .WithSharedVolume(data);
+    .WithSharedData(data);
 
-var trainer = builder.AddProject("trainer", "../services/Trainer.Worker/Trainer.Worker.csproj")
+var trainer = builder.AddProject<Projects.Trainer_Worker>("trainer")
+    .WithServiceEndpoint()
     .WithReplicas(2)
     .WithReference(redis).WaitFor(redis)
-    .WithSharedVolume(data)
-    // Kubernetes only (the local runner ignores these): one GPU per replica, 1–8 replicas on the lag of the
-    // trainers group on ft:train:jobs (KEDA), five minutes after SIGTERM to write a checkpoint.
+    .WithSharedData(data)
+    // Kubernetes only (run mode ignores these): one GPU per replica, 1–8 replicas on the lag of the trainers' group on
+    // the training stream (KEDA), five minutes after SIGTERM to write a checkpoint.
     .WithGpu(1)
-    .WithAutoscaling(minReplicas: 1, maxReplicas: 8, stream: "ft:train:jobs", consumerGroup: "trainers")
+    .WithAutoscaling(minReplicas: 1, maxReplicas: 8, stream: StreamNames.TrainJobs, consumerGroup: StreamNames.TrainGroup)
     .WithTerminationGracePeriod(TimeSpan.FromMinutes(5))
     .WithToleration("nvidia.com/gpu")
     .WithComputeResources(cpuRequest: "2", memoryRequest: "8Gi", memoryLimit: "32Gi");
 
-var export = builder.AddProject("export", "../services/Export.Worker/Export.Worker.csproj")
+var export = builder.AddProject<Projects.Export_Worker>("export")
+    .WithServiceEndpoint()
     .WithReference(redis).WaitFor(redis)
-    .WithReference(ollama).WaitFor(ollama)
-    .WithSharedVolume(data);
+    .WithOllama(ollama)
+    .WithSharedData(data);
 
-// The embedded default job (off with --no-demo or FineTune:Demo:Enabled=false): once all is healthy, on an empty job store,
-// the AppHost submits seed-003's extraction task through the front door and prints the before/after table (docs/jobs.md)
-builder.AddDemoJob(dataset);
+// The embedded default job (off with --no-demo): once the pipeline is healthy, on an empty job store, the AppHost submits
+// seed-003's extraction task through the front door and prints the before/after table (docs/jobs.md). Also the
+// dashboard's "Run the demo job" and "Cancel the newest unfinished job" commands on the front door.
+dataset.WithDemoJob(preprocess, trainer, export);
 
 builder.Build().Run();

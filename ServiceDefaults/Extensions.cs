@@ -27,6 +27,7 @@ public static class Extensions
     {
         builder.ConfigureOpenTelemetry();
         builder.AddDefaultHealthChecks();
+        builder.Services.AddProblemDetails();
         builder.Services.AddServiceDiscovery();
         builder.Services.ConfigureHttpClientDefaults(http =>
         {
@@ -80,11 +81,14 @@ public static class Extensions
     }
 
     /// <summary>
+    /// Outside Development, answers unhandled exceptions without details (first in the pipeline: call it right after Build()).
     /// Maps /health (every check) and /alive (the "live" checks). Unlike the template these are mapped in every
     /// environment: the AppHost and Kubernetes probes need them in production too. They reveal only status words.
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
+        // Outside Development an unhandled exception is answered with a bare 500 problem+json: no message, no stack.
+        if (!app.Environment.IsDevelopment()) app.UseExceptionHandler();
         app.MapHealthChecks(HealthEndpointPath);
         app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions { Predicate = r => r.Tags.Contains("live") });
         return app;

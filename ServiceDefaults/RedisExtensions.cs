@@ -1,50 +1,43 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
 namespace Microsoft.Extensions.Hosting;
 
-/// <summary>One shared, health-checked StackExchange.Redis connection per process, from ConnectionStrings__&lt;name&gt;.</summary>
+/// <summary>
+/// The services' Redis connection: Aspire.StackExchange.Redis's <c>AddRedisClient</c> (ConnectionStrings__&lt;name&gt; from the
+/// AppHost, health check, metrics) with what this system needs on top: keep retrying in the background when Redis restarts,
+/// name the client after the service, and log connection loss and recovery. Its command tracing is off: the workers' blocking
+/// stream reads and the trainers' gradient exchange would bury each job's trace under thousands of Redis spans.
+/// </summary>
 public static class RedisExtensions
 {
-    public static TBuilder AddRedisClient<TBuilder>(this TBuilder builder, string connectionName) where TBuilder : IHostApplicationBuilder
+    public static TBuilder AddJobStoreRedis<TBuilder>(this TBuilder builder, string connectionName) where TBuilder : IHostApplicationBuilder
     {
-        var connectionString = builder.Configuration.GetConnectionString(connectionName)
-            ?? throw new InvalidOperationException(
+        if (string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString(connectionName)))
+            throw new InvalidOperationException(
                 $"Connection string 'ConnectionStrings:{connectionName}' is missing. Run the service under the AppHost, or set ConnectionStrings__{connectionName}.");
-
-        builder.Services.AddSingleton<IConnectionMultiplexer>(sp =>
+        builder.AddRedisClient(connectionName, settings => settings.DisableTracing = true, options =>
         {
-            var options = ConfigurationOptions.Parse(connectionString);
-            options.AbortOnConnectFail = false;          // keep retrying in the background: Redis may restart
+            options.AbortOnConnectFail = false;
             options.ConnectRetry = 5;
             options.ReconnectRetryPolicy = new ExponentialRetry(250, 5000);
             options.ClientName = builder.Environment.ApplicationName;
-            var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Redis");
-            var multiplexer = ConnectionMultiplexer.Connect(options);
-            multiplexer.ConnectionFailed += (_, e) => logger.LogWarning("Redis connection failed: {FailureType} {Endpoint}", e.FailureType, e.EndPoint);
-            multiplexer.ConnectionRestored += (_, e) => logger.LogInformation("Redis connection restored: {Endpoint}", e.EndPoint);
-            return multiplexer;
         });
-        builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>($"{connectionName}_check");
+        builder.Services.AddHostedService<RedisConnectionLog>();
         return builder;
     }
 
-    private sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCheck
+    private sealed class RedisConnectionLog(IConnectionMultiplexer redis, ILogger<RedisConnectionLog> logger) : IHostedService
     {
-        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        public Task StartAsync(CancellationToken cancellationToken)
         {
-            try
-            {
-                var latency = await redis.GetDatabase().PingAsync();
-                return HealthCheckResult.Healthy($"PING {latency.TotalMilliseconds:F1} ms");
-            }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
-            {
-                return HealthCheckResult.Unhealthy("Redis did not answer PING", ex);
-            }
+            redis.ConnectionFailed += (_, e) => logger.LogWarning("Redis connection failed: {FailureType} {Endpoint}", e.FailureType, e.EndPoint);
+            redis.ConnectionRestored += (_, e) => logger.LogInformation("Redis connection restored: {Endpoint}", e.EndPoint);
+            return Task.CompletedTask;
         }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

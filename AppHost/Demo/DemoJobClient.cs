@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using FineTune.AppHost.Hosting.Lifecycle;
+using Microsoft.Extensions.Hosting;
 using Spectre.Console;
 
 namespace FineTune.AppHost.Demo;
@@ -15,20 +15,23 @@ namespace FineTune.AppHost.Demo;
 /// Lives in the AppHost because it needs the running system (resources healthy, the front door's allocated address) and the
 /// console the user is looking at; it uses nothing but the public Jobs API, as `ft submit` would.
 /// </summary>
-internal sealed class DemoJobClient(DemoJobOptions options, DemoJobTarget target) : IDistributedApplicationLifecycleHook
+internal sealed class DemoJobClient(DemoJobOptions options, DemoJobTarget target, DemoConsole console,
+    ResourceNotificationService notifications, DistributedApplicationModel model) : BackgroundService
 {
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromMinutes(2);
     private static readonly TimeSpan ProgressEvery = TimeSpan.FromSeconds(10);
 
-    public async Task AfterResourcesStartedAsync(ResourcesStartedContext context, CancellationToken cancellationToken)
+    protected override async Task ExecuteAsync(CancellationToken cancellationToken)
     {
-        var console = new DemoConsole(context.Output);
         if (!options.Enabled)
         {
             console.Line("demo: off (--no-demo or FineTune:Demo:Enabled=false); no job submitted");
             return;
         }
-        var endpoint = context.Values.Endpoint(target.FrontDoor, "http", 0).Url;
+        foreach (var name in target.WaitFor)
+            await notifications.WaitForResourceHealthyAsync(name, cancellationToken);
+        var endpoint = target.FrontDoor.GetEndpoint("http").Url;
+        console.Line($"demo: the front door (Jobs API) answers on {endpoint}");
         using var http = new HttpClient { BaseAddress = new Uri(endpoint), Timeout = Timeout.InfiniteTimeSpan };
 
         var existing = await GetJsonAsync(http, "/api/jobs?max=1", cancellationToken);
@@ -38,13 +41,15 @@ internal sealed class DemoJobClient(DemoJobOptions options, DemoJobTarget target
             return;
         }
 
-        using var created = await SendAsync(http, HttpMethod.Post, "/api/jobs/demo", Request(), cancellationToken);
+        using var created = await SendAsync(http, HttpMethod.Post, "/api/jobs/demo", Request(options), cancellationToken);
         var createdBody = await created.Content.ReadAsStringAsync(cancellationToken);
         if (!created.IsSuccessStatusCode)
-            throw new InvalidOperationException($"POST /api/jobs/demo answered {(int)created.StatusCode}: {createdBody}");
+        {
+            console.Line($"demo: POST /api/jobs/demo answered {(int)created.StatusCode}: {createdBody}");
+            return;
+        }
         var id = JsonDocument.Parse(createdBody).RootElement.GetProperty("id").GetString()!;
-        var page = context.DashboardUrl is { } url && Uri.TryCreate(url, UriKind.Absolute, out var dashboard)
-            ? $" · dashboard: {dashboard.GetLeftPart(UriPartial.Authority)}/jobs/{id}" : "";
+        var page = StudioJobPage(id) is { } url ? $" · studio: {url}" : "";
         console.Line($"demo: submitted the default job {id}: seed-003 HTML → JSON extraction, {options.Preset} model, "
             + $"{(options.Parallelism > 1 ? $"{options.Parallelism} trainer replicas" : "one trainer replica")}{page}");
 
@@ -53,8 +58,14 @@ internal sealed class DemoJobClient(DemoJobOptions options, DemoJobTarget target
         DemoJobReport.Write(console, job, notes, options.ConsoleRows);
     }
 
+    /// <summary>The studio's page of the job, when the app model has a "studio" resource with an http endpoint.</summary>
+    private string? StudioJobPage(string id) =>
+        model.Resources.OfType<IResourceWithEndpoints>().FirstOrDefault(r => r.Name == "studio") is { } studio
+            && studio.Annotations.OfType<EndpointAnnotation>().Any(e => e.Name == "http")
+            ? $"{studio.GetEndpoint("http").Url}/jobs/{id}" : null;
+
     /// <summary>The body of POST /api/jobs/demo: only what the options set, so DemoJob's recipe decides the rest.</summary>
-    private JsonObject Request()
+    internal static JsonObject Request(DemoJobOptions options)
     {
         var training = new JsonObject();
         if (options.MaxSteps is { } steps) training["max_steps"] = steps;
@@ -173,7 +184,7 @@ internal sealed class DemoJobClient(DemoJobOptions options, DemoJobTarget target
 }
 
 /// <summary>The AppHost console for the demo: whole lines, never interleaved with the runner's own lines (same lock).</summary>
-internal sealed class DemoConsole(TextWriter output)
+public sealed class DemoConsole(TextWriter output)
 {
     public IAnsiConsole Ansi { get; } = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
 

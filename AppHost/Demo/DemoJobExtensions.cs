@@ -1,5 +1,3 @@
-using FineTune.AppHost.Hosting;
-using FineTune.AppHost.Hosting.Lifecycle;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -8,20 +6,26 @@ namespace FineTune.AppHost.Demo;
 public static class DemoJobExtensions
 {
     /// <summary>
-    /// The embedded default job: once every resource is healthy, the AppHost (as the front door's first client) submits the
-    /// demo job to <paramref name="frontDoor"/>'s Jobs API when its job store is empty, follows it on the console and prints
-    /// the before/after table. Off with <c>--no-demo</c> or <c>FineTune:Demo:Enabled=false</c>. Run mode only.
+    /// The embedded default job: once the pipeline's services are healthy, the AppHost (as the front door's first client)
+    /// submits the demo job to <paramref name="frontDoor"/>'s Jobs API when its job store is empty, follows it on the console
+    /// and prints the before/after table. Off with <c>--no-demo</c> or <c>FineTune:Demo:Enabled=false</c>. Run mode only.
+    /// Also adds the front door's dashboard commands (run the demo job, cancel the newest unfinished job).
     /// </summary>
-    public static IDistributedApplicationBuilder AddDemoJob(this IDistributedApplicationBuilder builder, IResourceBuilder<ProjectResource> frontDoor)
+    public static IResourceBuilder<ProjectResource> WithDemoJob(this IResourceBuilder<ProjectResource> frontDoor, params IResourceBuilder<IResource>[] waitFor)
     {
+        var builder = frontDoor.ApplicationBuilder;
         var options = new DemoJobOptions();
         builder.Configuration.GetSection(DemoJobOptions.Section).Bind(options);
-        builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(new DemoJobTarget(frontDoor.Resource));
-        builder.Services.AddLifecycleHook<DemoJobClient>();
-        return builder;
+        if (builder.ExecutionContext.IsRunMode)
+        {
+            builder.Services.AddSingleton(options);
+            builder.Services.AddSingleton(new DemoJobTarget(frontDoor.Resource, [.. waitFor.Select(w => w.Resource.Name)]));
+            builder.Services.AddSingleton(new DemoConsole(Console.Out));
+            builder.Services.AddHostedService<DemoJobClient>();
+        }
+        return frontDoor.WithJobCommands(options);
     }
 }
 
-/// <summary>The resource whose Jobs API the demo client calls.</summary>
-public sealed record DemoJobTarget(ProjectResource FrontDoor);
+/// <summary>The resource whose Jobs API the demo client calls, and the resources it waits for (healthy) first.</summary>
+public sealed record DemoJobTarget(ProjectResource FrontDoor, IReadOnlyList<string> WaitFor);

@@ -82,5 +82,5 @@ try {
 } catch (err) {
   output.error = String(err?.stack ?? err);
 }
-process.stdout.write(JSON.stringify(output) + "\n");
-process.exit(0);
+// Exit only once the result is flushed: process.exit right after write cuts off a large result on a pipe.
+process.stdout.write(JSON.stringify(output) + "\n", () => process.exit(0));

@@ -24,8 +24,9 @@ for (const text of texts) {
   out.push(JSON.stringify({
     ids: enc.ids,
     tokens: enc.tokens,
-    decoded: tokenizer.decode(enc.ids, { skip_special_tokens: false }),
-    decodedSkip: tokenizer.decode(enc.ids, { skip_special_tokens: true }),
+    // The library refuses to decode an empty id list; the empty text is what a decoder gives for it.
+    decoded: enc.ids.length === 0 ? "" : tokenizer.decode(enc.ids, { skip_special_tokens: false }),
+    decodedSkip: enc.ids.length === 0 ? "" : tokenizer.decode(enc.ids, { skip_special_tokens: true }),
   }));
 }
 process.stdout.write(out.join("\n") + "\n");

@@ -17,7 +17,7 @@ public static class CliRunner
             await Console.Error.WriteLineAsync("ft: cancelled");
             return 130;
         }
-        catch (Exception e) when (e is CliException or IOException or InvalidDataException or FormatException
+        catch (Exception e) when (e is CliException or FineTune.Export.Verification.LlamaCppVerificationException or IOException or InvalidDataException or FormatException
                                       or NotSupportedException or ArgumentException or UnauthorizedAccessException
                                       or System.Text.Json.JsonException or KeyNotFoundException)
         {

@@ -100,12 +100,26 @@ public sealed class JobsClient : IDisposable
             var text = problem.TryGetProperty("title", out var title) ? title.GetString() : reason;
             if (problem.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Object)
                 return text + string.Concat(errors.EnumerateObject().Select(e => $"\n  {e.Name}: {string.Join("; ", e.Value.EnumerateArray().Select(v => v.GetString()))}"));
+            if (errors.ValueKind == JsonValueKind.Array)   // a rejected dataset: its issues, each with its line
+                return $"{text}: {Detail(problem)}" + string.Concat(errors.EnumerateArray().Select(e => $"\n  {Issue(e)}"));
             return problem.TryGetProperty("detail", out var detail) ? $"{text}: {detail.GetString()}" : text ?? "";
         }
         catch (JsonException)
         {
             return reason ?? "";
         }
+    }
+
+    private static string? Detail(JsonElement problem) => problem.TryGetProperty("detail", out var d) ? d.GetString() : null;
+
+    /// <summary>"line 2, record 2, field 'x': message" of one issue of a rejected dataset.</summary>
+    private static string Issue(JsonElement issue)
+    {
+        string? Part(string name, string label) =>
+            issue.TryGetProperty(name, out var v) && v.ValueKind is JsonValueKind.Number or JsonValueKind.String ? $"{label} {v}" : null;
+        var where = string.Join(", ", new[] { Part("line", "line"), Part("record", "record"), Part("field", "field") }.Where(p => p is not null));
+        var message = issue.TryGetProperty("message", out var m) ? m.GetString() : "";
+        return where.Length == 0 ? message ?? "" : $"{where}: {message}";
     }
 
     public void Dispose() => _http.Dispose();

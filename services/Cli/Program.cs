@@ -7,6 +7,7 @@ using FineTune.Cli.Commands;
 
 var root = new RootCommand("ft: fine-tune local LLMs with LoRA and ship them to Ollama and llama.cpp")
 {
+    InitCommand.Create(),
     InitTinyCommand.Create(),
     InspectCommand.Create(),
     TokenizeCommand.Create(),

@@ -94,6 +94,11 @@ public sealed class ExportJob(ILogger logger, OllamaRegistration? ollama = null,
                 Verify = true,
                 Progress = new Progress<(int Done, int Total, string Tensor)>(p => { if (p.Done == p.Total || p.Done % 16 == 0) Report($"GGUF {p.Done}/{p.Total} tensors"); }),
             }.Convert(sourceFolder, Path.Combine(output, ggufName), request.GgufType);
+        foreach (var warning in gguf.Warnings)
+        {
+            logger.LogWarning("Export: {Warning}", warning);
+            Progress?.Report($"warning: {warning}");
+        }
         StageSeconds.Record(gguf.Elapsed.TotalSeconds, new KeyValuePair<string, object?>("stage", "gguf"));
         BytesIn.Add(gguf.InputBytes);
         artifacts.Add(("gguf", ggufName));
@@ -162,7 +167,11 @@ public sealed class ExportJob(ILogger logger, OllamaRegistration? ollama = null,
         var response = await llamaCpp.RunAsync([new LlamaCppJob(ggufPath, prompts, 16)], TimeSpan.FromMinutes(10), ct);
         var job = response.Jobs.FirstOrDefault();
         if (response.Error is not null || job is null || !job.Ok)
-            throw new InvalidOperationException($"llama.cpp could not run {ggufPath}: {response.Error ?? job?.Describe()}");
+        {
+            logger.LogError("llama.cpp could not run {Gguf}: {Details}", ggufPath, response.Error ?? job?.Describe());
+            throw new LlamaCppVerificationException(
+                $"llama.cpp could not run {Path.GetFileName(ggufPath)}: {LlamaCppJobResult.OneLine(response.Error) ?? job?.Summary() ?? "no result"}");
+        }
         return $"llama.cpp loaded {Path.GetFileName(ggufPath)} and generated {job.Results!.Sum(r => r.Generated.Length)} tokens over {prompts.Count} prompt(s)";
     }
 

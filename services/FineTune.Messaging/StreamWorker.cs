@@ -177,10 +177,20 @@ public abstract class StreamWorker : BackgroundService
         }
     }
 
+    /// <summary>
+    /// The handler made durable progress (e.g. a training checkpoint): count this delivery as the first again, so deliveries
+    /// cut short by crashes or kills dead-letter the message only when <see cref="StreamWorkerOptions.MaxAttempts"/> of them
+    /// in a row made none.
+    /// </summary>
+    protected Task ResetAttemptsAsync(StreamMessage message) =>
+        Database.HashSetAsync(StreamNames.Attempts, AttemptField(message.Id), 1);
+
+    private string AttemptField(string id) => $"{Stream}|{Group}|{id}";
+
     private async Task ProcessAsync(StreamEntry entry, CancellationToken stoppingToken)
     {
         var id = entry.Id.ToString();
-        var attemptField = $"{Stream}|{Group}|{id}";
+        var attemptField = AttemptField(id);
         var errorField = attemptField + "|error";
         var attempt = (int)await Database.HashIncrementAsync(StreamNames.Attempts, attemptField);
         var message = StreamMessage.From(Stream, entry, attempt);
@@ -225,8 +235,15 @@ public abstract class StreamWorker : BackgroundService
             await keepAlive;
             activity?.AddException(ex);
             activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            if (ex is InvalidMessageException)
+            {
+                // bad input, not a bug: the reason is the whole story (no stack), and no retry can change it
+                Logger.LogWarning("Message {MessageId} on {Stream} rejected: {Error}", id, Stream, ex.Message);
+                await DeadLetterAsync(message, $"{ex.GetType().Name}: {ex.Message}", "", attempt);
+                return;
+            }
             Logger.LogError(ex, "Message {MessageId} on {Stream} failed (attempt {Attempt} of {MaxAttempts})", id, Stream, attempt, Options.MaxAttempts);
-            if (ex is InvalidMessageException || attempt >= Options.MaxAttempts)
+            if (attempt >= Options.MaxAttempts)
                 await DeadLetterAsync(message, $"{ex.GetType().Name}: {ex.Message}", ex.ToString(), attempt);
             else
             {

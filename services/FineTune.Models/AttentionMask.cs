@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FineTune.Models;
@@ -35,15 +36,25 @@ public sealed class AttentionMask : IDisposable
             return new AttentionMask(null);
 
         using var scope = NewDisposeScope();
-        var q = arange(pastLength, keyCount, dtype: ScalarType.Int64, device: device).unsqueeze(1); // (T, 1)
-        var k = arange(0, keyCount, dtype: ScalarType.Int64, device: device).unsqueeze(0);          // (1, S)
+        // Scalars are owned locals, never implicit conversions: TorchSharp frees an unowned one in a finalizer,
+        // which may run while libtorch still reads it (docs/training.md, "The optimizer's native crash").
+        using var zero = 0L.ToScalar();
+        using var one = 1L.ToScalar();
+        using var past = pastLength.ToScalar();
+        using var end = keyCount.ToScalar();
+        var q = arange(past, end, one, dtype: ScalarType.Int64, device: device).unsqueeze(1);       // (T, 1)
+        var k = arange(zero, end, one, dtype: ScalarType.Int64, device: device).unsqueeze(0);       // (1, S)
         var allowed = k.le(q);                                                                        // (T, S)
-        if (windowBites) allowed = allowed.logical_and(q.sub(k).lt(slidingWindow!.Value));
+        if (windowBites)
+        {
+            using var window = slidingWindow!.Value.ToScalar();
+            allowed = allowed.logical_and(q.sub(k).lt(window));
+        }
         allowed = allowed.unsqueeze(0);                                                               // (1, T, S)
         if (querySegments is not null && keySegments is not null)
         {
             var same = querySegments.unsqueeze(2).eq(keySegments.unsqueeze(1));                       // (B, T, S)
-            allowed = allowed.logical_and(same).logical_and(keySegments.unsqueeze(1).ne(0));
+            allowed = allowed.logical_and(same).logical_and(keySegments.unsqueeze(1).ne(zero));
         }
         // A padding query sees nothing; let it see itself so softmax stays finite (its output is never used).
         allowed = allowed.logical_or(k.eq(q).unsqueeze(0));

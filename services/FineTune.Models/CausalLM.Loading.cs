@@ -87,20 +87,30 @@ public sealed partial class CausalLM
         _ => dtype.ToString().ToLowerInvariant(),
     };
 
-    /// <summary>Re-initialises weights as HF does for new models: N(0, std) for projections and embeddings, zero biases, unit norms.</summary>
-    public void InitializeWeights(long seed, double std = 0.02)
+    /// <summary>
+    /// Re-initialises weights as HF does for new models: N(0, std) for projections and embeddings, zero biases, unit norms
+    /// ((1+w) norms: w = 0). <paramref name="normStd"/> &gt; 0 adds N(0, normStd) noise to the norms (test models whose
+    /// exports must get every norm right); <paramref name="embeddingStd"/> overrides std for the embedding.
+    /// </summary>
+    public void InitializeWeights(long seed, double std = 0.02, double normStd = 0, double? embeddingStd = null)
     {
         using var noGrad = no_grad();
         var generator = new Generator((ulong)seed, CPU);
         foreach (var (name, p) in named_parameters())
         {
             using var scope = NewDisposeScope();
-            if (name.EndsWith("layernorm.weight", StringComparison.Ordinal) || name == "model.norm.weight")
-                p.fill_(1);
+            if (name.EndsWith("norm.weight", StringComparison.Ordinal))
+            {
+                p.fill_(Config.Gemma ? 0 : 1);
+                if (normStd > 0) p.add_(normal(0, normStd, p.shape, ScalarType.Float32, CPU, generator: generator).to(p.dtype, p.device));
+            }
             else if (name.EndsWith(".bias", StringComparison.Ordinal))
                 p.zero_();
             else
-                p.copy_(normal(0, std, p.shape, ScalarType.Float32, CPU, generator: generator).to(p.dtype, p.device));
+            {
+                var sd = name == "model.embed_tokens.weight" ? embeddingStd ?? std : std;
+                p.copy_(normal(0, sd, p.shape, ScalarType.Float32, CPU, generator: generator).to(p.dtype, p.device));
+            }
         }
     }
 

@@ -16,6 +16,7 @@ public sealed partial class CausalLM : nn.Module
     private readonly Linear? lm_head;
 #pragma warning restore IDE1006
     private readonly double[] _inverseFrequencies;
+    private readonly double[]? _localInverseFrequencies;
 
     public CausalLM(ModelConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(config.Architecture)
     {
@@ -26,6 +27,7 @@ public sealed partial class CausalLM : nn.Module
         if (!config.TieWordEmbeddings) lm_head = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false, Device, dtype);
         RegisterComponents();
         _inverseFrequencies = Rope.InverseFrequencies(config);
+        if (config.RopeLocalTheta is not null) _localInverseFrequencies = Rope.InverseFrequencies(config, local: true);
     }
 
     public ModelConfig Config { get; }
@@ -89,20 +91,20 @@ public sealed partial class CausalLM : nn.Module
         }
         positionIds ??= segmentIds is not null && past == 0
             ? PositionsWithinSegments(segmentIds)
-            : arange(past, past + t, dtype: ScalarType.Int64, device: device).unsqueeze(0).expand(b, t);
+            : Positions(past, t, device).unsqueeze(0).expand(b, t);
 
-        var inverseFrequencies = Config.RopeScaling is { Type: "dynamic" }
-            ? Rope.InverseFrequencies(Config, positionIds.max().item<long>() + 1)
-            : _inverseFrequencies;
-        var (cos, sin) = Rope.Tables(inverseFrequencies, positionIds);                    // (B, T, hs)
-        using var mask = AttentionMask.Build(t, past, querySegments, keySegments, Config.SlidingWindow, device);
+        using var inputs = LayerInputs.Build(Config, _inverseFrequencies, _localInverseFrequencies, positionIds,
+            t, past, querySegments, keySegments, device);
 
-        var x = model.EmbedTokens.call(inputIds);                                          // (B, T, C)
+        var x = model.Embed(inputIds);                                                     // (B, T, C)
         var checkpoint = GradientCheckpointing && training && is_grad_enabled() && cache is null;
         for (var i = 0; i < model.Layers.Count; i++)
+        {
+            var (cos, sin, mask) = inputs.For(i);
             x = checkpoint
                 ? CheckpointedLayer(i, x, cos, sin, mask)                                   // (B, T, C), recomputed in backward
                 : model.Layers[i].forward(x, cos, sin, mask, cache, i);                    // (B, T, C)
+        }
         cache?.EndStep(t);
         return model.Norm.call(x).MoveToOuterDisposeScope();                              // (B, T, C)
     }
@@ -120,17 +122,26 @@ public sealed partial class CausalLM : nn.Module
             [x, cos, sin, mask.Mask], layer.parameters());
     }
 
-    /// <summary>Logits (..., V) from final hidden states (..., C), through the tied embedding or lm_head.</summary>
-    public Tensor LmHead(Tensor hidden) => lm_head is null
-        ? nn.functional.linear(hidden, model.EmbedTokens.weight!)
-        : lm_head.call(hidden);
+    /// <summary>
+    /// Logits (..., V) from final hidden states (..., C), through the tied embedding or lm_head, then soft-capped to
+    /// cap·tanh(logits/cap) when the config has final_logit_softcapping.
+    /// </summary>
+    public Tensor LmHead(Tensor hidden)
+    {
+        var logits = lm_head is null ? nn.functional.linear(hidden, model.EmbedTokens.weight!) : lm_head.call(hidden);
+        if (Config.FinalLogitSoftcapping is not { } cap) return logits;
+        using (logits)
+        using (var scaled = logits.div(cap))
+        using (var capped = scaled.tanh())
+            return capped.mul(cap);
+    }
 
     /// <summary>Position of each token within its segment: [a a a b b] → [0 1 2 0 1].</summary>
     public static Tensor PositionsWithinSegments(Tensor segmentIds)
     {
         using var scope = NewDisposeScope();
         var (b, t) = (segmentIds.shape[0], segmentIds.shape[1]);
-        var index = arange(t, dtype: ScalarType.Int64, device: segmentIds.device).unsqueeze(0).expand(b, t); // (B, T)
+        var index = Positions(0, t, segmentIds.device).unsqueeze(0).expand(b, t);                           // (B, T)
         var changes = segmentIds.narrow(1, 1, t - 1).ne(segmentIds.narrow(1, 0, t - 1));                     // (B, T-1)
         var isStart = cat([ones([b, 1], ScalarType.Bool, segmentIds.device), changes], 1);                    // (B, T)
         var start = cummax(where(isStart, index, zeros_like(index)), 1).values;                                // (B, T)
@@ -141,7 +152,20 @@ public sealed partial class CausalLM : nn.Module
     private static bool IsOneSegmentPerRow(Tensor segmentIds)
     {
         using var scope = NewDisposeScope();
-        return segmentIds.eq(segmentIds.narrow(1, 0, 1)).logical_and(segmentIds.ne(0)).all().item<bool>();
+        using var padding = 0L.ToScalar();
+        return segmentIds.eq(segmentIds.narrow(1, 0, 1)).logical_and(segmentIds.ne(padding)).all().item<bool>();
+    }
+
+    /// <summary>
+    /// [start, start + count) as Int64, with owned Scalars: an implicit one is freed by TorchSharp's finalizer, which may
+    /// run while libtorch still reads it (docs/training.md, "The optimizer's native crash").
+    /// </summary>
+    private static Tensor Positions(long start, long count, Device device)
+    {
+        using var first = start.ToScalar();
+        using var end = (start + count).ToScalar();
+        using var one = 1L.ToScalar();
+        return arange(first, end, one, dtype: ScalarType.Int64, device: device);
     }
 
     private static void CheckShape(Tensor? t, string name, long b, long len)
@@ -156,8 +180,8 @@ public sealed partial class CausalLM : nn.Module
     public IReadOnlyList<string> LinearModulePaths =>
     [
         .. Enumerable.Range(0, Config.NumHiddenLayers).SelectMany(i =>
-            CausalSelfAttention.LinearNames.Select(n => $"model.layers.{i}.self_attn.{n}")
-                .Concat(Mlp.LinearNames.Select(n => $"model.layers.{i}.mlp.{n}"))),
+            model.Layers[i].SelfAttention.LinearNames.Select(n => $"model.layers.{i}.self_attn.{n}")
+                .Concat(model.Layers[i].MlpBlock.LinearNames.Select(n => $"model.layers.{i}.mlp.{n}"))),
     ];
 
     /// <summary>The module now at <paramref name="path"/> (a Linear, or whatever replaced it).</summary>

@@ -1,21 +1,28 @@
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace FineTune.Models;
 
-/// <summary>Grouped-query self-attention with rotary embeddings; q/k/v/o projections are swappable (LoRA).</summary>
+/// <summary>
+/// Grouped-query self-attention with rotary embeddings; the projections are swappable (LoRA). Family switches:
+/// one fused <c>qkv_proj</c> (Phi-3) instead of q/k/v_proj, per-head <c>q_norm</c>/<c>k_norm</c> before RoPE
+/// (Qwen3, Gemma 3), and Gemma's query_pre_attn_scalar in place of head_dim in the score scale.
+/// </summary>
 public sealed class CausalSelfAttention : nn.Module, ILinearHost
 {
 #pragma warning disable IDE1006 // field names are the checkpoint keys
-    private nn.Module<Tensor, Tensor> q_proj;
-    private nn.Module<Tensor, Tensor> k_proj;
-    private nn.Module<Tensor, Tensor> v_proj;
+    private nn.Module<Tensor, Tensor>? q_proj;
+    private nn.Module<Tensor, Tensor>? k_proj;
+    private nn.Module<Tensor, Tensor>? v_proj;
+    private nn.Module<Tensor, Tensor>? qkv_proj;
     private nn.Module<Tensor, Tensor> o_proj;
+    private readonly RMSNorm? q_norm;
+    private readonly RMSNorm? k_norm;
 #pragma warning restore IDE1006
     private readonly int _nHead;
     private readonly int _nKv;
     private readonly int _headDim;
+    private readonly double _queryScale;
 
     public CausalSelfAttention(ModelConfig c, Device? device, ScalarType dtype) : base(nameof(CausalSelfAttention))
     {
@@ -23,14 +30,31 @@ public sealed class CausalSelfAttention : nn.Module, ILinearHost
         _nKv = c.NumKeyValueHeads;
         _headDim = c.HeadDim;
         var qkvBias = c.QkvBias || c.AttentionBias;
-        q_proj = nn.Linear(c.HiddenSize, _nHead * _headDim, qkvBias, device, dtype);
-        k_proj = nn.Linear(c.HiddenSize, _nKv * _headDim, qkvBias, device, dtype);
-        v_proj = nn.Linear(c.HiddenSize, _nKv * _headDim, qkvBias, device, dtype);
+        if (c.Fused)
+            qkv_proj = nn.Linear(c.HiddenSize, (_nHead + 2 * _nKv) * _headDim, qkvBias, device, dtype);
+        else
+        {
+            q_proj = nn.Linear(c.HiddenSize, _nHead * _headDim, qkvBias, device, dtype);
+            k_proj = nn.Linear(c.HiddenSize, _nKv * _headDim, qkvBias, device, dtype);
+            v_proj = nn.Linear(c.HiddenSize, _nKv * _headDim, qkvBias, device, dtype);
+        }
         o_proj = nn.Linear(_nHead * _headDim, c.HiddenSize, c.AttentionBias, device, dtype);
+        if (c.QkNorm)
+        {
+            q_norm = new RMSNorm(_headDim, c.RmsNormEps, device, dtype, unitOffset: c.Gemma);
+            k_norm = new RMSNorm(_headDim, c.RmsNormEps, device, dtype, unitOffset: c.Gemma);
+        }
+        // SDPA scales by 1/√head_dim; a different scalar is applied to q first.
+        _queryScale = c.QueryPreAttnScalar is { } s ? Math.Sqrt(_headDim / s) : 1;
+        LinearNames = c.Fused ? ["qkv_proj", "o_proj"] : ["q_proj", "k_proj", "v_proj", "o_proj"];
         RegisterComponents();
     }
 
-    public static readonly IReadOnlyList<string> LinearNames = ["q_proj", "k_proj", "v_proj", "o_proj"];
+    /// <summary>The projections of the unfused families (Llama, Qwen, Mistral, Gemma).</summary>
+    public static readonly IReadOnlyList<string> UnfusedLinearNames = ["q_proj", "k_proj", "v_proj", "o_proj"];
+
+    /// <summary>This block's projections, by checkpoint name.</summary>
+    public IReadOnlyList<string> LinearNames { get; }
 
     /// <param name="x">(B, T, C)</param>
     /// <param name="cos">(B, T, hs)</param>
@@ -41,11 +65,16 @@ public sealed class CausalSelfAttention : nn.Module, ILinearHost
     {
         using var scope = NewDisposeScope();
         var (b, t) = (x.shape[0], x.shape[1]);
-        var q = q_proj.call(x).view(b, t, _nHead, _headDim).transpose(1, 2); // (B, nh, T, hs)
-        var k = k_proj.call(x).view(b, t, _nKv, _headDim).transpose(1, 2);   // (B, nkv, T, hs)
-        var v = v_proj.call(x).view(b, t, _nKv, _headDim).transpose(1, 2);   // (B, nkv, T, hs)
+        var (q, k, v) = Project(x);                                           // (B, T, n*hs) each
+        q = q.view(b, t, _nHead, _headDim);
+        k = k.view(b, t, _nKv, _headDim);
+        if (q_norm is not null) (q, k) = (q_norm.call(q), k_norm!.call(k));   // per head, over hs
+        q = q.transpose(1, 2);                                                // (B, nh, T, hs)
+        k = k.transpose(1, 2);                                                // (B, nkv, T, hs)
+        v = v.view(b, t, _nKv, _headDim).transpose(1, 2);                     // (B, nkv, T, hs)
         q = Rope.Apply(q, cos, sin);
         k = Rope.Apply(k, cos, sin);
+        if (_queryScale != 1) q = q.mul(_queryScale);
         if (cache is not null) (k, v) = cache.Append(layer, k, v);           // (B, nkv, S, hs)
         if (_nKv != _nHead)
         {
@@ -57,11 +86,20 @@ public sealed class CausalSelfAttention : nn.Module, ILinearHost
         return o_proj.call(y).MoveToOuterDisposeScope();                      // (B, T, C)
     }
 
-    public nn.Module<Tensor, Tensor> GetLinear(string name) => name switch
+    /// <summary>q (B, T, nh·hs), k and v (B, T, nkv·hs): three projections, or one fused one split in that order.</summary>
+    private (Tensor Q, Tensor K, Tensor V) Project(Tensor x)
     {
-        "q_proj" => q_proj,
-        "k_proj" => k_proj,
-        "v_proj" => v_proj,
+        if (qkv_proj is null) return (q_proj!.call(x), k_proj!.call(x), v_proj!.call(x));
+        var parts = qkv_proj.call(x).split([_nHead * _headDim, _nKv * _headDim, _nKv * _headDim], -1);
+        return (parts[0], parts[1], parts[2]);
+    }
+
+    public nn.Module<Tensor, Tensor> GetLinear(string name) => (LinearNames.Contains(name) ? name : "") switch
+    {
+        "q_proj" => q_proj!,
+        "k_proj" => k_proj!,
+        "v_proj" => v_proj!,
+        "qkv_proj" => qkv_proj!,
         "o_proj" => o_proj,
         _ => throw new KeyNotFoundException($"self_attn has no projection '{name}' (has {string.Join(", ", LinearNames)})"),
     };
@@ -74,6 +112,7 @@ public sealed class CausalSelfAttention : nn.Module, ILinearHost
             case "q_proj": q_proj = module; break;
             case "k_proj": k_proj = module; break;
             case "v_proj": v_proj = module; break;
+            case "qkv_proj": qkv_proj = module; break;
             default: o_proj = module; break;
         }
         ILinearHost.Reregister(this, name, module);

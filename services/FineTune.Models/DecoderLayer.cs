@@ -3,21 +3,34 @@ using static TorchSharp.torch;
 
 namespace FineTune.Models;
 
-/// <summary>Pre-norm transformer block: x + attn(norm(x)), then h + mlp(norm(h)).</summary>
+/// <summary>
+/// Pre-norm transformer block: x + attn(norm(x)), then h + mlp(norm(h)). Gemma normalises both sides of each
+/// sub-block ("sandwich"): h = x + post_attention_layernorm(attn(input_layernorm(x))), then
+/// h + post_feedforward_layernorm(mlp(pre_feedforward_layernorm(h))); there post_attention_layernorm is the
+/// attention output's norm, not the MLP input's as in Llama.
+/// </summary>
 public sealed class DecoderLayer : nn.Module
 {
 #pragma warning disable IDE1006 // field names are the checkpoint keys
     private readonly RMSNorm input_layernorm;
     private readonly CausalSelfAttention self_attn;
     private readonly RMSNorm post_attention_layernorm;
+    private readonly RMSNorm? pre_feedforward_layernorm;
+    private readonly RMSNorm? post_feedforward_layernorm;
     private readonly Mlp mlp;
 #pragma warning restore IDE1006
 
     public DecoderLayer(ModelConfig c, Device? device, ScalarType dtype) : base(nameof(DecoderLayer))
     {
-        input_layernorm = new RMSNorm(c.HiddenSize, c.RmsNormEps, device, dtype);
+        RMSNorm Norm() => new(c.HiddenSize, c.RmsNormEps, device, dtype, unitOffset: c.Gemma);
+        input_layernorm = Norm();
         self_attn = new CausalSelfAttention(c, device, dtype);
-        post_attention_layernorm = new RMSNorm(c.HiddenSize, c.RmsNormEps, device, dtype);
+        post_attention_layernorm = Norm();
+        if (c.Gemma)
+        {
+            pre_feedforward_layernorm = Norm();
+            post_feedforward_layernorm = Norm();
+        }
         mlp = new Mlp(c, device, dtype);
         RegisterComponents();
     }
@@ -30,7 +43,14 @@ public sealed class DecoderLayer : nn.Module
     public Tensor forward(Tensor x, Tensor cos, Tensor sin, AttentionMask mask, KVCache? cache, int layer)
     {
         using var scope = NewDisposeScope();
-        var h = x.add(self_attn.forward(input_layernorm.call(x), cos, sin, mask, cache, layer)); // (B, T, C)
-        return h.add(mlp.call(post_attention_layernorm.call(h))).MoveToOuterDisposeScope();  // (B, T, C)
+        var attention = self_attn.forward(input_layernorm.call(x), cos, sin, mask, cache, layer);     // (B, T, C)
+        if (pre_feedforward_layernorm is null)
+        {
+            var h = x.add(attention);                                                                // (B, T, C)
+            return h.add(mlp.call(post_attention_layernorm.call(h))).MoveToOuterDisposeScope();
+        }
+        var g = x.add(post_attention_layernorm.call(attention));                                    // (B, T, C)
+        var ff = mlp.call(pre_feedforward_layernorm.call(g));
+        return g.add(post_feedforward_layernorm!.call(ff)).MoveToOuterDisposeScope();               // (B, T, C)
     }
 }

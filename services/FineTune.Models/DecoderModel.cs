@@ -13,12 +13,14 @@ public sealed class DecoderModel : nn.Module
     private readonly RMSNorm norm;
 #pragma warning restore IDE1006
     private readonly DecoderLayer[] _layers;
+    private readonly double _embeddingScale;
 
     public DecoderModel(ModelConfig c, Device? device, ScalarType dtype) : base(nameof(DecoderModel))
     {
         embed_tokens = nn.Embedding(c.VocabSize, c.HiddenSize, device: device, dtype: dtype);
         layers = nn.ModuleList([.. Enumerable.Range(0, c.NumHiddenLayers).Select(_ => new DecoderLayer(c, device, dtype))]);
-        norm = new RMSNorm(c.HiddenSize, c.RmsNormEps, device, dtype);
+        norm = new RMSNorm(c.HiddenSize, c.RmsNormEps, device, dtype, unitOffset: c.Gemma);
+        _embeddingScale = c.Gemma ? Math.Sqrt(c.HiddenSize) : 1;
         RegisterComponents();
         _layers = [.. layers]; // after RegisterComponents: a plain array, not a second registration
     }
@@ -28,4 +30,13 @@ public sealed class DecoderModel : nn.Module
     public IReadOnlyList<DecoderLayer> Layers => _layers;
 
     public RMSNorm Norm => norm;
+
+    /// <summary>Token embeddings (B, T, C); Gemma multiplies them by √hidden, rounded to the weights' dtype as HF does.</summary>
+    public Tensor Embed(Tensor inputIds)
+    {
+        if (_embeddingScale == 1) return embed_tokens.call(inputIds);
+        using var scope = NewDisposeScope();
+        using var scale = tensor(_embeddingScale, embed_tokens.weight!.dtype, inputIds.device);
+        return embed_tokens.call(inputIds).mul(scale).MoveToOuterDisposeScope();
+    }
 }

@@ -3,36 +3,70 @@ using static TorchSharp.torch;
 
 namespace FineTune.Models;
 
-/// <summary>SwiGLU feed-forward: down(silu(gate(x)) * up(x)).</summary>
+/// <summary>
+/// Gated feed-forward: down(act(gate(x)) * up(x)) with SiLU (SwiGLU) or, for Gemma, tanh-approximated GELU (GeGLU).
+/// Phi-3 keeps gate and up in one <c>gate_up_proj</c> whose first half of outputs is the gate.
+/// </summary>
 public sealed class Mlp : nn.Module<Tensor, Tensor>, ILinearHost
 {
 #pragma warning disable IDE1006 // field names are the checkpoint keys
-    private nn.Module<Tensor, Tensor> gate_proj;
-    private nn.Module<Tensor, Tensor> up_proj;
+    private nn.Module<Tensor, Tensor>? gate_proj;
+    private nn.Module<Tensor, Tensor>? up_proj;
+    private nn.Module<Tensor, Tensor>? gate_up_proj;
     private nn.Module<Tensor, Tensor> down_proj;
 #pragma warning restore IDE1006
+    private readonly long _intermediate;
+    private readonly bool _gelu;
 
     public Mlp(ModelConfig c, Device? device, ScalarType dtype) : base(nameof(Mlp))
     {
-        gate_proj = nn.Linear(c.HiddenSize, c.IntermediateSize, c.MlpBias, device, dtype);
-        up_proj = nn.Linear(c.HiddenSize, c.IntermediateSize, c.MlpBias, device, dtype);
+        _intermediate = c.IntermediateSize;
+        _gelu = c.HiddenAct == "gelu_pytorch_tanh";
+        if (c.Fused)
+            gate_up_proj = nn.Linear(c.HiddenSize, 2 * c.IntermediateSize, c.MlpBias, device, dtype);
+        else
+        {
+            gate_proj = nn.Linear(c.HiddenSize, c.IntermediateSize, c.MlpBias, device, dtype);
+            up_proj = nn.Linear(c.HiddenSize, c.IntermediateSize, c.MlpBias, device, dtype);
+        }
         down_proj = nn.Linear(c.IntermediateSize, c.HiddenSize, c.MlpBias, device, dtype);
+        LinearNames = c.Fused ? ["gate_up_proj", "down_proj"] : ["gate_proj", "up_proj", "down_proj"];
         RegisterComponents();
     }
 
-    public static readonly IReadOnlyList<string> LinearNames = ["gate_proj", "up_proj", "down_proj"];
+    /// <summary>The projections of the unfused families.</summary>
+    public static readonly IReadOnlyList<string> UnfusedLinearNames = ["gate_proj", "up_proj", "down_proj"];
+
+    /// <summary>This block's projections, by checkpoint name.</summary>
+    public IReadOnlyList<string> LinearNames { get; }
 
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var h = nn.functional.silu(gate_proj.call(x)).mul(up_proj.call(x));  // (B, T, I)
-        return down_proj.call(h).MoveToOuterDisposeScope();                  // (B, T, C)
+        Tensor gate, up;
+        if (gate_up_proj is null) (gate, up) = (gate_proj!.call(x), up_proj!.call(x));      // (B, T, I) each
+        else
+        {
+            var both = gate_up_proj.call(x);                                                  // (B, T, 2I)
+            (gate, up) = (both.narrow(-1, 0, _intermediate), both.narrow(-1, _intermediate, _intermediate));
+        }
+        var h = Activate(gate).mul(up);                                                       // (B, T, I)
+        return down_proj.call(h).MoveToOuterDisposeScope();                                   // (B, T, C)
     }
 
-    public nn.Module<Tensor, Tensor> GetLinear(string name) => name switch
+    /// <summary>SiLU, or GELU with the tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).</summary>
+    private Tensor Activate(Tensor x)
     {
-        "gate_proj" => gate_proj,
-        "up_proj" => up_proj,
+        if (!_gelu) return nn.functional.silu(x);
+        var inner = x.add(x.pow(3).mul(0.044715)).mul(Math.Sqrt(2 / Math.PI));
+        return x.mul(0.5).mul(inner.tanh().add(1));
+    }
+
+    public nn.Module<Tensor, Tensor> GetLinear(string name) => (LinearNames.Contains(name) ? name : "") switch
+    {
+        "gate_proj" => gate_proj!,
+        "up_proj" => up_proj!,
+        "gate_up_proj" => gate_up_proj!,
         "down_proj" => down_proj,
         _ => throw new KeyNotFoundException($"mlp has no projection '{name}' (has {string.Join(", ", LinearNames)})"),
     };
@@ -44,6 +78,7 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>, ILinearHost
         {
             case "gate_proj": gate_proj = module; break;
             case "up_proj": up_proj = module; break;
+            case "gate_up_proj": gate_up_proj = module; break;
             default: down_proj = module; break;
         }
         ILinearHost.Reregister(this, name, module);

@@ -44,8 +44,26 @@ public sealed record ModelConfig
     /// <summary>Bias on q/k/v only (Qwen2 always has it).</summary>
     public bool QkvBias { get; init; }
     public bool MlpBias { get; init; }
-    /// <summary>Keys more than this many positions back are masked (Mistral); null = full causal attention.</summary>
+    /// <summary>Keys more than this many positions back are masked (Mistral, Gemma 3's local layers); null = full causal attention.</summary>
     public int? SlidingWindow { get; init; }
+    /// <summary>Per layer: true where the sliding window applies (Gemma 3's layer_types); null = every layer when <see cref="SlidingWindow"/> is set.</summary>
+    public IReadOnlyList<bool>? SlidingLayers { get; init; }
+
+    // --- family switches (see ModelFamily)
+    /// <summary>Per-head RMSNorm on queries and keys before RoPE (Qwen3, Gemma 3: self_attn.q_norm / k_norm).</summary>
+    public bool QkNorm { get; init; }
+    /// <summary>Gemma: norms scale by (1 + w), embeddings by √hidden, post-attention and pre/post feed-forward norms.</summary>
+    public bool Gemma { get; init; }
+    /// <summary>Phi-3: fused self_attn.qkv_proj and mlp.gate_up_proj.</summary>
+    public bool Fused { get; init; }
+    /// <summary>Gemma's query_pre_attn_scalar: scores are scaled by its inverse square root instead of head_dim's.</summary>
+    public double? QueryPreAttnScalar { get; init; }
+    /// <summary>Gemma 3's rope_local_base_freq: the RoPE base of sliding-window layers (no scaling there).</summary>
+    public double? RopeLocalTheta { get; init; }
+    /// <summary>Logits become cap·tanh(logits/cap) when set (Gemma's final_logit_softcapping).</summary>
+    public double? FinalLogitSoftcapping { get; init; }
+    /// <summary>Phi-3's original_max_position_embeddings: the trained context that LongRoPE stretches.</summary>
+    public int? OriginalMaxPositionEmbeddings { get; init; }
 
     // --- special tokens
     public int? BosTokenId { get; init; }
@@ -95,6 +113,8 @@ public sealed record ModelConfig
         if (headDim <= 0 || headDim % 2 != 0)
             throw r.Error("head_dim", $"head dimension must be a positive even number (hidden_size {hidden} / num_attention_heads {heads})");
 
+        var layers = r.Int("num_hidden_layers");
+        var slidingWindow = family.SlidingWindow(r);
         var config = new ModelConfig
         {
             Architecture = architecture,
@@ -102,7 +122,7 @@ public sealed record ModelConfig
             VocabSize = r.Int("vocab_size"),
             HiddenSize = hidden,
             IntermediateSize = r.Int("intermediate_size"),
-            NumHiddenLayers = r.Int("num_hidden_layers"),
+            NumHiddenLayers = layers,
             NumAttentionHeads = heads,
             NumKeyValueHeads = kvHeads,
             HeadDim = headDim,
@@ -110,24 +130,67 @@ public sealed record ModelConfig
             RmsNormEps = r.DoubleOr("rms_norm_eps", 1e-6),
             RopeTheta = r.DoubleOr("rope_theta", 10000),
             RopeScaling = RopeScaling.Parse(root["rope_scaling"], source),
-            HiddenAct = r.StringOr("hidden_act", "silu"),
+            HiddenAct = r.StringOrNull(family.ActivationKey) ?? r.StringOr("hidden_act", family.DefaultActivation),
             TieWordEmbeddings = r.BoolOr("tie_word_embeddings", family.TiedByDefault),
             AttentionBias = r.BoolOr("attention_bias", false),
             QkvBias = family.QkvBias,
             MlpBias = r.BoolOr("mlp_bias", false),
-            SlidingWindow = family.SlidingWindow(r),
+            SlidingWindow = slidingWindow,
+            SlidingLayers = family.Gemma && slidingWindow is not null ? GemmaLayerTypes(r, layers) : null,
+            QkNorm = family.QkNorm,
+            Gemma = family.Gemma,
+            Fused = family.Fused,
+            QueryPreAttnScalar = family.Gemma ? r.DoubleOr("query_pre_attn_scalar", 256) : null,
+            RopeLocalTheta = family.Gemma ? r.DoubleOr("rope_local_base_freq", 10000) : null,
+            FinalLogitSoftcapping = r.DoubleOrNull("final_logit_softcapping"),
+            OriginalMaxPositionEmbeddings = r.IntOrNull("original_max_position_embeddings"),
             BosTokenId = r.IntOrNull("bos_token_id"),
             EosTokenIds = r.IntList("eos_token_id"),
             PadTokenId = r.IntOrNull("pad_token_id"),
             TorchDtype = r.StringOrNull("torch_dtype") ?? r.StringOrNull("dtype"),
             Raw = root,
         };
-        if (config.HiddenAct is not ("silu" or "swish"))
-            throw r.Error("hidden_act", $"'{config.HiddenAct}' is not supported for {architecture} (supported: silu)");
+        if (!family.Activations.Contains(config.HiddenAct))
+            throw r.Error(family.ActivationKey, $"'{config.HiddenAct}' is not supported for {architecture} (supported: {string.Join(", ", family.Activations)})");
+        if (r.DoubleOrNull("attn_logit_softcapping") is not null)
+            throw r.Error("attn_logit_softcapping", "attention logit soft-capping (Gemma 2) is not supported; Gemma 3 has none");
+        if (r.DoubleOr("partial_rotary_factor", 1) != 1)
+            throw r.Error("partial_rotary_factor", "partial rotary embeddings are not supported (only 1.0)");
+        if (config.RopeScaling is { Type: "longrope" } ls)
+            foreach (var (key, list) in new[] { ("short_factor", ls.ShortFactor!), ("long_factor", ls.LongFactor!) })
+                if (list.Count != headDim / 2)
+                    throw r.Error($"rope_scaling.{key}", $"LongRoPE needs head_dim / 2 = {headDim / 2} factors, found {list.Count}");
         foreach (var (name, value) in new[] { ("vocab_size", config.VocabSize), ("hidden_size", hidden),
                      ("intermediate_size", config.IntermediateSize), ("num_hidden_layers", config.NumHiddenLayers) })
             if (value <= 0) throw r.Error(name, "must be positive");
         return config;
+    }
+
+    /// <summary>Whether layer <paramref name="i"/> attends within <see cref="SlidingWindow"/>.</summary>
+    public bool IsSlidingLayer(int i) => SlidingWindow is not null && (SlidingLayers is null || SlidingLayers[i]);
+
+    /// <summary>
+    /// Gemma 3's per-layer attention: <c>layer_types</c> ("sliding_attention" / "full_attention") when present, else
+    /// every <c>sliding_window_pattern</c>-th layer (default 6) is full, as Gemma3TextConfig derives it.
+    /// </summary>
+    private static IReadOnlyList<bool> GemmaLayerTypes(Reader r, int layers)
+    {
+        if (r.StringListOrNull("layer_types") is { } types)
+        {
+            if (types.Count != layers) throw r.Error("layer_types", $"has {types.Count} entries for {layers} layers");
+            var sliding = new bool[layers];
+            for (var i = 0; i < layers; i++)
+                sliding[i] = types[i] switch
+                {
+                    "sliding_attention" => true,
+                    "full_attention" => false,
+                    _ => throw r.Error($"layer_types[{i}]", $"'{types[i]}' is not sliding_attention or full_attention"),
+                };
+            return sliding;
+        }
+        var pattern = r.IntOr("sliding_window_pattern", 6);
+        if (pattern < 1) throw r.Error("sliding_window_pattern", "must be positive");
+        return [.. Enumerable.Range(0, layers).Select(i => (i + 1) % pattern != 0)];
     }
 
     /// <summary>The config as config.json: the original fields, overwritten with this record's values.</summary>
@@ -147,7 +210,7 @@ public sealed record ModelConfig
         o["rms_norm_eps"] = RmsNormEps;
         o["rope_theta"] = RopeTheta;
         o["rope_scaling"] = RopeScaling?.ToJson();
-        o["hidden_act"] = HiddenAct;
+        o[Gemma ? "hidden_activation" : "hidden_act"] = HiddenAct;
         o["tie_word_embeddings"] = TieWordEmbeddings;
         if (ModelType == "llama")
         {
@@ -219,10 +282,25 @@ public sealed record ModelConfig
             return [IntOrNull(field)!.Value];
         }
 
-        public double DoubleOr(string field, double fallback)
+        public double DoubleOr(string field, double fallback) => DoubleOrNull(field) ?? fallback;
+
+        public IReadOnlyList<string>? StringListOrNull(string field)
         {
             var node = root[field];
-            if (node is null) return fallback;
+            if (node is null) return null;
+            if (node is not JsonArray a) throw Error(field, $"expected a list of strings, found {node.ToJsonString()}");
+            var list = new List<string>();
+            for (var i = 0; i < a.Count; i++)
+                list.Add(a[i] is { } n && Element(n) is { ValueKind: JsonValueKind.String } e
+                    ? e.GetString()!
+                    : throw Error($"{field}[{i}]", "expected a string"));
+            return list;
+        }
+
+        public double? DoubleOrNull(string field)
+        {
+            var node = root[field];
+            if (node is null) return null;
             if (Element(node) is { ValueKind: JsonValueKind.Number } e && e.TryGetDouble(out var d) && double.IsFinite(d)) return d;
             throw Error(field, $"expected a number, found {node.ToJsonString()}");
         }

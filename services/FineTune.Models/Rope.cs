@@ -12,11 +12,12 @@ public static class Rope
     /// Inverse frequencies θ_i = base^(-2i/d) for i in [0, d/2), with the config's rope_scaling applied.
     /// <paramref name="sequenceLength"/> matters only to dynamic scaling (it stretches the base beyond the trained context).
     /// </summary>
-    public static double[] InverseFrequencies(ModelConfig config, long sequenceLength = 0)
+    /// <param name="local">Gemma 3's sliding-window layers: base rope_local_base_freq, never scaled.</param>
+    public static double[] InverseFrequencies(ModelConfig config, long sequenceLength = 0, bool local = false)
     {
         var dim = config.HeadDim;
-        var theta = config.RopeTheta;
-        var scaling = config.RopeScaling;
+        var theta = local ? config.RopeLocalTheta ?? config.RopeTheta : config.RopeTheta;
+        var scaling = local ? null : config.RopeScaling;
         if (scaling is { Type: "dynamic" } && sequenceLength > config.MaxPositionEmbeddings)
         {
             var f = scaling.Factor;
@@ -34,8 +35,32 @@ public static class Rope
             case "llama3":
                 ApplyLlama3(inv, scaling);
                 break;
+            case "longrope":
+                var factors = sequenceLength > LongRopeOriginalContext(config) ? scaling.LongFactor! : scaling.ShortFactor!;
+                for (var i = 0; i < inv.Length; i++) inv[i] /= factors[i];
+                break;
         }
         return inv;
+    }
+
+    /// <summary>Whether the frequencies depend on the sequence length (recomputed each forward pass).</summary>
+    public static bool DependsOnLength(ModelConfig config) => config.RopeScaling is { Type: "dynamic" or "longrope" };
+
+    /// <summary>The context LongRoPE was trained at: original_max_position_embeddings, else max_position_embeddings.</summary>
+    public static int LongRopeOriginalContext(ModelConfig config) =>
+        config.OriginalMaxPositionEmbeddings ?? config.RopeScaling?.OriginalMaxPositionEmbeddings ?? config.MaxPositionEmbeddings;
+
+    /// <summary>
+    /// The factor cos and sin are multiplied by: 1 except for LongRoPE, where it is attention_factor, or
+    /// √(1 + ln(s) / ln(original)) with s = max_position_embeddings / original context (1 when s ≤ 1), as HF derives it.
+    /// </summary>
+    public static double AttentionFactor(ModelConfig config)
+    {
+        if (config.RopeScaling is not { Type: "longrope" } s) return 1;
+        if (s.AttentionFactor is { } explicitFactor) return explicitFactor;
+        var original = LongRopeOriginalContext(config);
+        var factor = config.OriginalMaxPositionEmbeddings is not null ? (double)config.MaxPositionEmbeddings / original : s.Factor;
+        return factor <= 1 ? 1 : Math.Sqrt(1 + Math.Log(factor) / Math.Log(original));
     }
 
     // Llama 3.1: long wavelengths (beyond original_context/low_freq_factor) are slowed by `factor`, short ones
@@ -58,14 +83,15 @@ public static class Rope
         }
     }
 
-    /// <summary>cos and sin tables for the given positions: each (B, T, hs), float32.</summary>
-    public static (Tensor Cos, Tensor Sin) Tables(double[] inverseFrequencies, Tensor positionIds)
+    /// <summary>cos and sin tables for the given positions, times <paramref name="scale"/>: each (B, T, hs), float32.</summary>
+    public static (Tensor Cos, Tensor Sin) Tables(double[] inverseFrequencies, Tensor positionIds, double scale = 1)
     {
         using var scope = NewDisposeScope();
         var inv = tensor(inverseFrequencies.Select(x => (float)x).ToArray(), device: positionIds.device); // (hs/2)
         var freqs = positionIds.to_type(ScalarType.Float32).unsqueeze(-1).mul(inv);                      // (B, T, hs/2)
         var emb = cat([freqs, freqs], -1);                                                                 // (B, T, hs)
-        return (emb.cos().MoveToOuterDisposeScope(), emb.sin().MoveToOuterDisposeScope());
+        if (scale == 1) return (emb.cos().MoveToOuterDisposeScope(), emb.sin().MoveToOuterDisposeScope());
+        return (emb.cos().mul(scale).MoveToOuterDisposeScope(), emb.sin().mul(scale).MoveToOuterDisposeScope());
     }
 
     /// <summary>Rotates <paramref name="x"/> (B, nh, T, hs) by the (B, T, hs) tables.</summary>

@@ -21,6 +21,12 @@ public sealed class TrainerOptions
     /// <summary>Data-parallel jobs: how long the coordinator waits for invited replicas to join before it trains with those present.</summary>
     public TimeSpan RecruitTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Data-parallel jobs short of members (one was lost): at each checkpoint, when a free trainer replica exists, the coordinator
+    /// invites the missing members back and waits this long for them before training on with those present.
+    /// </summary>
+    public TimeSpan GrowTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Data-parallel jobs: the longest wait for the other members' gradients of one step, even from members whose heartbeat is alive.</summary>
     public TimeSpan SyncTimeout { get; set; } = TimeSpan.FromMinutes(10);
 

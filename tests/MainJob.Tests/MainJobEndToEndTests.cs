@@ -15,8 +15,8 @@ using static TorchSharp.torch;
 namespace MainJob.Tests;
 
 /// <summary>
-/// The main job as `dotnet run --project AppHost` runs it, with a smaller configuration: the real AppHost (real redis-server,
-/// the four service processes, trainer ×2), the Ollama HTTP stub as Ollama, the embedded default job submitted by the AppHost
+/// The main job as `dotnet run --project AppHost` runs it, with a smaller configuration: the real Aspire AppHost under
+/// DistributedApplicationTestingBuilder (real redis-server, the four service processes, trainer ×2), the Ollama HTTP stub as Ollama, the embedded default job submitted by the AppHost
 /// itself on the empty store; the job is followed through the public Jobs API only, then every artifact is opened with the
 /// libraries users would use.
 /// </summary>
@@ -45,7 +45,7 @@ public sealed partial class MainJobEndToEndTests(ITestOutputHelper output)
     {
         using var state = new TempDirectory("ft-mainjob");
         await using var ollama = await OllamaStub.StartAsync();
-        using var apphost = new RealAppHost(state.Path,
+        await using var apphost = await RealAppHost.StartAsync(state.Path, Startup,
             "--FineTune:Demo:Preset=tiny", $"--FineTune:Demo:MaxSteps={MaxSteps}", $"--FineTune:Demo:MicroBatchSize={MicroBatchSize}",
             $"--FineTune:Demo:GradientAccumulationSteps={GradientAccumulationSteps}", $"--FineTune:Demo:Parallelism={Parallelism}",
             $"--FineTune:Demo:EvalExamples={EvalExamples}",
@@ -137,7 +137,7 @@ public sealed partial class MainJobEndToEndTests(ITestOutputHelper output)
     public async Task NoDemoFlagMeansNoJobIsCreated()
     {
         using var state = new TempDirectory("ft-nodemo");
-        using var apphost = new RealAppHost(state.Path, "--no-demo");
+        await using var apphost = await RealAppHost.StartAsync(state.Path, Startup, "--no-demo");
         var frontDoor = await apphost.WaitForFrontDoorAsync(Startup);
         await apphost.WaitForLineAsync(new Regex("demo: off"), Startup); // the hook ran and decided
         using var http = new HttpClient { BaseAddress = frontDoor };
@@ -171,7 +171,6 @@ public sealed partial class MainJobEndToEndTests(ITestOutputHelper output)
         {
             job = await http.GetFromJsonAsync<JsonElement>($"/api/jobs/{id}");
             if (job.GetProperty("status").GetString() is "done" or "failed" or "cancelled") return job;
-            if (apphost.Process.HasExited) throw new Xunit.Sdk.XunitException($"the AppHost exited\n{apphost.Describe()}");
             await Task.Delay(500);
         }
         throw new TimeoutException($"job {id} still {job.GetProperty("status")} after {JobBound}: {job}\n{apphost.Describe()}");

@@ -1,42 +1,55 @@
-using System.Diagnostics;
-using System.Reflection;
+using System.Text;
 using System.Text.RegularExpressions;
+using Aspire.Hosting;
+using Aspire.Hosting.Testing;
+using FineTune.AppHost.Demo;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace MainJob.Tests;
 
 /// <summary>
-/// The real AppHost (AppHost/Program.cs, its own build output) as a child process with a private state folder, free
-/// dashboard ports and the services' existing outputs (AppHost:BuildProjects=false: this project's references built them in
-/// the same configuration), with its console collected. Disposing stops it with SIGINT, as Ctrl+C would, then kills what is left.
+/// The real AppHost (AppHost/Program.cs) under Aspire.Hosting.Testing's DistributedApplicationTestingBuilder: DCP runs redis,
+/// the four services and two trainers as processes, exactly as `dotnet run --project AppHost` does, with a private state
+/// folder, the front door on a free port, no dashboard, and the demo's console lines collected instead of printed.
 /// </summary>
-public sealed partial class RealAppHost : IDisposable
+public sealed class RealAppHost : IAsyncDisposable
 {
-    private readonly CapturedProcess _process;
+    private readonly SynchronizedWriter _console;
 
-    public static string Configuration => typeof(RealAppHost).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration;
-
-    public RealAppHost(string stateDirectory, params string[] args)
+    private RealAppHost(DistributedApplication app, SynchronizedWriter console)
     {
-        var dll = Path.Combine(Repo.Root, "AppHost", "bin", Configuration, "net10.0", "AppHost.dll");
-        if (!File.Exists(dll)) throw new FileNotFoundException($"the AppHost was not built: {dll}", dll);
-        var psi = CapturedProcess.DotnetWithDefaultSignals();   // it must stop on SIGINT, as on Ctrl+C
-        foreach (var arg in new[]
-        {
-            dll, $"--AppHost:StateDirectory={stateDirectory}", "--AppHost:BuildProjects=false", $"--AppHost:Configuration={Configuration}",
-            "--Dashboard:UiPort=0", "--Dashboard:OtlpGrpcPort=0", "--Dashboard:OtlpHttpPort=0",
-        }.Concat(args))
-            psi.ArgumentList.Add(arg);
-        psi.Environment["DOTNET_ENVIRONMENT"] = "Development";
-        _process = CapturedProcess.Start(psi);
+        App = app;
+        _console = console;
     }
 
-    public Process Process => _process.Process;
+    public DistributedApplication App { get; }
 
-    public string Stdout => _process.Stdout;
+    /// <summary>What the AppHost's demo client wrote to its console.</summary>
+    public string Stdout => _console.Text;
 
-    public string Stderr => _process.Stderr;
+    public string Describe() => $"AppHost console:\n{Stdout}";
 
-    public string Describe() => $"AppHost stdout:\n{Stdout}\nstderr:\n{Stderr}";
+    public static async Task<RealAppHost> StartAsync(string stateDirectory, TimeSpan bound, params string[] args)
+    {
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
+            [$"--AppHost:StateDirectory={stateDirectory}", "--FineTune:FrontDoorPort=0", "--AppHost:ContainerRuntime=none", .. AppHostArguments.Expand(args)],
+            (options, _) => options.DisableDashboard = true);
+        var console = new SynchronizedWriter();
+        builder.Services.Replace(ServiceDescriptor.Singleton(new DemoConsole(console)));
+        var app = await builder.BuildAsync();
+        using var cts = new CancellationTokenSource(bound);
+        await app.StartAsync(cts.Token);
+        return new RealAppHost(app, console);
+    }
+
+    /// <summary>The front door, once it is healthy.</summary>
+    public async Task<Uri> WaitForFrontDoorAsync(TimeSpan bound)
+    {
+        using var cts = new CancellationTokenSource(bound);
+        await App.ResourceNotifications.WaitForResourceHealthyAsync("dataset", cts.Token);
+        return App.GetEndpoint("dataset", "http");
+    }
 
     /// <summary>Waits (bounded) until the console has a line matching <paramref name="pattern"/>; returns the match.</summary>
     public async Task<Match> WaitForLineAsync(Regex pattern, TimeSpan bound)
@@ -46,28 +59,33 @@ public sealed partial class RealAppHost : IDisposable
         {
             var match = pattern.Match(Stdout);
             if (match.Success) return match;
-            if (Process.HasExited)
-                throw new Xunit.Sdk.XunitException($"the AppHost exited with code {Process.ExitCode} before printing /{pattern}/\n{Describe()}");
             if (DateTime.UtcNow > deadline)
                 throw new TimeoutException($"no line /{pattern}/ within {bound}\n{Describe()}");
             await Task.Delay(200);
         }
     }
 
-    /// <summary>The front door's address, from the resource summary the AppHost prints when everything is healthy.</summary>
-    public async Task<Uri> WaitForFrontDoorAsync(TimeSpan bound) =>
-        new((await WaitForLineAsync(FrontDoorLine(), bound)).Groups["url"].Value);
-
-    [GeneratedRegex(@"^apphost: dataset\s+Running\s+(?<url>http://[^\s,]+)", RegexOptions.Multiline)]
-    private static partial Regex FrontDoorLine();
-
-    public void Dispose()
+    public async ValueTask DisposeAsync()
     {
-        if (!Process.HasExited)
-        {
-            using (var interrupt = Process.Start("kill", ["-INT", Process.Id.ToString()])) interrupt.WaitForExit();
-            if (!Process.WaitForExit(TimeSpan.FromSeconds(30))) Process.Kill(entireProcessTree: true);
-        }
-        _process.Dispose();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try { await App.StopAsync(cts.Token); }
+        catch (OperationCanceledException) { }
+        await App.DisposeAsync();
+    }
+
+    /// <summary>A console whose text can be read while the demo writes to it.</summary>
+    private sealed class SynchronizedWriter : StringWriter
+    {
+        public string Text { get { lock (this) return ToString(); } }
+
+        public override Encoding Encoding => Encoding.UTF8;
+
+        public override void Write(char value) { lock (this) base.Write(value); }
+
+        public override void Write(string? value) { lock (this) base.Write(value); }
+
+        public override void Write(char[] buffer, int index, int count) { lock (this) base.Write(buffer, index, count); }
+
+        public override void WriteLine(string? value) { lock (this) base.WriteLine(value); }
     }
 }

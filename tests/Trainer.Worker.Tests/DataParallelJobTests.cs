@@ -54,6 +54,38 @@ public sealed class DataParallelJobTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task MemberKilledAndRestartedIsRecruitedAgainAndTheAdapterEqualsAnUninterruptedRun()
+    {
+        var replicas = new[] { _bed.StartReplica("replica-a"), _bed.StartReplica("replica-b") };
+        var spec = TrainerTestBed.Spec(maxSteps: RejoinSteps, accumulation: 2, parallelism: 2);
+        await _bed.SubmitAsync("whole", spec);
+        var whole = await _bed.WaitForFinalAsync("whole");
+        Assert.Equal(JobStatus.Done, whole["status"]);
+        Assert.Equal(("1", 2), (whole["generation"], whole["members"].Split(',').Length));   // uninterrupted: one generation of two
+        var expected = _bed.AdapterBytes("whole");
+
+        await _bed.SubmitAsync("rejoined", spec);
+        await _bed.WaitForEventAsync("rejoined", "checkpoint", TimeSpan.FromMinutes(2));
+        var coordinator = (await _bed.Jobs.GetAsync("rejoined"))!["replica"];
+        var member = replicas.Single(r => r.InstanceId != coordinator);
+        member.KillHard();
+        _bed.StartReplica(member.InstanceId);   // restarted as the AppHost restarts a crashed replica: same instance id
+        var job = await _bed.WaitForFinalAsync("rejoined");
+
+        Assert.Equal(JobStatus.Done, job["status"]);
+        var events = await _bed.EventsAsync("rejoined");
+        Assert.Contains(events, e => e.Kind == "fallback" && e.Message.Contains($"{member.InstanceId} (rank 1) stopped answering"));
+        Assert.Contains(events, e => e.Kind == "group" && e.Message.Contains($"{member.InstanceId} joined again at checkpoint"));
+        Assert.Equal([coordinator, member.InstanceId], job["members"].Split(','));   // K = 2 again at the end
+        Assert.True(long.Parse(job["generation"]) >= 3, $"generation {job["generation"]}: expected 1 (two), 2 (alone), 3 (two again)");
+        Assert.Equal(Enumerable.Range(1, RejoinSteps), (await _bed.TrainStepsAsync("rejoined")).Distinct().Order());
+        Assert.Equal(expected, _bed.AdapterBytes("rejoined"));   // dropout 0, A = K = 2: the same run to the bit
+    }
+
+    /// <summary>Long enough that the coordinator, alone after the kill, is still training when the restarted replica is up.</summary>
+    private const int RejoinSteps = 400;
+
+    [Fact]
     public async Task CoordinatorKilledMidJobTheMemberLeavesAndTheJobResumesUnderANewCoordinator()
     {
         var patient = new Dictionary<string, string> { ["Trainer__RecruitTimeout"] = "00:02:00" };   // the new coordinator waits for replica-c

@@ -54,6 +54,27 @@ public sealed class TrainerReplicaTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task JobThatCheckpointsBetweenKillsSurvivesMoreKillsThanMaxAttempts()
+    {
+        var replica = _bed.StartReplica("replica-a");   // MaxAttempts is 2 for the test replicas
+        await _bed.SubmitAsync("tough", TrainerTestBed.Spec(maxSteps: 600));
+        for (var kill = 0; kill < 3; kill++)
+        {
+            var seen = await CheckpointsAsync("tough");
+            await TrainerTestBed.WaitUntilAsync(async () => await CheckpointsAsync("tough") > seen, TimeSpan.FromMinutes(2), "a checkpoint of this delivery");
+            replica.KillHard();
+            replica = _bed.StartReplica("replica-a");   // restarted: reads its own pending job again (one more delivery)
+        }
+
+        var job = await _bed.WaitForFinalAsync("tough");
+
+        Assert.True(job["status"] == JobStatus.Done, $"the job ended {job["status"]}: {job.GetValueOrDefault("error")}");
+        Assert.Equal(Enumerable.Range(1, 600), (await _bed.TrainStepsAsync("tough")).Distinct().Order());
+    }
+
+    private async Task<int> CheckpointsAsync(string jobId) => (await _bed.EventsAsync(jobId)).Count(e => e.Kind == "checkpoint");
+
+    [Fact]
     public async Task SigtermCheckpointsAndHandsTheJobOver()
     {
         var first = _bed.StartReplica("replica-a", lease: TimeSpan.FromMinutes(5));   // a takeover can only come from the release

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using FineTune.AppHost.Hosting;
+using FineTune.AppHost.Infrastructure;
 
 namespace FineTune.AppHost.Publishing.Kubernetes;
 
@@ -26,23 +26,24 @@ public static partial class AppModelToDeployment
     /// <summary>The configuration key the .NET host reads its shutdown timeout (seconds) from.</summary>
     public const string ShutdownTimeoutVariable = "shutdownTimeoutSeconds";
 
-    public static DeploymentDescription Map(DistributedApplicationModel model, KubernetesPublishOptions options)
+    public static DeploymentDescription Map(DistributedApplicationModel model, JsonDocument manifest, KubernetesPublishOptions options)
     {
-        using var manifest = JsonDocument.Parse(ManifestPublisher.Write(model, model.AppHostDirectory));
         var entries = manifest.RootElement.GetProperty("resources");
         var context = new MappingContext(model, entries, options);
 
-        var parameters = model.Resources.OfType<ParameterResource>().ToList();
-        var secretKeys = parameters.Select(p => new SecretKeySpec(p.Name, ParameterHint(p))).ToList();
+        // Parameters as the manifest lists them: Aspire adds generated ones (redis-password) only as dependencies there.
+        var secretKeys = entries.EnumerateObject().Where(e => e.Value.GetProperty("type").GetString() == "parameter.v0")
+            .Select(e => new SecretKeySpec(e.Name, ParameterHint(e.Name, e.Value))).ToList();
 
-        var sharedClaims = model.Resources.OfType<SharedVolumeResource>()
-            .Where(v => model.Resources.Any(r => r.Annotations.OfKind<SharedVolumeAnnotation>().Any(a => a.Volume == v)))
+        var sharedClaims = model.Resources.SelectMany(r => r.Annotations.OfType<SharedDataAnnotation>()).Select(a => a.Data).Distinct()
             .Select(v => SharedClaim(v, options))
             .ToList();
 
         var workloads = new List<WorkloadSpec>();
         foreach (var resource in model.Resources)
         {
+            if (resource.TryGetAnnotationsOfType<ManifestPublishingCallbackAnnotation>(out var callbacks) && callbacks.Any(c => c.Callback is null))
+                continue; // excluded from the manifest (run-mode-only resources)
             switch (resource)
             {
                 case ProjectResource project:
@@ -64,17 +65,23 @@ public static partial class AppModelToDeployment
     }
 
     /// <summary>The claim name of a shared volume.</summary>
-    public static string SharedClaimName(SharedVolumeResource volume) => $"finetune-{volume.Name}";
+    public static string SharedClaimName(SharedData volume) => $"finetune-{volume.Name}";
 
-    private static ClaimSpec SharedClaim(SharedVolumeResource volume, KubernetesPublishOptions options)
+    private static ClaimSpec SharedClaim(SharedData volume, KubernetesPublishOptions options) =>
+        new(SharedClaimName(volume), "ReadWriteMany", options.DataVolumeSize, options.StorageClass);
+
+    private static string ParameterHint(string name, JsonElement parameter)
     {
-        var claim = volume.Annotations.Last<VolumeClaimAnnotation>();
-        return new ClaimSpec(SharedClaimName(volume), "ReadWriteMany", claim?.Size ?? options.DataVolumeSize, claim?.StorageClass ?? options.StorageClass);
+        var input = parameter.TryGetProperty("inputs", out var inputs) && inputs.TryGetProperty("value", out var v) ? v : default;
+        var secret = input.ValueKind == JsonValueKind.Object && input.TryGetProperty("secret", out var s) && s.GetBoolean();
+        if (input.ValueKind == JsonValueKind.Object && input.TryGetProperty("default", out var d) && d.TryGetProperty("generate", out var g))
+        {
+            var minLength = g.TryGetProperty("minLength", out var m) ? m.GetInt32() : 22;
+            var special = !g.TryGetProperty("special", out var sp) || sp.GetBoolean();
+            return $"{name}: any {minLength}+ character {(special ? "" : "letters-and-digits ")}string, e.g. $(openssl rand -hex {(minLength + 1) / 2})";
+        }
+        return $"{name}: required{(secret ? " (secret)" : "")}";
     }
-
-    private static string ParameterHint(ParameterResource p) => p.Generate is { } g
-        ? $"{p.Name}: any {g.MinLength}+ character {(g.Special ? "" : "letters-and-digits ")}string, e.g. $(openssl rand -hex {(g.MinLength + 1) / 2})"
-        : $"{p.Name}: required{(p.Secret ? " (secret)" : "")}";
 
     private static WorkloadSpec Project(ProjectResource project, MappingContext context)
     {
@@ -88,7 +95,7 @@ public static partial class AppModelToDeployment
         env.Literal("OTEL_SERVICE_NAME", project.Name);
         env.PodField("POD_NAME", "metadata.name");
         env.Composed("OTEL_RESOURCE_ATTRIBUTES", "service.instance.id=$(POD_NAME)");
-        var grace = project.Annotations.Last<TerminationGracePeriodAnnotation>()?.Period;
+        var grace = project.Annotations.OfType<TerminationGracePeriodAnnotation>().LastOrDefault()?.Period;
         if (grace is { } g)
         {
             // The .NET host stops waiting for services after its shutdown timeout (30 s by default): give it the
@@ -99,15 +106,15 @@ public static partial class AppModelToDeployment
 
         var ports = context.Ports(project.Name).Select(p => new PortSpec(p.Name, p.Port, Expose: true)).ToList();
         var http = ports.FirstOrDefault(p => p.Name == "http") ?? ports.FirstOrDefault();
-        var scaling = project.Annotations.Last<AutoscalingAnnotation>() is { } a ? Scaling(project, a, context) : null;
-        var gpus = project.Annotations.Last<GpuAnnotation>()?.Count ?? 0;
+        var scaling = project.Annotations.OfType<AutoscalingAnnotation>().LastOrDefault() is { } a ? Scaling(project, a, context) : null;
+        var gpus = project.Annotations.OfType<GpuAnnotation>().LastOrDefault()?.Count ?? 0;
 
         return new WorkloadSpec(
             project.Name, ProjectComponent, WorkloadKind.Deployment,
             // A GPU request needs the CUDA build of the image (TorchSharp-cuda-linux): tag suffix -cuda.
             $"{options.ImageRegistry.TrimEnd('/')}/{project.Name}:{options.ImageTag}{(gpus > 0 ? CudaTagSuffix : "")}",
             Command: null, Args: context.Args(entry, env),
-            Replicas: scaling is null ? project.Replicas : Math.Clamp(project.Replicas, Math.Max(1, scaling.MinReplicas), scaling.MaxReplicas),
+            Replicas: scaling is null ? Replicas(project) : Math.Clamp(Replicas(project), Math.Max(1, scaling.MinReplicas), scaling.MaxReplicas),
             scaling,
             gpus,
             Resources(project),
@@ -130,7 +137,7 @@ public static partial class AppModelToDeployment
         var args = context.Args(entry, env);
         var ports = context.Ports(container.Name).Select(p => new PortSpec(p.Name, p.Port, Expose: true)).ToList();
         var isRedis = container is RedisResource;
-        var volumeClaim = container.Annotations.Last<VolumeClaimAnnotation>();
+        var volumeClaim = container.Annotations.OfType<VolumeClaimAnnotation>().LastOrDefault();
 
         var mounts = new List<VolumeMountSpec>();
         if (entry.TryGetProperty("volumes", out var volumes))
@@ -168,40 +175,43 @@ public static partial class AppModelToDeployment
             entry.GetProperty("image").GetString()!,
             entrypoint is null ? null : [entrypoint], args,
             Replicas: 1, Scaling: null,
-            Gpus: container.Annotations.Last<GpuAnnotation>()?.Count ?? 0,
+            Gpus: container.Annotations.OfType<GpuAnnotation>().LastOrDefault()?.Count ?? 0,
             Resources(container), env.Build(), ports, liveness, readiness, mounts,
-            container.Annotations.Last<TerminationGracePeriodAnnotation>() is { } g ? (int)g.Period.TotalSeconds : null,
+            container.Annotations.OfType<TerminationGracePeriodAnnotation>().LastOrDefault() is { } g ? (int)g.Period.TotalSeconds : null,
             Tolerations(container), NodeSelector(container),
             // A ReadWriteOnce claim cannot be mounted by the old and the new pod at once.
             RecreateOnUpdate: !isRedis && mounts.Any(m => m.Claim.AccessMode == "ReadWriteOnce"));
     }
 
+    private static int Replicas(ProjectResource project) => project.Annotations.OfType<ReplicaAnnotation>().LastOrDefault()?.Replicas ?? 1;
+
     private static ScalingSpec Scaling(IResource resource, AutoscalingAnnotation a, MappingContext context)
     {
-        var redis = resource.Annotations.OfKind<ReferenceAnnotation>().Select(r => r.Source).OfType<RedisResource>().FirstOrDefault()
+        var redis = context.Model.Resources.OfType<RedisResource>().FirstOrDefault(r => context.References(resource, r))
             ?? throw new InvalidOperationException($"{resource.Name}: WithAutoscaling scales on a Redis stream, but the resource has no WithReference to a Redis resource.");
-        var port = context.Ports(redis.Name).First(p => p.Name == RedisResource.EndpointName).Port;
+        var port = context.Ports(redis.Name).First(p => p.Name == redis.PrimaryEndpoint.EndpointName).Port;
+        var password = redis.PasswordParameter ?? throw new InvalidOperationException($"{redis.Name}: KEDA's redis-streams trigger needs the Redis password parameter.");
         return new ScalingSpec(a.MinReplicas, a.MaxReplicas, a.Stream, a.ConsumerGroup, a.LagPerReplica,
-            $"{redis.Name}:{port.ToString(CultureInfo.InvariantCulture)}", redis.Password.Name);
+            $"{redis.Name}:{port.ToString(CultureInfo.InvariantCulture)}", password.Name);
     }
 
     private static List<VolumeMountSpec> SharedMounts(IResource resource, MappingContext context) =>
-        resource.Annotations.OfKind<SharedVolumeAnnotation>()
-            .Select(a => new VolumeMountSpec(DnsLabel(a.Volume.Name), SharedClaim(a.Volume, context.Options), a.Volume.MountPath, PerPod: false, ReadOnly: false))
+        resource.Annotations.OfType<SharedDataAnnotation>()
+            .Select(a => new VolumeMountSpec(DnsLabel(a.Data.Name), SharedClaim(a.Data, context.Options), a.Data.MountPath, PerPod: false, ReadOnly: false))
             .ToList();
 
     private static ComputeResources Resources(IResource resource) =>
-        resource.Annotations.Last<ComputeResourcesAnnotation>() is { } r
+        resource.Annotations.OfType<ComputeResourcesAnnotation>().LastOrDefault() is { } r
             ? new ComputeResources(r.CpuRequest, r.MemoryRequest, r.CpuLimit, r.MemoryLimit)
             : ComputeResources.None;
 
     private static List<TolerationSpec> Tolerations(IResource resource) =>
-        resource.Annotations.OfKind<TolerationAnnotation>().Select(t => new TolerationSpec(t.Key, t.Value, t.Effect)).ToList();
+        resource.Annotations.OfType<TolerationAnnotation>().Select(t => new TolerationSpec(t.Key, t.Value, t.Effect)).ToList();
 
     private static Dictionary<string, string> NodeSelector(IResource resource)
     {
         var selector = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var n in resource.Annotations.OfKind<NodeSelectorAnnotation>())
+        foreach (var n in resource.Annotations.OfType<NodeSelectorAnnotation>())
             selector[n.Key] = n.Value;
         return selector;
     }
@@ -230,7 +240,11 @@ public static partial class AppModelToDeployment
             ? e
             : throw new InvalidOperationException($"{name}: the manifest has no entry for this resource.");
 
-        public bool IsParameter(string name) => Model.Resources.Any(r => r is ParameterResource && r.Name == name);
+        /// <summary>The manifest entry of <paramref name="resource"/> refers to <paramref name="target"/> (a connection string or binding expression).</summary>
+        public bool References(IResource resource, IResource target) =>
+            entries.TryGetProperty(resource.Name, out var e) && e.GetRawText().Contains("{" + target.Name + ".", StringComparison.Ordinal);
+
+        public bool IsParameter(string name) => entries.TryGetProperty(name, out var e) && e.GetProperty("type").GetString() == "parameter.v0";
 
         public List<Binding> Ports(string resource)
         {
@@ -274,6 +288,12 @@ public static partial class AppModelToDeployment
                 var path = m.Groups["path"].Value;
                 if (IsParameter(resource) && path is "value" or "inputs.value")
                     return $"$({secretVariable(resource)})";
+                if (path == "value" && Entry(resource).TryGetProperty("value", out var inner) && inner.ValueKind == JsonValueKind.String)
+                {
+                    // value.v0 and annotated.string (Aspire's "uri" filter of the Redis password): the value itself. Generated
+                    // passwords are letters and digits (special: false), so URI-encoding leaves them as they are.
+                    return Resolve(inner.GetString()!, secretVariable, depth + 1);
+                }
                 if (path == "connectionString")
                 {
                     var cs = Entry(resource).TryGetProperty("connectionString", out var c) ? c.GetString()! : throw new InvalidOperationException($"{resource}: no connection string to refer to.");

@@ -1,4 +1,3 @@
-using FineTune.AppHost.Hosting;
 
 namespace FineTune.AppHost.Publishing.Kubernetes;
 

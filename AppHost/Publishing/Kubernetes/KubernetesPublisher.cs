@@ -1,5 +1,6 @@
-using FineTune.AppHost.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace FineTune.AppHost.Publishing.Kubernetes;
 
@@ -9,18 +10,37 @@ namespace FineTune.AppHost.Publishing.Kubernetes;
 /// --k8s-namespace, --image-registry, --image-tag, --storage-class, --data-volume-size, --otlp-endpoint,
 /// --autoscaler keda|hpa|none.
 /// </summary>
-public sealed class KubernetesPublisher(IConfiguration configuration) : IDistributedApplicationPublisher
+public static class KubernetesPublisher
 {
     public const string Name = "kubernetes";
 
-    public Task PublishAsync(DistributedApplicationModel model, string outputPath, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes the folder once the app model is complete (BeforeStartEvent, which publish mode raises too), then stops the
+    /// AppHost: Aspire 13.6 would otherwise go on to its own publish step, which knows no "kubernetes" publisher.
+    /// </summary>
+    internal static void Register(IDistributedApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        var appHostDirectory = builder.AppHostDirectory;
+        builder.Eventing.Subscribe<BeforeStartEvent>(async (e, cancellationToken) =>
+        {
+            var outputPath = configuration["Pipeline:OutputPath"] ?? configuration["Publishing:OutputPath"]
+                ?? throw new DistributedApplicationException("--publisher kubernetes needs --output-path <folder>.");
+            var folder = Path.GetFullPath(outputPath, appHostDirectory);
+            await PublishAsync(e.Model, e.Services.GetRequiredService<DistributedApplicationExecutionContext>(), configuration, folder, cancellationToken);
+            Console.Out.WriteLine($"kubernetes: wrote {folder}");
+            e.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
+        });
+    }
+
+    public static async Task PublishAsync(DistributedApplicationModel model, DistributedApplicationExecutionContext executionContext,
+        IConfiguration configuration, string outputPath, CancellationToken cancellationToken)
     {
         var options = ReadOptions(configuration);
-        var description = AppModelToDeployment.Map(model, options);
-        var dataVolume = model.Resources.OfType<SharedVolumeResource>().FirstOrDefault();
-        KubernetesManifestWriter.Write(outputPath, description, options,
-            dataVolume is null ? "" : AppModelToDeployment.SharedClaimName(dataVolume));
-        return Task.CompletedTask;
+        var manifest = await AspireManifest.WriteAsync(model, executionContext, outputPath, cancellationToken);
+        var description = AppModelToDeployment.Map(model, manifest, options);
+        var data = model.Resources.SelectMany(r => r.Annotations.OfType<Infrastructure.SharedDataAnnotation>()).Select(a => a.Data).FirstOrDefault();
+        KubernetesManifestWriter.Write(outputPath, description, options, data is null ? "" : AppModelToDeployment.SharedClaimName(data));
     }
 
     /// <summary>Options from flags (--image-tag v1) or the section (Publishing:Kubernetes:ImageTag); flags win.</summary>

@@ -1,14 +1,20 @@
 using System.Text.RegularExpressions;
-using FineTune.AppHost.Hosting;
 
 namespace FineTune.AppHost.Publishing.Kubernetes;
 
 /// <summary>App-model calls for what only a Kubernetes deployment can express. Each adds an annotation; bad values throw at once.</summary>
 public static partial class KubernetesResourceBuilderExtensions
 {
-    /// <summary>Registers the "kubernetes" publisher: --publisher kubernetes --output-path &lt;folder&gt;.</summary>
-    public static IDistributedApplicationBuilder AddKubernetesPublisher(this IDistributedApplicationBuilder builder) =>
-        builder.AddPublisher<KubernetesPublisher>(KubernetesPublisher.Name);
+    /// <summary>
+    /// Registers the "kubernetes" publisher: --publisher kubernetes --output-path &lt;folder&gt; writes our kustomize folder
+    /// from the real app model (Aspire.Hosting.Kubernetes is not served on this feed). Publish mode only.
+    /// </summary>
+    public static IDistributedApplicationBuilder AddKubernetesPublisher(this IDistributedApplicationBuilder builder)
+    {
+        if (builder.ExecutionContext.IsPublishMode && builder.ExecutionContext.PublisherName == KubernetesPublisher.Name)
+            KubernetesPublisher.Register(builder);
+        return builder;
+    }
 
     /// <summary>Request <paramref name="count"/> NVIDIA GPUs per replica (nvidia.com/gpu limits).</summary>
     public static IResourceBuilder<T> WithGpu<T>(this IResourceBuilder<T> builder, int count = 1) where T : IResource

@@ -1,10 +1,11 @@
 using System.CommandLine;
+using FineTune.Models.Quantization;
 using FineTune.Training.Benchmarks;
 
 namespace FineTune.Cli.Commands;
 
 /// <summary>
-/// <c>ft bench-train [--preset bench] [--seq 512] [--batch 2] [--rank 16] [--steps 5] [--threads 0] [--gradient-checkpointing] [--profile] [--json]</c>:
+/// <c>ft bench-train [--preset bench] [--seq 512] [--batch 2] [--rank 16] [--steps 5] [--threads 0] [--gradient-checkpointing] [--profile] [--model DIR] [--quantization none|nf4|int8] [--json]</c>:
 /// LoRA training tokens/s and MFU against the same run's measured matmul peak (formula in docs/benchmarks/training.md),
 /// and one step's transient resident memory (peak RSS during an extra step minus RSS before it). --profile adds the
 /// seconds per step of each phase (data, forward, loss, backward, optimizer), measured in a second pass.
@@ -22,11 +23,19 @@ public static class BenchTrainCommand
         var checkpointing = new Option<bool>("--gradient-checkpointing") { Description = "Recompute decoder-layer activations in backward (training.gradient_checkpointing)" };
         var profile = new Option<bool>("--profile") { Description = "Also time each phase of a step (data, forward, loss, backward, optimizer)" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object" };
-        var command = new Command("bench-train", "Measure LoRA training throughput, MFU and memory") { preset, seq, batch, rank, steps, threads, checkpointing, profile, json };
+        var model = new Option<string?>("--model") { Description = "A Hugging Face model folder instead of a preset (e.g. from `ft init --config`)" };
+        var quantization = new Option<string>("--quantization") { Description = "Frozen base storage: none, nf4 or int8", DefaultValueFactory = _ => "none" };
+        var command = new Command("bench-train", "Measure LoRA training throughput, MFU and memory")
+        {
+            preset, seq, batch, rank, steps, threads, checkpointing, profile, json, model, quantization,
+        };
         command.SetAction(parse =>
         {
+            var kind = BaseQuantization.ParseKind(parse.GetValue(quantization))
+                ?? throw new ArgumentException($"--quantization must be none, nf4 or int8 (got {parse.GetValue(quantization)})");
             var r = TrainingBenchmark.Run(parse.GetValue(preset)!, parse.GetValue(seq), parse.GetValue(batch), parse.GetValue(rank),
-                steps: parse.GetValue(steps), threads: parse.GetValue(threads), gradientCheckpointing: parse.GetValue(checkpointing));
+                steps: parse.GetValue(steps), threads: parse.GetValue(threads), gradientCheckpointing: parse.GetValue(checkpointing),
+                modelFolder: parse.GetValue(model), quantization: new BaseQuantization { Kind = kind });
             if (parse.GetValue(profile))
                 r = r with
                 {

@@ -4,7 +4,7 @@ using FineTune.Models.Tiny;
 
 namespace FineTune.Cli.Commands;
 
-/// <summary><c>ft init-tiny [folder] [--preset tiny] [--seed 0] [--force] [--json]</c>: writes the embedded tiny model.</summary>
+/// <summary><c>ft init-tiny [folder] [--preset tiny] [--family llama] [--seed 0] [--force] [--json]</c>: writes a tiny random model.</summary>
 public static class InitTinyCommand
 {
     public static Command Create()
@@ -19,22 +19,28 @@ public static class InitTinyCommand
             Description = $"Size: {string.Join(", ", TinyModelPreset.All.Select(p => $"{p.Name} ({p.Layers}×{p.HiddenSize})"))}",
             DefaultValueFactory = _ => TinyModelPreset.Tiny.Name,
         };
+        var family = new Option<string>("--family")
+        {
+            Description = $"Architecture and config layout: {string.Join(", ", TinyFamily.Names)}",
+            DefaultValueFactory = _ => "llama",
+        };
         var seed = new Option<long>("--seed") { Description = "Weight initialisation seed", DefaultValueFactory = _ => 0 };
         var force = new Option<bool>("--force") { Description = "Replace the folder if it is not empty" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (documented in docs/cli.md)" };
-        var command = new Command("init-tiny", "Write the embedded tiny Llama-architecture model as a Hugging Face folder")
+        var command = new Command("init-tiny", "Write a tiny random model (Llama by default, or another --family) as a Hugging Face folder")
         {
-            folder, preset, seed, force, json,
+            folder, preset, family, seed, force, json,
         };
         command.SetAction(parse =>
         {
             var target = parse.GetValue(folder) ?? DefaultFolder();
             var p = TinyModelPreset.Named(parse.GetValue(preset)!);
-            Console.Error.WriteLine($"ft: writing tiny model ({p.Name}, seed {parse.GetValue(seed)}) to {target}");
-            TinyModel.Write(target, parse.GetValue(seed), p, parse.GetValue(force));
+            var f = TinyFamily.Check(parse.GetValue(family)!);
+            Console.Error.WriteLine($"ft: writing tiny {f} model ({p.Name}, seed {parse.GetValue(seed)}) to {target}");
+            TinyModel.Write(target, parse.GetValue(seed), p, parse.GetValue(force), family: f);
             var summary = ModelInspector.Inspect(target);
             if (parse.GetValue(json))
-                CliJson.Write(new { folder = summary.Folder, preset = p.Name, seed = parse.GetValue(seed), summary.ParameterCount, summary.VocabSize, summary.Layers, summary.HiddenSize });
+                CliJson.Write(new { folder = summary.Folder, preset = p.Name, family = f, seed = parse.GetValue(seed), summary.ParameterCount, summary.VocabSize, summary.Layers, summary.HiddenSize });
             else
                 Console.WriteLine($"{summary.Folder}: {summary.Architecture}, {summary.ParameterCount:N0} parameters, vocab {summary.VocabSize}");
             return 0;

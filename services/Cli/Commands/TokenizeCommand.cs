@@ -5,7 +5,10 @@ using FineTune.Models.Tokenizers;
 
 namespace FineTune.Cli.Commands;
 
-/// <summary>`ft tokenize &lt;model&gt; --text … [--file path] [--no-special] [--json]`: ids, tokens and offsets of a text.</summary>
+/// <summary>
+/// `ft tokenize &lt;model&gt; --text … [--file path] [--no-special] [--json]`: ids, tokens and offsets of a text;
+/// `ft tokenize &lt;model&gt; --jsonl FILE|- [--out FILE] [--no-special]`: a JSONL file of {"text": …} lines, one result line each.
+/// </summary>
 public static class TokenizeCommand
 {
     public static Command Create()
@@ -15,16 +18,20 @@ public static class TokenizeCommand
         var file = new Option<string?>("--file") { Description = "Read the text from a UTF-8 file instead" };
         var noSpecial = new Option<bool>("--no-special") { Description = "Do not add the post-processor's special tokens (BOS…)" };
         var json = new Option<bool>("--json") { Description = "Machine-readable output (schema in docs/cli.md)" };
+        var jsonl = new Option<string?>("--jsonl") { Description = "Tokenize every {\"text\": …} line of a JSONL file (- = standard input); one JSON line (line, ids, tokens, decoded) per input line" };
+        var outFile = new Option<string?>("--out") { Description = "With --jsonl: write the results to this file instead of standard output" };
         var bench = new Option<int>("--bench") { Description = "Benchmark: encode every line of --file this many times (after one warm-up pass) and report tokens/s" };
         var command = new Command("tokenize", "Tokenize a text with a model's tokenizer (ids, tokens, character offsets)")
         {
-            model, text, file, noSpecial, json, bench,
+            model, text, file, noSpecial, json, bench, jsonl, outFile,
         };
         command.SetAction(parse =>
         {
             try
             {
                 var folder = parse.GetValue(model)!;
+                if (parse.GetValue(jsonl) is { } jsonlPath)
+                    return RunJsonl(folder, jsonlPath, parse.GetValue(outFile), !parse.GetValue(noSpecial));
                 var input = parse.GetValue(text) ?? (parse.GetValue(file) is { } path ? File.ReadAllText(path) : null);
                 if (input is null)
                 {
@@ -68,6 +75,19 @@ public static class TokenizeCommand
             }
         });
         return command;
+    }
+
+    private static int RunJsonl(string folder, string inputPath, string? outPath, bool addSpecialTokens)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var tokenizer = HfTokenizer.FromFolder(folder);
+        using var input = TokenizeJsonl.OpenInput(inputPath);
+        using var output = outPath is null ? Console.OpenStandardOutput() : File.Create(outPath);
+        using var buffered = new BufferedStream(output, 1 << 16);
+        var summary = TokenizeJsonl.Run(tokenizer, input, buffered, addSpecialTokens, Console.Error, inputPath == "-" ? "stdin" : inputPath);
+        Console.Error.WriteLine($"ft tokenize: {summary.Lines} lines, {summary.Tokens} tokens in {watch.Elapsed.TotalSeconds:F2} s"
+            + (summary.Errors > 0 ? $"; {summary.Errors} bad lines (see above; each has an \"error\" line in the output)" : ""));
+        return summary.Errors > 0 ? 1 : 0;
     }
 
     /// <summary>Encodes each non-empty line (a record, as preprocessing does) for several passes; reports the rate.</summary>

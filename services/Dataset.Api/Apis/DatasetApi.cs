@@ -100,8 +100,7 @@ public static class DatasetApi
         if (result is IngestResult.Rejected rejected)
         {
             services.Logger.LogInformation("Rejected upload {Name}: {ErrorCount} error(s), format {Format}", options.Name, rejected.ErrorCount, rejected.Format);
-            return Problem(400, "The dataset was rejected",
-                $"{rejected.ErrorCount} error(s) found{(rejected.ErrorCount > rejected.Errors.Count ? $"; the first {rejected.Errors.Count} are listed" : "")}. Nothing was stored.",
+            return Problem(400, "The dataset was rejected", RejectionDetail.Describe(rejected),
                 new Dictionary<string, object?>
                 {
                     ["format"] = rejected.Format,

@@ -64,15 +64,8 @@ public static class JobsApi
         }
         else
         {
-            try
-            {
-                body = await JsonNode.ParseAsync(request.Body, cancellationToken: cancellationToken) as JsonObject;
-            }
-            catch (JsonException ex)
-            {
-                return Problem(400, "Invalid JSON", $"the body is not valid JSON: {ex.Message}");
-            }
-            if (body is null) return Problem(400, "Invalid JSON", "the body must be a JSON object");
+            (body, var error) = await JsonBody.ReadObjectAsync(request.Body, "the body", cancellationToken);
+            if (body is null) return Problem(400, "Invalid JSON", error!);
             if (body["dataset"] is { } idNode)
             {
                 datasetId = idNode.GetValueKind() == JsonValueKind.String ? idNode.GetValue<string>() : idNode.ToJsonString();
@@ -111,9 +104,8 @@ public static class JobsApi
                 var name = HeaderUtilities.RemoveQuotes(disposition.Name).Value;
                 if (name == "job")
                 {
-                    try { body = await JsonNode.ParseAsync(section.Body, cancellationToken: cancellationToken) as JsonObject; }
-                    catch (JsonException ex) { return new(null, null, Problem(400, "Invalid JSON", $"part 'job' is not valid JSON: {ex.Message}")); }
-                    if (body is null) return new(null, null, Problem(400, "Invalid JSON", "part 'job' must be a JSON object"));
+                    (body, var error) = await JsonBody.ReadObjectAsync(section.Body, "part 'job'", cancellationToken);
+                    if (body is null) return new(null, null, Problem(400, "Invalid JSON", error!));
                 }
                 else if (name == "file")
                 {
@@ -125,7 +117,7 @@ public static class JobsApi
                         MaxRecordBytes = services.Limits.MaxRecordBytes,
                     }, cancellationToken);
                     if (result is IngestResult.Rejected rejected)
-                        return new(null, null, Problem(400, "The dataset was rejected", $"{rejected.ErrorCount} error(s) found. Nothing was stored.",
+                        return new(null, null, Problem(400, "The dataset was rejected", RejectionDetail.Describe(rejected),
                             new Dictionary<string, object?> { ["errors"] = rejected.Errors.Select(IssueDto.From).ToList() }));
                     var stored = (IngestResult.Stored)result;
                     await services.Registry.RegisterAsync(stored.Info);

@@ -11,7 +11,7 @@ internal static class ApplicationServiceExtensions
     /// <summary>Redis, the data root, dataset storage and registry, the job router, options, OpenAPI and problem details.</summary>
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        builder.AddRedisClient("redis");
+        builder.AddJobStoreRedis("redis");
 
         builder.Services.AddOptions<DatasetApiOptions>().BindConfiguration(DatasetApiOptions.Section)
             .Validate(o => o.MaxUploadBytes > 0 && o.MaxRecordBytes > 0 && o.MaxRecordBytes <= int.MaxValue / 2,

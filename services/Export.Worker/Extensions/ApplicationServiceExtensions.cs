@@ -12,7 +12,7 @@ public static class ApplicationServiceExtensions
 {
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        builder.AddRedisClient("redis");
+        builder.AddJobStoreRedis("redis");
         builder.Services.AddSingleton<JobStore>();
         builder.Services.AddSingleton(new StreamWorkerOptions());
         builder.Services.Configure<ExportWorkerOptions>(o =>

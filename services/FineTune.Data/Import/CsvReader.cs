@@ -36,6 +36,13 @@ public static class CsvReader
                 inQuotes = false; cells.Clear(); cell.Clear();
                 continue;
             }
+            if (Utf8Validation.Check(line.Bytes.Span, line.Number, record + 1) is { } encoding)
+            {
+                record++;
+                yield return new ImportItem(record, line.Number, null, [encoding]);
+                inQuotes = false; cells.Clear(); cell.Clear();
+                continue;
+            }
             var text = Encoding.UTF8.GetString(line.Bytes.Span);
             delimiter ??= text.Contains('\t') && !text.Contains(',') ? '\t' : ',';
             if (!inQuotes)

@@ -45,6 +45,11 @@ public sealed class DatasetReader(DatasetFormat format = DatasetFormat.Auto, int
             if (firstByte is '[' or '{') break; // JSON: no need to look further
         }
         var body = new PrefixedStream(head, length, stream);
+        if (Utf8Validation.CheckByteOrderMark(head.AsSpan(0, length)) is { } wrongEncoding)
+        {
+            yield return new ImportItem(0, 1, null, [wrongEncoding]);
+            yield break;
+        }
         if (firstByte < 0)
         {
             yield return new ImportItem(0, 1, null, [DataIssue.Error(1, null, null, "the file is empty")]);
@@ -126,6 +131,8 @@ public sealed class DatasetReader(DatasetFormat format = DatasetFormat.Auto, int
 
     private ImportItem Parse(ReadOnlyMemory<byte> bytes, long line, long record)
     {
+        if (Utf8Validation.Check(bytes.Span, line, record) is { } encoding)
+            return new ImportItem(record, encoding.Line ?? line, null, [encoding]);
         JsonDocument document;
         try
         {

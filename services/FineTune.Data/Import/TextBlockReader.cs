@@ -32,6 +32,11 @@ public static class TextBlockReader
                     [DataIssue.Error(line.Number, null, null, $"line is {line.Length} bytes, over the {maxLineBytes}-byte limit")]);
                 continue;
             }
+            if (Utf8Validation.Check(line.Bytes.Span, line.Number, null) is { } encoding)
+            {
+                yield return new ImportItem(record + 1, line.Number, null, [encoding]);
+                continue;
+            }
             var text = Encoding.UTF8.GetString(line.Bytes.Span);
             var (marker, rest) = Marker(text);
             if (marker == Section.Instruction)

@@ -200,7 +200,26 @@ public sealed class DatasetStore(DataRoot root)
         await using var input = new FileStream(Path.Combine(root.Dataset(id), file), FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         var lines = new Utf8LineReader(input, int.MaxValue - 16);
         while (await lines.ReadLineAsync(cancellationToken) is { } line)
-            if (!line.Bytes.IsEmpty) yield return CanonicalJson.Parse(line.Bytes.Span);
+            if (!line.Bytes.IsEmpty) yield return ParseStored(id, file, line);
+    }
+
+    /// <summary>
+    /// One canonical record. A stored file is valid by construction, so a bad line means it was altered or damaged on
+    /// the volume: an <see cref="InvalidDataException"/> naming the dataset, file and line (a data error, not a bug).
+    /// </summary>
+    private static Conversation ParseStored(string id, string file, Utf8LineReader.Line line)
+    {
+        var where = $"dataset {id}, {file} line {line.Number}";
+        if (Utf8Validation.Check(line.Bytes.Span, line.Number, null) is { } encoding)
+            throw new InvalidDataException($"{where}: {encoding.Message}");
+        try
+        {
+            return CanonicalJson.Parse(line.Bytes.Span);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or KeyNotFoundException)
+        {
+            throw new InvalidDataException($"{where}: not a canonical record ({ex.Message})");
+        }
     }
 
     /// <summary>Removes a dataset folder: renamed away first (readers see it whole or not at all), then deleted.</summary>

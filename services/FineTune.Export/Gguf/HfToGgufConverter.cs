@@ -1,6 +1,7 @@
 // Hugging Face folder (config.json, tokenizer files, safetensors, possibly sharded) → GGUF v3 that llama.cpp loads.
-// Streaming: one tensor at a time is read, converted to float32, permuted (llama q/k), quantized across all cores and
-// written; the file appears atomically when complete. Metadata per shared/reference/gguf-ollama.md §3–4.
+// Streaming: one tensor at a time is read, converted to float32, adapted to llama.cpp's graph (llama q/k permuted; Gemma
+// norms stored as 1 + w, its query scale folded into attn_q_norm), quantized across all cores and written; the file
+// appears atomically when complete. Metadata per shared/reference/gguf-ollama.md §3–4 and llama.cpp's loaders.
 using System.Diagnostics;
 using FineTune.Formats.Gguf;
 using FineTune.Formats.Gguf.Quantization;
@@ -13,6 +14,9 @@ public sealed record GgufTensorReport(string Name, GgmlType Type, long[] Ne, dou
 public sealed record GgufExportResult(string Path, GgufFileType FileType, long InputBytes, long OutputBytes, TimeSpan Elapsed,
     IReadOnlyList<GgufTensorReport> Tensors)
 {
+    /// <summary>Where llama.cpp will behave differently from the Hugging Face model (see <see cref="GgufModelParameters.Warnings"/>).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
     public double InputMegabytesPerSecond => InputBytes / 1e6 / Math.Max(Elapsed.TotalSeconds, 1e-9);
 }
 
@@ -37,7 +41,7 @@ public sealed class HfToGgufConverter
         foreach (var t in checkpoint.Tensors)
         {
             if (GgufTensorNames.IsIgnored(t.Name)) continue;
-            var gguf = GgufTensorNames.TryMap(t.Name)
+            var gguf = GgufTensorNames.TryMap(t.Name, p.Architecture)
                 ?? throw new NotSupportedException($"{checkpoint.Source}: tensor '{t.Name}' has no GGUF counterpart for architecture '{p.Architecture}'.");
             if (gguf == GgufTensorNames.Output && p.TieWordEmbeddings) continue; // llama.cpp reuses token_embd
             sources[gguf] = t;
@@ -46,10 +50,16 @@ public sealed class HfToGgufConverter
             throw new InvalidDataException($"{checkpoint.Source}: model.embed_tokens.weight is missing.");
         var vocabRows = (int)embd.Shape[0];
         var vocab = GgufVocabulary.FromFolder(hfFolder, vocabRows, p.Architecture);
-        float[]? ropeFactors = p.RopeScaling?.Type == "llama3" ? p.Llama3RopeFactors() : null;
+        var extra = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        if (p.RopeScaling?.Type == "llama3") extra[GgufTensorNames.RopeFreqs] = p.Llama3RopeFactors();
+        if (p.LongRopeShort is not null)
+        {
+            extra[GgufTensorNames.RopeFactorsShort] = p.LongRopeShort;
+            extra[GgufTensorNames.RopeFactorsLong] = p.LongRopeLong!;
+        }
 
         var planned = sources.Select(kv => new PlannedTensor(kv.Key, kv.Value.Shape.Reverse().ToArray())).ToList();
-        if (ropeFactors is not null) planned.Add(new PlannedTensor(GgufTensorNames.RopeFreqs, [ropeFactors.Length]));
+        planned.AddRange(extra.Select(kv => new PlannedTensor(kv.Key, [kv.Value.Length])));
         var plan = QuantizationPlan.Plan(fileType, planned);
 
         using var w = new GgufWriter(outputPath, p.Architecture);
@@ -63,13 +73,14 @@ public sealed class HfToGgufConverter
         {
             var (t, type) = plan[i];
             float[] data;
-            if (t.Name == GgufTensorNames.RopeFreqs) data = ropeFactors!;
+            if (extra.TryGetValue(t.Name, out var generated)) data = generated;
             else
             {
                 var src = sources[t.Name];
                 data = HfTensorData.ReadFloat32(checkpoint, src.Name);
                 inputBytes += src.ByteLength;
                 if (p.PermutesQk) PermuteIfQk(t.Name, data, src.Shape, p);
+                if (p.UnitOffsetNorms) AdaptGemmaNorm(t.Name, data, p);
             }
             var bytes = GgmlQuantizer.Quantize(type, data);
             double? err = null;
@@ -84,7 +95,18 @@ public sealed class HfToGgufConverter
             Progress?.Report((i + 1, plan.Count, t.Name));
         }
         w.Commit();
-        return new GgufExportResult(Path.GetFullPath(outputPath), fileType, inputBytes, new FileInfo(outputPath).Length, sw.Elapsed, reports);
+        return new GgufExportResult(Path.GetFullPath(outputPath), fileType, inputBytes, new FileInfo(outputPath).Length, sw.Elapsed, reports)
+        {
+            Warnings = p.Warnings,
+        };
+    }
+
+    /// <summary>Gemma norms: llama.cpp multiplies by the stored weight, HF by 1 + w; attn_q_norm also carries the query scale.</summary>
+    private static void AdaptGemmaNorm(string ggufName, float[] data, GgufModelParameters p)
+    {
+        if (!ggufName.EndsWith("norm.weight", StringComparison.Ordinal)) return;
+        var factor = ggufName.EndsWith(".attn_q_norm.weight", StringComparison.Ordinal) ? p.QueryNormFactor : 1f;
+        for (var i = 0; i < data.Length; i++) data[i] = (data[i] + 1) * factor;
     }
 
     private static void WriteMetadata(GgufWriter w, GgufModelParameters p, GgufVocabulary vocab, GgufFileType fileType, bool anyQuantized, string name)
@@ -106,6 +128,7 @@ public sealed class HfToGgufConverter
             w.AddValueLength((uint)p.HeadDim);
         }
         if (p.Architecture == "llama") w.AddVocabSize((uint)vocab.Tokens.Length);
+        WriteFamilyMetadata(w, p);
         if (p.RopeScaling is { Type: "linear" or "yarn" } rs)
         {
             w.AddRopeScalingType(rs.Type);
@@ -115,6 +138,22 @@ public sealed class HfToGgufConverter
         w.AddFileType(fileType.FileType);
         if (anyQuantized) w.AddQuantizationVersion();
         vocab.WriteTo(w);
+    }
+
+    /// <summary>The keys of llama.cpp's gemma3 and phi3 loaders (src/models/gemma3.cpp, phi3.cpp; llama-model.cpp).</summary>
+    private static void WriteFamilyMetadata(GgufWriter w, GgufModelParameters p)
+    {
+        var a = p.Architecture;
+        if (p.SlidingWindow is { } window)
+        {
+            w.AddUInt32($"{a}.attention.sliding_window", (uint)window);
+            // Per layer, 1 = sliding (llama.cpp reads a bool/int array before falling back to its period-6 default).
+            w.AddInt32s($"{a}.attention.sliding_window_pattern", p.SlidingLayers!.Select(s => s ? 1 : 0));
+            if (p.RopeLocalTheta is { } local) w.AddFloat32($"{a}.rope.freq_base_swa", local);
+        }
+        if (p.FinalLogitSoftcapping is { } cap) w.AddFloat32($"{a}.final_logit_softcapping", cap);
+        if (p.RopeAttentionFactor is { } af) w.AddFloat32($"{a}.rope.scaling.attn_factor", af);
+        if (p.OriginalContextLength is { } oc) w.AddRopeScalingOriginalContextLength((uint)oc);
     }
 
     private static void PermuteIfQk(string ggufName, float[] data, long[] torchShape, GgufModelParameters p)

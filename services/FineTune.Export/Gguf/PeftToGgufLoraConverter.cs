@@ -66,7 +66,7 @@ public static class PeftToGgufLoraConverter
         foreach (var (module, (a, b)) in pairs)
         {
             if (a is null || b is null) throw new InvalidDataException($"{weightsPath}: module '{module}' has lora_{(a is null ? "A" : "B")} missing.");
-            var gguf = GgufTensorNames.TryMapModule(module)
+            var gguf = GgufTensorNames.TryMapModule(module, p.Architecture)
                 ?? throw new NotSupportedException($"{weightsPath}: LoRA target '{module}' has no GGUF tensor in a {p.Architecture} model.");
             if (gguf == GgufTensorNames.TokenEmbedding) throw new NotSupportedException($"{weightsPath}: embedding adapters ('{module}') are not exported to GGUF; merge instead.");
             if (a.Shape.Length != 2 || b.Shape.Length != 2 || a.Shape[0] != b.Shape[1])

@@ -25,7 +25,22 @@ public sealed record LlamaCppResult(string Prompt, int[] Tokens, int[]? Input, i
 public sealed record LlamaCppJobResult(bool Ok, LlamaCppModelInfo? Model, IReadOnlyList<LlamaCppResult>? Results, string? Error, IReadOnlyList<string>? Log, long Ms)
 {
     public string Describe() => $"{Error}\n{string.Join("\n", Log ?? [])}";
+
+    /// <summary>One line for a person: the error's first line and the engine's last error log line, without stacks.</summary>
+    public string Summary()
+    {
+        var logLine = Log?.LastOrDefault(l => l.StartsWith("error", StringComparison.OrdinalIgnoreCase));
+        var error = OneLine(Error) ?? "failed";
+        return logLine is null || error.Contains(OneLine(logLine)!, StringComparison.Ordinal) ? error : $"{error} (llama.cpp: {OneLine(logLine)})";
+    }
+
+    /// <summary>The first non-empty line of <paramref name="text"/>, trimmed; null for none.</summary>
+    public static string? OneLine(string? text) =>
+        text?.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.Length > 0);
 }
+
+/// <summary>llama.cpp failed to load or run an exported GGUF; the message is one line for the user.</summary>
+public sealed class LlamaCppVerificationException(string message) : Exception(message);
 
 public sealed record LlamaCppResponse(bool Ok, IReadOnlyList<LlamaCppJobResult> Jobs, string? Error);
 

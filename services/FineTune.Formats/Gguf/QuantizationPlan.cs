@@ -4,7 +4,8 @@
 // - output.weight (or token_embd.weight when there is no output.weight: tied embeddings) → Q6_K, or Q8_0 when
 //   ne[0] % 256 != 0;
 // - attn_v.weight → Q6_K when use_more_bits(i_attn_v, n_attn_v); ffn_down.weight → Q6_K when use_more_bits(layer, n);
-// - fused attn_qkv → Q5_K (not produced by our converters); everything else → Q4_K;
+// - fused attn_qkv (Phi-3) → Q5_K in llama-quantize; we have no Q5_K quantizer, so it gets Q6_K (more bits, a slightly
+//   larger file, any ggml type per tensor loads); everything else → Q4_K;
 // - shape fallback when ne[0] is not a multiple of the block: Q4_K→Q5_0, Q6_K→Q8_0, then F16 if still not a multiple;
 // - tensors are processed sorted by layer number, then by name (weight_name_comparer); counters follow that order.
 // q4_0 uses the same output rule (Q6_K/Q8_0) with Q4_0 elsewhere, as llama-quantize does; f16/bf16/f32/q8_0 are uniform.
@@ -77,7 +78,7 @@ public static class QuantizationPlan
                     }
                     else if (t.Name.Contains("attn_qkv.weight", StringComparison.Ordinal))
                     {
-                        throw new NotSupportedException($"Tensor '{t.Name}': fused attn_qkv gets Q5_K in Q4_K_M, which this exporter does not implement.");
+                        type = GgmlType.Q6_K; // llama-quantize: Q5_K, which we cannot write; see the header
                     }
                 }
             }

@@ -132,9 +132,9 @@ public static class BuiltInTemplates
             if ((name + " " + Path.GetFileName(Path.TrimEndingDirectorySeparator(folder))).Contains("tinyllama", StringComparison.OrdinalIgnoreCase)) return "zephyr";
             switch (modelType)
             {
-                case "qwen2": return "chatml";
+                case "qwen2" or "qwen3": return "chatml";
                 case "mistral": return "mistral";
-                case "gemma" or "gemma2": return "gemma";
+                case "gemma" or "gemma2" or "gemma3" or "gemma3_text": return "gemma";
                 case "phi3": return "phi3";
                 case "llama": return "llama2";
             }

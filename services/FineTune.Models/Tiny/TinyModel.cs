@@ -23,9 +23,13 @@ public static class TinyModel
     /// <paramref name="tokenizerCorpus"/> (the built-in corpus when null), up to <paramref name="merges"/> of them: a task's
     /// own text gives a vocabulary of its words, as a tokenizer trained for a domain would.
     /// </summary>
+    /// <param name="family">One of <see cref="TinyFamily.Names"/>: the architecture and config layout to write.</param>
+    /// <param name="init">Weight scales; models that judge exports use larger ones (peaked logits, no near-ties).</param>
     public static ModelConfig Write(string folder, long seed = 0, TinyModelPreset? preset = null, bool overwrite = false,
-        IEnumerable<string>? tokenizerCorpus = null, int merges = TinyTokenizerBuilder.DefaultMerges)
+        IEnumerable<string>? tokenizerCorpus = null, int merges = TinyTokenizerBuilder.DefaultMerges, string family = "llama",
+        TinyInit? init = null)
     {
+        TinyFamily.Check(family);
         preset ??= TinyModelPreset.Tiny;
         folder = Path.GetFullPath(folder);
         if (Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any())
@@ -38,7 +42,7 @@ public static class TinyModel
         Directory.CreateDirectory(staging);
         try
         {
-            var config = WriteInto(staging, seed, preset, tokenizerCorpus, merges);
+            var config = WriteInto(staging, seed, preset, tokenizerCorpus, merges, family, init ?? TinyInit.Default);
             if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
             Directory.Move(staging, folder);
             return config;
@@ -50,14 +54,15 @@ public static class TinyModel
         }
     }
 
-    private static ModelConfig WriteInto(string folder, long seed, TinyModelPreset preset, IEnumerable<string>? corpus, int merges)
+    private static ModelConfig WriteInto(string folder, long seed, TinyModelPreset preset, IEnumerable<string>? corpus, int merges,
+        string family, TinyInit init)
     {
         // The tokenizer: byte-level BPE with merges learned from the corpus, ChatML specials and template.
         var ids = TinyTokenizerBuilder.Write(folder, corpus, merges);
-        var config = ModelConfig.Parse(new JsonObject
+        // The family's own keys first (architecture, layout switches), then sizes and special tokens unless it set them.
+        var json = TinyFamily.Config(family, preset);
+        var common = new JsonObject
         {
-            ["architectures"] = new JsonArray("LlamaForCausalLM"),
-            ["model_type"] = "llama",
             ["vocab_size"] = ids.VocabSize,
             ["hidden_size"] = preset.HiddenSize,
             ["intermediate_size"] = preset.IntermediateSize,
@@ -67,12 +72,7 @@ public static class TinyModel
             ["head_dim"] = preset.HiddenSize / preset.Heads,
             ["max_position_embeddings"] = 2048,
             ["rms_norm_eps"] = 1e-5,
-            ["rope_theta"] = 10000.0,
-            ["hidden_act"] = "silu",
-            ["tie_word_embeddings"] = false,
-            ["attention_bias"] = false,
-            ["mlp_bias"] = false,
-            ["initializer_range"] = 0.02,
+            ["initializer_range"] = init.Std,
             ["bos_token_id"] = ids.EndOfTextId,
             ["eos_token_id"] = ids.ImEndId,
             ["pad_token_id"] = ids.EndOfTextId,
@@ -80,11 +80,18 @@ public static class TinyModel
             ["transformers_version"] = "4.46.0",
             ["ft_tiny_preset"] = preset.Name,
             ["ft_tiny_seed"] = seed,
-        }, Path.Combine(folder, "config.json"));
+            ["ft_tiny_family"] = family,
+        };
+        foreach (var (key, value) in common)
+            if (!json.ContainsKey(key)) json[key] = value?.DeepClone();
+        var config = ModelConfig.Parse(json, Path.Combine(folder, "config.json"));
 
         using (var model = new CausalLM(config))
         {
-            model.InitializeWeights(seed);
+            // Gemma multiplies embeddings by √hidden; dividing their std by it keeps the residual stream at the same scale,
+            // so the layers, not the embedding alone, decide the next token.
+            var embeddingStd = config.Gemma ? init.EmbeddingStd / Math.Sqrt(config.HiddenSize) : init.EmbeddingStd;
+            model.InitializeWeights(seed, init.Std, init.NormStd, embeddingStd);
             model.Save(folder);
         }
         WriteJson(Path.Combine(folder, "generation_config.json"), new JsonObject
@@ -96,6 +103,17 @@ public static class TinyModel
             ["max_new_tokens"] = 256,
         });
         return config;
+    }
+
+    /// <summary>Weight initialisation of a tiny model.</summary>
+    /// <param name="Std">Projections (and the embedding unless <paramref name="EmbeddingStd"/>).</param>
+    /// <param name="NormStd">Noise on the norms, so an export that mishandles one (Gemma's 1 + w) shows.</param>
+    public sealed record TinyInit(double Std = 0.02, double NormStd = 0, double? EmbeddingStd = null)
+    {
+        public static readonly TinyInit Default = new();
+
+        /// <summary>For models whose exports are judged token for token: peaked logits, every weight matters.</summary>
+        public static readonly TinyInit Judge = new(0.1, 0.1, 0.5);
     }
 
     internal static void WriteJson(string path, JsonNode node) =>

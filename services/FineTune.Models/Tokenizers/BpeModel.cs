@@ -14,7 +14,7 @@ namespace FineTune.Models.Tokenizers;
 /// the merge loop here serves SentencePiece-style vocabularies, whose byte fallback that library does not offer
 /// (docs/tokenizers.md).
 /// </remarks>
-internal sealed class BpeModel
+internal sealed class BpeModel : TokenModel
 {
     private const int MaxCachedWordLength = 256;
     private const int MaxCacheEntries = 200_000;
@@ -43,17 +43,14 @@ internal sealed class BpeModel
     /// </summary>
     private readonly Microsoft.ML.Tokenizers.BpeTokenizer? _library;
 
-    public int? UnknownId { get; }
+    public override int? UnknownId { get; }
     public bool ByteFallback { get; }
-    public string? EndOfWordSuffix { get; }
+    public override string? EndOfWordSuffix { get; }
     public bool IgnoreMerges { get; }
-    public IReadOnlyDictionary<string, int> Vocab => _vocab;
+    public override IReadOnlyDictionary<string, int> Vocab => _vocab;
 
     /// <summary>Which merge engine runs: Microsoft.ML.Tokenizers for byte-level vocabularies, ours otherwise.</summary>
-    public string Engine => _library is not null ? "Microsoft.ML.Tokenizers BpeTokenizer" : "FineTune BPE (byte fallback)";
-
-    /// <summary>One output token of a word: its id and the units [From, To) of the word it covers.</summary>
-    public readonly record struct Piece(int Id, int From, int To);
+    public override string Engine => _library is not null ? "Microsoft.ML.Tokenizers BpeTokenizer" : "FineTune BPE (byte fallback)";
 
     public BpeModel(Dictionary<string, int> vocab, IReadOnlyList<(string Left, string Right)> merges, string? unkToken,
         bool byteFallback, string? endOfWordSuffix, bool ignoreMerges)
@@ -119,7 +116,7 @@ internal sealed class BpeModel
     }
 
     /// <summary>Encodes one pre-tokenized word; pieces cover units of <paramref name="word"/>.</summary>
-    public Piece[] Encode(string word)
+    public override Piece[] Encode(string word)
     {
         if (word.Length == 0) return [];
         if (_safeSplitBefore is char split && word.Length > 1 && word.IndexOf(split, 1) > 0)

@@ -14,24 +14,31 @@ internal abstract class Decoder
 
     public string Decode(List<string> tokens) => string.Concat(DecodeChain(tokens));
 
-    public static Decoder? FromJson(JsonElement json, string source, IReadOnlySet<string> addedTokens)
+    public const string Supported = "Sequence, ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip, BPEDecoder, WordPiece, CTC";
+
+    /// <summary>Builds the decoder at JSON path <paramref name="path"/> of <paramref name="source"/>.</summary>
+    public static Decoder? FromJson(JsonElement json, string source, IReadOnlySet<string> addedTokens, string path = "decoder")
     {
         if (json.ValueKind == JsonValueKind.Null || json.ValueKind == JsonValueKind.Undefined) return null;
-        var type = json.GetProperty("type").GetString();
+        var type = Json.Type(json, source, path);
+        var where = $"{source}: {path} ({type})";
         return type switch
         {
-            "Sequence" => new SequenceDecoder(json.GetProperty("decoders").EnumerateArray()
-                .Select(d => FromJson(d, source, addedTokens)).OfType<Decoder>().ToArray()),
+            "Sequence" => new SequenceDecoder(Json.Array(json, "decoders", where)
+                .Select((d, i) => FromJson(d, source, addedTokens, $"{path}.decoders[{i}]")).OfType<Decoder>().ToArray()),
             "ByteLevel" => new ByteLevelDecoder(addedTokens),
-            "Metaspace" => new MetaspaceDecoder(Json.String(json, "replacement") ?? "\u2581"),
-            "Replace" => new ReplaceDecoder(Json.Pattern(json.GetProperty("pattern"), source + " decoder Replace"),
-                Json.String(json, "content") ?? ""),
+            "Metaspace" => new MetaspaceDecoder(Json.String(json, "replacement") ?? "\u2581",
+                (Json.String(json, "prepend_scheme") ?? (Json.Bool(json, "add_prefix_space", true) ? "always" : "never")) != "never"),
+            "Replace" => new ReplaceDecoder(Json.Pattern(Json.Required(json, "pattern", where), where), Json.String(json, "content") ?? ""),
             "ByteFallback" => new ByteFallbackDecoder(),
             "Fuse" => new FuseDecoder(),
             "Strip" => new StripDecoder(Json.String(json, "content") ?? "",
                 json.TryGetProperty("start", out var a) ? a.GetInt32() : 0, json.TryGetProperty("stop", out var b) ? b.GetInt32() : 0),
             "BPEDecoder" => new BpeSuffixDecoder(Json.String(json, "suffix") ?? ""),
-            _ => throw new NotSupportedException($"{source}: decoder type '{type}' is not supported (supported: Sequence, ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip, BPEDecoder)."),
+            "WordPiece" => new WordPieceDecoder(Json.String(json, "prefix") ?? "##", Json.Bool(json, "cleanup", true)),
+            "CTC" => new CtcDecoder(Json.String(json, "pad_token") ?? "<pad>", Json.String(json, "word_delimiter_token") ?? "|",
+                Json.Bool(json, "cleanup", true)),
+            _ => throw Json.Unsupported(source, path, "decoder", type, Supported),
         };
     }
 }
@@ -76,7 +83,7 @@ internal sealed class ByteLevelDecoder(IReadOnlySet<string> addedTokens) : Decod
     }
 }
 
-internal sealed class MetaspaceDecoder(string replacement) : Decoder
+internal sealed class MetaspaceDecoder(string replacement, bool stripFirstSpace) : Decoder
 {
     public override List<string> DecodeChain(List<string> tokens)
     {
@@ -84,7 +91,7 @@ internal sealed class MetaspaceDecoder(string replacement) : Decoder
         for (var i = 0; i < tokens.Count; i++)
         {
             var s = tokens[i].Replace(replacement, " ", StringComparison.Ordinal);
-            if (i == 0 && s.StartsWith(' ')) s = s[1..];
+            if (i == 0 && stripFirstSpace && s.StartsWith(' ')) s = s[1..];
             output.Add(s);
         }
         return output;
@@ -147,4 +154,46 @@ internal sealed class BpeSuffixDecoder(string suffix) : Decoder
 {
     public override List<string> DecodeChain(List<string> tokens) => tokens.Select((t, i) =>
         suffix.Length == 0 ? t : t.Replace(suffix, i == tokens.Count - 1 ? "" : " ", StringComparison.Ordinal)).ToList();
+}
+
+/// <summary>WordPiece: "##" continuations are glued to the previous token, other tokens get a space; optional clean-up.</summary>
+internal sealed class WordPieceDecoder(string prefix, bool cleanup) : Decoder
+{
+    public override List<string> DecodeChain(List<string> tokens)
+    {
+        var output = new List<string>(tokens.Count);
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            var token = tokens[i];
+            if (i > 0) token = token.StartsWith(prefix, StringComparison.Ordinal) ? token[prefix.Length..] : " " + token;
+            output.Add(cleanup ? CleanUp(token) : token);
+        }
+        return output;
+    }
+
+    /// <summary>The tokenizers library's cleanup of spaces before punctuation and contractions.</summary>
+    internal static string CleanUp(string text) => text
+        .Replace(" .", ".", StringComparison.Ordinal).Replace(" ?", "?", StringComparison.Ordinal)
+        .Replace(" !", "!", StringComparison.Ordinal).Replace(" ,", ",", StringComparison.Ordinal)
+        .Replace(" ' ", "'", StringComparison.Ordinal).Replace(" n't", "n't", StringComparison.Ordinal)
+        .Replace(" 'm", "'m", StringComparison.Ordinal).Replace(" do not", " don't", StringComparison.Ordinal)
+        .Replace(" 's", "'s", StringComparison.Ordinal).Replace(" 've", "'ve", StringComparison.Ordinal)
+        .Replace(" 're", "'re", StringComparison.Ordinal);
+}
+
+/// <summary>CTC: collapse repeated tokens, drop the pad token, word delimiter → space.</summary>
+internal sealed class CtcDecoder(string padToken, string wordDelimiter, bool cleanup) : Decoder
+{
+    public override List<string> DecodeChain(List<string> tokens)
+    {
+        var output = new List<string>(tokens.Count);
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            if (i > 0 && tokens[i] == tokens[i - 1]) continue;
+            if (tokens[i] == padToken) continue;
+            var token = tokens[i].Replace(wordDelimiter, " ", StringComparison.Ordinal);
+            output.Add(cleanup ? WordPieceDecoder.CleanUp(token).Replace(wordDelimiter, " ", StringComparison.Ordinal) : token);
+        }
+        return output;
+    }
 }

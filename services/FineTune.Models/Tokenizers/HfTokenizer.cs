@@ -18,7 +18,7 @@ public sealed class HfTokenizer
 {
     private readonly Normalizer? _normalizer;
     private readonly PreTokenizer? _preTokenizer;
-    private readonly BpeModel _model;
+    private readonly TokenModel _model;
     private readonly Decoder? _decoder;
     private readonly AddedTokenSplitter _rawSplitter;
     private readonly AddedTokenSplitter _normalizedSplitter;
@@ -57,14 +57,9 @@ public sealed class HfTokenizer
     {
         ContentHash = hash;
         Config = config;
-        var model = tokenizer.GetProperty("model");
-        var modelType = Json.String(model, "type") ?? (model.TryGetProperty("merges", out _) ? "BPE" : null);
-        if (modelType != "BPE")
-            throw new NotSupportedException($"{source}: model type '{modelType}' is not supported; only BPE tokenizers (byte-level and SentencePiece-style) are.");
-
+        _model = TokenModel.Create(Prop(tokenizer, "model"), source);
         _normalizer = Normalizer.FromJson(Prop(tokenizer, "normalizer"), source);
         _preTokenizer = PreTokenizer.FromJson(Prop(tokenizer, "pre_tokenizer"), source);
-        _model = BpeModel.FromJson(model, source);
 
         foreach (var (token, id) in _model.Vocab) { _idToToken[id] = token; _tokenToId[token] = id; }
 
@@ -102,7 +97,12 @@ public sealed class HfTokenizer
         ReadPostProcessor(Prop(tokenizer, "post_processor"), source);
         _cleanUpSpaces = Json.Bool(config, "clean_up_tokenization_spaces", true);
         VocabSize = _idToToken.Count == 0 ? 0 : _idToToken.Keys.Max() + 1;
-        Kind = IsByteLevel(tokenizer) ? "byte-level BPE" : "SentencePiece-style BPE";
+        Kind = _model switch
+        {
+            WordPieceModel => "WordPiece",
+            UnigramModel => "Unigram",
+            _ => IsByteLevel(tokenizer) ? "byte-level BPE" : "SentencePiece-style BPE",
+        };
 
         BosId = IdOfConfigToken(config, specialMap, "bos_token") ?? GenerationIds(generation, "bos_token_id").Cast<int?>().FirstOrDefault();
         EosId = IdOfConfigToken(config, specialMap, "eos_token") ?? GenerationIds(generation, "eos_token_id").Cast<int?>().FirstOrDefault();
@@ -258,27 +258,48 @@ public sealed class HfTokenizer
         .Replace(" 'm", "'m", StringComparison.Ordinal).Replace(" 's", "'s", StringComparison.Ordinal)
         .Replace(" 've", "'ve", StringComparison.Ordinal).Replace(" 're", "'re", StringComparison.Ordinal);
 
-    private void ReadPostProcessor(JsonElement json, string source)
+    private const string SupportedPostProcessors = "TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel, Sequence";
+
+    /// <summary>The single-sequence template of the post-processor: special tokens around the sequence.</summary>
+    private void ReadPostProcessor(JsonElement json, string source, string path = "post_processor")
     {
         if (json.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined) return;
-        switch (Json.String(json, "type"))
+        var type = Json.Type(json, source, path);
+        var where = $"{source}: {path} ({type})";
+        switch (type)
         {
             case "ByteLevel":
                 return;
             case "Sequence":
-                foreach (var p in json.GetProperty("processors").EnumerateArray()) ReadPostProcessor(p, source);
+                var index = 0;
+                foreach (var p in Json.Array(json, "processors", where)) ReadPostProcessor(p, source, $"{path}.processors[{index++}]");
                 return;
             case "TemplateProcessing":
                 _template.Clear();
-                foreach (var item in json.GetProperty("single").EnumerateArray())
+                foreach (var item in Json.Array(json, "single", where))
                 {
                     if (item.TryGetProperty("SpecialToken", out var special)) _template.Add((Json.String(special, "id"), false));
                     else if (item.TryGetProperty("Sequence", out var seq) && Json.String(seq, "id") == "A") _template.Add((null, true));
                 }
                 return;
-            case var other:
-                throw new NotSupportedException($"{source}: post_processor type '{other}' is not supported (supported: TemplateProcessing, ByteLevel, Sequence).");
+            case "BertProcessing" or "RobertaProcessing":
+                // Single sequence: cls, the sequence, sep (cls and sep are [token, id] pairs).
+                _template.Clear();
+                _template.Add((PairToken(json, "cls", where), false));
+                _template.Add((null, true));
+                _template.Add((PairToken(json, "sep", where), false));
+                return;
+            default:
+                throw Json.Unsupported(source, path, "post_processor", type, SupportedPostProcessors);
         }
+    }
+
+    private static string PairToken(JsonElement json, string name, string where)
+    {
+        var pair = Json.Required(json, name, where);
+        if (pair.ValueKind != JsonValueKind.Array || pair.GetArrayLength() < 1 || pair[0].ValueKind != JsonValueKind.String)
+            throw new FormatException($"{where}: \"{name}\" must be a pair [token, id].");
+        return pair[0].GetString()!;
     }
 
     private int? IdOfConfigToken(JsonElement config, JsonElement specialMap, string name)

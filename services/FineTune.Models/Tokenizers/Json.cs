@@ -30,4 +30,29 @@ internal static class Json
             _ => null,
         };
     }
+
+    /// <summary>The "type" of a component; a missing one is an error naming the file and the JSON path.</summary>
+    public static string Type(JsonElement json, string source, string path)
+    {
+        if (json.ValueKind != JsonValueKind.Object)
+            throw new FormatException($"{source}: {path} must be an object with a \"type\".");
+        return String(json, "type") ?? throw new FormatException($"{source}: {path} has no \"type\".");
+    }
+
+    /// <summary>A required property; missing, it is an error naming where.</summary>
+    public static JsonElement Required(JsonElement json, string name, string where) =>
+        json.TryGetProperty(name, out var v) && v.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined)
+            ? v : throw new FormatException($"{where}: \"{name}\" is required.");
+
+    /// <summary>The elements of a required array property.</summary>
+    public static IEnumerable<JsonElement> Array(JsonElement json, string name, string where)
+    {
+        var v = Required(json, name, where);
+        if (v.ValueKind != JsonValueKind.Array) throw new FormatException($"{where}: \"{name}\" must be an array.");
+        return v.EnumerateArray();
+    }
+
+    /// <summary>The one-line refusal of a component we do not implement: file, JSON path, stage and type.</summary>
+    public static NotSupportedException Unsupported(string source, string path, string stage, string? type, string supported) =>
+        new($"{source}: {path}: {stage} type '{type}' is not supported (supported: {supported}).");
 }

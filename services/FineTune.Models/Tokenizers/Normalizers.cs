@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 
@@ -5,36 +6,66 @@ namespace FineTune.Models.Tokenizers;
 
 /// <summary>
 /// The tokenizer.json "normalizer" stage: transforms the text before pre-tokenization, keeping the alignment to the
-/// original characters. Implemented: Sequence, Prepend, Replace, NFC/NFD/NFKC/NFKD, Lowercase, Strip — the set used by
-/// the Llama/Mistral/Qwen/GPT-2 families (Precompiled and BertNormalizer belong to Unigram/WordPiece models, which are
-/// not supported).
+/// original characters. Implemented: Sequence, Prepend, Replace, NFC/NFD/NFKC/NFKD, Lowercase, Strip, StripAccents and
+/// BertNormalizer, with the Rust library's semantics. Precompiled (a SentencePiece charsmap) is refused by name.
 /// </summary>
 internal abstract class Normalizer
 {
+    public const string Supported = "Sequence, Prepend, Replace, NFC, NFD, NFKC, NFKD, Lowercase, Strip, StripAccents, BertNormalizer";
+
     public abstract AlignedString Normalize(AlignedString text);
 
     public string Normalize(string text) => Normalize(AlignedString.Original(text, 0, text.Length)).Text;
 
-    public static Normalizer? FromJson(JsonElement json, string source)
+    /// <summary>Builds the normalizer at JSON path <paramref name="path"/> of <paramref name="source"/>.</summary>
+    public static Normalizer? FromJson(JsonElement json, string source, string path = "normalizer")
     {
         if (json.ValueKind == JsonValueKind.Null || json.ValueKind == JsonValueKind.Undefined) return null;
-        var type = json.GetProperty("type").GetString();
+        var type = Json.Type(json, source, path);
+        var where = $"{source}: {path} ({type})";
         return type switch
         {
-            "Sequence" => new SequenceNormalizer(json.GetProperty("normalizers").EnumerateArray()
-                .Select(n => FromJson(n, source)).OfType<Normalizer>().ToArray()),
-            "Prepend" => new PrependNormalizer(json.GetProperty("prepend").GetString() ?? ""),
-            "Replace" => new ReplaceNormalizer(Json.Pattern(json.GetProperty("pattern"), source + " normalizer Replace"),
-                json.TryGetProperty("content", out var content) ? content.GetString() ?? "" : ""),
+            "Sequence" => new SequenceNormalizer(Json.Array(json, "normalizers", where)
+                .Select((n, i) => FromJson(n, source, $"{path}.normalizers[{i}]")).OfType<Normalizer>().ToArray()),
+            "Prepend" => new PrependNormalizer(Json.String(json, "prepend") ?? throw new FormatException($"{where}: \"prepend\" must be a string.")),
+            "Replace" => new ReplaceNormalizer(Json.Pattern(Json.Required(json, "pattern", where), where),
+                Json.String(json, "content") ?? ""),
             "NFC" => new UnicodeNormalizer(NormalizationForm.FormC),
             "NFD" => new UnicodeNormalizer(NormalizationForm.FormD),
             "NFKC" => new UnicodeNormalizer(NormalizationForm.FormKC),
             "NFKD" => new UnicodeNormalizer(NormalizationForm.FormKD),
             "Lowercase" => new LowercaseNormalizer(),
             "Strip" => new StripNormalizer(Json.Bool(json, "strip_left", true), Json.Bool(json, "strip_right", true)),
-            _ => throw new NotSupportedException($"{source}: normalizer type '{type}' is not supported (supported: Sequence, Prepend, Replace, NFC, NFD, NFKC, NFKD, Lowercase, Strip)."),
+            "StripAccents" => new CodePointFilter(cp => !IsMark(cp)),
+            "BertNormalizer" => BertNormalizer.FromJson(json),
+            _ => throw Json.Unsupported(source, path, "normalizer", type, Supported),
         };
     }
+
+    internal static bool IsMark(int cp) => CharUnicodeInfo.GetUnicodeCategory(cp) is UnicodeCategory.NonSpacingMark
+        or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark;
+
+    /// <summary>Rebuilds <paramref name="text"/> code point by code point: <paramref name="map"/> gives each one's replacement (null keeps it).</summary>
+    internal static AlignedString MapCodePoints(AlignedString text, Func<int, string?> map)
+    {
+        var pieces = new List<(string, int, int)>(text.Length);
+        var changed = false;
+        for (var i = 0; i < text.Length;)
+        {
+            var n = char.IsHighSurrogate(text.Text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text.Text[i + 1]) ? 2 : 1;
+            var replacement = map(n == 2 ? char.ConvertToUtf32(text.Text[i], text.Text[i + 1]) : text.Text[i]);
+            changed |= replacement is not null;
+            pieces.Add((replacement ?? text.Text.Substring(i, n), i, i + n));
+            i += n;
+        }
+        return changed ? text.Rebuild(pieces) : text;
+    }
+}
+
+/// <summary>Keeps only the code points <paramref name="keep"/> accepts (StripAccents drops marks).</summary>
+internal sealed class CodePointFilter(Func<int, bool> keep) : Normalizer
+{
+    public override AlignedString Normalize(AlignedString text) => MapCodePoints(text, cp => keep(cp) ? null : "");
 }
 
 internal sealed class SequenceNormalizer(Normalizer[] steps) : Normalizer

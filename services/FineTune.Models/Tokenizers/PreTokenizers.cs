@@ -4,32 +4,60 @@ using System.Text.Json;
 namespace FineTune.Models.Tokenizers;
 
 /// <summary>
-/// The tokenizer.json "pre_tokenizer" stage: splits a normalized section into words that BPE merges never cross.
-/// Implemented as the reference does: ByteLevel (GPT-2 regex when use_regex, then bytes → printable characters),
-/// Split (regex or string; Isolated/Removed behaviours, invert), Metaspace (spaces → ▁ with prepend_scheme),
-/// Digits (ASCII, as the reference) and Sequence.
+/// The tokenizer.json "pre_tokenizer" stage: splits a normalized section into words that the model never crosses.
+/// Semantics are the Rust tokenizers library's (the specification); where @huggingface/tokenizers (the JavaScript port
+/// the parity tests run) differs, the difference is asserted in ComponentDifferenceTests. Types: Sequence, ByteLevel,
+/// Split (regex or string, all five behaviors, invert), Punctuation, Whitespace, WhitespaceSplit, BertPreTokenizer,
+/// Digits, CharDelimiterSplit, Metaspace (prepend_scheme, split), Replace, FixedLength.
 /// </summary>
 internal abstract class PreTokenizer
 {
+    public const string Supported =
+        "Sequence, ByteLevel, Split, Punctuation, Whitespace, WhitespaceSplit, BertPreTokenizer, Digits, CharDelimiterSplit, Metaspace, Replace, FixedLength";
+
     public abstract void PreTokenize(AlignedString text, int sectionIndex, List<AlignedString> output);
 
-    public static PreTokenizer? FromJson(JsonElement json, string source)
+    /// <summary>Builds the pre-tokenizer at JSON path <paramref name="path"/> of <paramref name="source"/>.</summary>
+    public static PreTokenizer? FromJson(JsonElement json, string source, string path = "pre_tokenizer")
     {
         if (json.ValueKind == JsonValueKind.Null || json.ValueKind == JsonValueKind.Undefined) return null;
-        var type = json.GetProperty("type").GetString();
+        var type = Json.Type(json, source, path);
+        var where = $"{source}: {path} ({type})";
         return type switch
         {
-            "Sequence" => new SequencePreTokenizer(json.GetProperty("pretokenizers").EnumerateArray()
-                .Select(p => FromJson(p, source)).OfType<PreTokenizer>().ToArray()),
+            "Sequence" => new SequencePreTokenizer(Json.Array(json, "pretokenizers", where)
+                .Select((p, i) => FromJson(p, source, $"{path}.pretokenizers[{i}]")).OfType<PreTokenizer>().ToArray()),
             "ByteLevel" => new ByteLevelPreTokenizer(Json.Bool(json, "add_prefix_space", false), Json.Bool(json, "use_regex", true)),
-            "Split" => new SplitPreTokenizer(Json.Pattern(json.GetProperty("pattern"), source + " pre_tokenizer Split"),
-                Json.String(json, "behavior") ?? "Isolated", Json.Bool(json, "invert", false), source),
+            "Split" => new SplitPreTokenizer(Json.Pattern(Json.Required(json, "pattern", where), where),
+                SplitDelimiter.Parse(Json.String(json, "behavior") ?? "Isolated", where), Json.Bool(json, "invert", false)),
+            "Punctuation" => new PredicatePreTokenizer(SplitDelimiter.IsPunctuation,
+                SplitDelimiter.Parse(Json.String(json, "behavior") ?? "Isolated", where)),
+            "WhitespaceSplit" => new PredicatePreTokenizer(SplitDelimiter.IsWhiteSpace, SplitBehavior.Removed),
+            "Whitespace" => new SplitPreTokenizer(SplitPattern.RustWords, SplitBehavior.Removed, invert: true),
+            "BertPreTokenizer" => new SequencePreTokenizer([
+                new PredicatePreTokenizer(SplitDelimiter.IsWhiteSpace, SplitBehavior.Removed),
+                new PredicatePreTokenizer(SplitDelimiter.IsPunctuation, SplitBehavior.Isolated)]),
+            "Digits" => new PredicatePreTokenizer(cp => cp is >= '0' and <= '9',
+                Json.Bool(json, "individual_digits", false) ? SplitBehavior.Isolated : SplitBehavior.Contiguous),
+            "CharDelimiterSplit" => new PredicatePreTokenizer(CharDelimiter(json, where), SplitBehavior.Removed),
             "Metaspace" => new MetaspacePreTokenizer(Json.String(json, "replacement") ?? "\u2581",
-                Json.String(json, "prepend_scheme") ?? (Json.Bool(json, "add_prefix_space", true) ? "always" : "never")),
-            "Digits" => new SplitPreTokenizer(SplitPattern.FromOniguruma(
-                Json.Bool(json, "individual_digits", false) ? "[^0-9]+|[0-9]" : "[^0-9]+|[0-9]+", source), "Matches", false, source),
-            _ => throw new NotSupportedException($"{source}: pre_tokenizer type '{type}' is not supported (supported: Sequence, ByteLevel, Split, Metaspace, Digits)."),
+                Json.String(json, "prepend_scheme") ?? (Json.Bool(json, "add_prefix_space", true) ? "always" : "never"),
+                Json.Bool(json, "split", true)),
+            "Replace" => new ReplacePreTokenizer(new ReplaceNormalizer(Json.Pattern(Json.Required(json, "pattern", where), where),
+                Json.String(json, "content") ?? "")),
+            "FixedLength" => new FixedLengthPreTokenizer(json.TryGetProperty("length", out var n) && n.TryGetInt32(out var length) && length > 0
+                ? length : throw new FormatException($"{where}: \"length\" must be a positive integer.")),
+            _ => throw Json.Unsupported(source, path, "pre_tokenizer", type, Supported),
         };
+    }
+
+    private static Func<int, bool> CharDelimiter(JsonElement json, string where)
+    {
+        var delimiter = Json.String(json, "delimiter");
+        if (delimiter is null || delimiter.EnumerateRunes().Count() != 1)
+            throw new FormatException($"{where}: \"delimiter\" must be a single character.");
+        var cp = char.ConvertToUtf32(delimiter, 0);
+        return c => c == cp;
     }
 }
 
@@ -95,52 +123,59 @@ internal sealed class ByteLevelPreTokenizer(bool addPrefixSpace, bool useRegex) 
     }
 }
 
-internal sealed class SplitPreTokenizer : PreTokenizer
+internal sealed class SplitPreTokenizer(SplitPattern pattern, SplitBehavior behavior, bool invert) : PreTokenizer
 {
-    private readonly SplitPattern _pattern;
-    private readonly bool _matchesOnly;
-    private readonly bool _removed;
-
-    public SplitPreTokenizer(SplitPattern pattern, string behavior, bool invert, string source)
-    {
-        _pattern = pattern;
-        // As in the reference: invert keeps only the matches; "Removed" drops them; everything else keeps matches
-        // and the text between them as separate pieces ("Isolated").
-        _matchesOnly = invert || behavior == "Matches";
-        _removed = !_matchesOnly && behavior.Equals("Removed", StringComparison.OrdinalIgnoreCase);
-        if (!_matchesOnly && behavior is not ("Isolated" or "Removed"))
-            throw new NotSupportedException($"{source}: Split behavior '{behavior}' is not supported (Isolated, Removed).");
-    }
-
-    public override void PreTokenize(AlignedString text, int sectionIndex, List<AlignedString> output)
-    {
-        var prev = 0;
-        foreach (var (index, length) in _pattern.Matches(text.Text))
-        {
-            if (_matchesOnly)
-            {
-                if (length > 0) output.Add(text.Slice(index, index + length));
-                continue;
-            }
-            if (index > prev) output.Add(text.Slice(prev, index));
-            if (length > 0 && !_removed) output.Add(text.Slice(index, index + length));
-            prev = index + length;
-        }
-        if (!_matchesOnly && prev < text.Length) output.Add(text.Slice(prev, text.Length));
-    }
+    public override void PreTokenize(AlignedString text, int sectionIndex, List<AlignedString> output) =>
+        SplitDelimiter.Apply(text, SplitDelimiter.FromMatches(text.Length, pattern.Matches(text.Text)), behavior, invert, output);
 }
 
-internal sealed class MetaspacePreTokenizer(string replacement, string prependScheme) : PreTokenizer
+/// <summary>Splits on every code point the predicate accepts (Punctuation, WhitespaceSplit, Digits, CharDelimiterSplit).</summary>
+internal sealed class PredicatePreTokenizer(Func<int, bool> isDelimiter, SplitBehavior behavior) : PreTokenizer
+{
+    public override void PreTokenize(AlignedString text, int sectionIndex, List<AlignedString> output) =>
+        SplitDelimiter.Apply(text, SplitDelimiter.FromPredicate(text.Text, isDelimiter), behavior, invert: false, output);
+}
+
+internal sealed class MetaspacePreTokenizer(string replacement, string prependScheme, bool split) : PreTokenizer
 {
     private readonly SplitPattern _space = SplitPattern.Literal(" ", "Metaspace");
+    private readonly SplitPattern _replacement = SplitPattern.Literal(replacement, "Metaspace");
 
     public override void PreTokenize(AlignedString text, int sectionIndex, List<AlignedString> output)
     {
-        // The reference replaces spaces and prepends the replacement; it does not split on it.
         var replaced = new ReplaceNormalizer(_space, replacement).Normalize(text);
         if (!replaced.Text.StartsWith(replacement, StringComparison.Ordinal)
             && (prependScheme == "always" || (prependScheme == "first" && sectionIndex == 0)))
             replaced = replaced.Prepend(replacement);
-        output.Add(replaced);
+        if (!split)
+        {
+            output.Add(replaced);
+            return;
+        }
+        // Rust splits before each replacement character, keeping it at the start of the word that follows.
+        SplitDelimiter.Apply(replaced, SplitDelimiter.FromMatches(replaced.Length, _replacement.Matches(replaced.Text)),
+            SplitBehavior.MergedWithNext, invert: false, output);
+    }
+}
+
+internal sealed class ReplacePreTokenizer(ReplaceNormalizer replace) : PreTokenizer
+{
+    public override void PreTokenize(AlignedString text, int sectionIndex, List<AlignedString> output) => output.Add(replace.Normalize(text));
+}
+
+/// <summary>Pieces of <c>length</c> code points (the last may be shorter).</summary>
+internal sealed class FixedLengthPreTokenizer(int length) : PreTokenizer
+{
+    public override void PreTokenize(AlignedString text, int sectionIndex, List<AlignedString> output)
+    {
+        var s = text.Text;
+        var start = 0;
+        var count = 0;
+        for (var i = 0; i < s.Length; i += char.IsHighSurrogate(s[i]) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]) ? 2 : 1)
+        {
+            if (count == length) { output.Add(text.Slice(start, i)); start = i; count = 0; }
+            count++;
+        }
+        if (start < s.Length) output.Add(text.Slice(start, s.Length));
     }
 }

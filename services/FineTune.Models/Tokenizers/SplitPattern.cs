@@ -25,6 +25,14 @@ internal sealed class SplitPattern
         $@"'s|'t|'re|'ve|'m|'ll|'d| ?\p{{L}}+| ?\p{{N}}+| ?[^{JsWhiteSpace}\p{{L}}\p{{N}}]+|[{JsWhiteSpace}]+(?![^{JsWhiteSpace}])|[{JsWhiteSpace}]+",
         "ByteLevel GPT-2 pattern");
 
+    // Rust regex's Unicode \w (Alphabetic, marks, decimal digits, connector punctuation, joiners) and \s (White_Space).
+    private const string RustWordClass = @"\p{L}\p{Nl}\p{M}\p{Nd}\p{Pc}\u200C\u200D\u24B6-\u24E9";
+    private const string RustWhiteSpace = @"\t\n\v\f\r\x20\x85\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
+
+    /// <summary>The Whitespace pre-tokenizer's pattern, \w+|[^\w\s]+, with the Rust library's Unicode classes.</summary>
+    public static readonly SplitPattern RustWords = new(
+        $@"[{RustWordClass}]+|[^{RustWordClass}{RustWhiteSpace}]+", "Whitespace pre-tokenizer pattern");
+
     private readonly Regex _regex;
 
     private SplitPattern(string dotnetPattern, string source)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using FineTune.Models;
+using FineTune.Models.Quantization;
 using FineTune.Models.Tiny;
 using FineTune.Training.Lora;
 using FineTune.Training.Model;
@@ -33,21 +34,21 @@ public static class TrainingBenchmark
     /// peak RSS during it, and their difference, the step's transient memory (activations kept for backward, gradients,
     /// workspaces). NaN where it cannot be measured (not Linux/glibc).
     /// </remarks>
+    /// <param name="modelFolder">A Hugging Face folder to benchmark instead of the preset (e.g. one `ft init --config` wrote).</param>
+    /// <param name="quantization">The frozen base's storage (lora.quantization): none, NF4 or int8.</param>
     public static Result Run(string preset = "bench", int seqLen = 512, int batchRows = 2, int rank = 16, int warmupSteps = 2, int steps = 5,
-        int threads = 0, bool gradientCheckpointing = false)
+        int threads = 0, bool gradientCheckpointing = false, string? modelFolder = null, BaseQuantization? quantization = null)
     {
         if (threads > 0) torch.set_num_threads(threads);
-        var p = TinyModelPreset.Named(preset);
-        var peak = MatmulPeakGflops(batchRows * seqLen, p.HiddenSize, p.IntermediateSize);
-
-        using var bench = BenchModel.Create(p, seqLen, batchRows * (MemorySteps + warmupSteps + steps), rank);
+        using var bench = BenchModel.Create(TinyModelPreset.Named(preset), modelFolder, seqLen, batchRows * (MemorySteps + warmupSteps + steps), rank,
+            quantization ?? BaseQuantization.None);
         var (model, adapter, data) = (bench.Model, bench.Adapter, bench.Data);
-        var frozen = model.named_parameters()
-            .Where(x => !x.parameter.requires_grad && x.parameter.ndim == 2 && !x.name.Contains("embed_tokens"))
-            .Sum(x => x.parameter.numel());
-        if (model.Config.TieWordEmbeddings) frozen += (long)model.Config.VocabSize * model.Config.HiddenSize;
+        var c = model.Config;
+        var peak = MatmulPeakGflops(batchRows * seqLen, c.HiddenSize, c.IntermediateSize);
+        var frozen = FrozenMatmulParameters(c);
+        var layers = c.NumHiddenLayers;
         var lora = adapter.TrainableParameters.Sum(x => x.numel());
-        var flopsPerToken = 4.0 * frozen + 6.0 * lora + 6.0 * p.Layers * seqLen * p.HiddenSize;
+        var flopsPerToken = 4.0 * frozen + 6.0 * lora + 6.0 * layers * seqLen * c.HiddenSize;
 
         var options = new TrainingOptions
         {
@@ -79,13 +80,22 @@ public static class TrainingBenchmark
         var perStep = measured.Average();
         var tokensPerSecond = batchRows * seqLen / perStep;
         var achieved = tokensPerSecond * flopsPerToken / 1e9;
-        return new Result(p.Name, p.Layers, p.HiddenSize, seqLen, batchRows, torch.get_num_threads(), frozen, lora, flopsPerToken,
+        return new Result(modelFolder is null ? preset : Path.GetFileName(Path.TrimEndingDirectorySeparator(modelFolder)), layers, c.HiddenSize, seqLen, batchRows, torch.get_num_threads(), frozen, lora, flopsPerToken,
             tokensPerSecond, achieved, peak, achieved / peak, perStep,
             gradientCheckpointing, rssBefore is { } before ? before / MiB : double.NaN, rssBefore is null ? double.NaN : peakRss / MiB,
             rssBefore is { } b ? (peakRss - b) / MiB : double.NaN, cpuPerStep);
     }
 
     private const double MiB = 1024.0 * 1024.0;
+
+    /// <summary>Weights of every frozen matmul a token passes through: the attention and MLP projections and the head.</summary>
+    private static long FrozenMatmulParameters(ModelConfig c)
+    {
+        long headDim = c.HiddenSize / c.NumAttentionHeads;
+        long attention = c.HiddenSize * headDim * (2L * c.NumAttentionHeads + 2L * c.NumKeyValueHeads);
+        long mlp = 3L * c.HiddenSize * c.IntermediateSize;
+        return c.NumHiddenLayers * (attention + mlp) + (long)c.VocabSize * c.HiddenSize;
+    }
 
     /// <summary>Steps before the timed ones: a warm-up, then the one whose memory is measured.</summary>
     private const int MemorySteps = 2;
@@ -112,13 +122,16 @@ public static class TrainingBenchmark
     {
         private readonly string _folder = Path.Combine(Path.GetTempPath(), $"ft-bench-{Guid.NewGuid():N}");
 
-        private BenchModel(TinyModelPreset preset, int seqLen, int rowCount, int rank)
+        private readonly bool _ownsFolder;
+
+        private BenchModel(TinyModelPreset preset, string? modelFolder, int seqLen, int rowCount, int rank, BaseQuantization quantization)
         {
-            TinyModel.Write(_folder, seed: 0, preset);
-            Model = CausalLM.Load(_folder);
+            _ownsFolder = modelFolder is null;
+            if (modelFolder is null) TinyModel.Write(_folder, seed: 0, preset);
+            Model = CausalLM.Load(modelFolder ?? _folder, CPU, ScalarType.Float32);
             Trainable = new CausalLMTrainable(Model);
             torch.manual_seed(0);
-            Adapter = LoraInjector.Inject(Trainable, new LoraOptions { Rank = rank, Alpha = 2 * rank });
+            Adapter = LoraInjector.Inject(Trainable, new LoraOptions { Rank = rank, Alpha = 2 * rank, Quantization = quantization });
             var random = new Random(1);
             var rows = Enumerable.Range(0, rowCount).Select(_ =>
             {
@@ -133,11 +146,13 @@ public static class TrainingBenchmark
         public LoraAdapter Adapter { get; }
         public SftDataset Data { get; }
 
-        public static BenchModel Create(TinyModelPreset preset, int seqLen, int rowCount, int rank) => new(preset, seqLen, rowCount, rank);
+        public static BenchModel Create(TinyModelPreset preset, string? modelFolder, int seqLen, int rowCount, int rank, BaseQuantization quantization) =>
+            new(preset, modelFolder, seqLen, rowCount, rank, quantization);
 
         public void Dispose()
         {
             Model.Dispose();
+            if (!_ownsFolder) return;
             try { Directory.Delete(_folder, true); } catch (IOException) { }
         }
     }

@@ -32,7 +32,7 @@ public static class TrainingStepProfile
         int threads = 0, bool gradientCheckpointing = false)
     {
         if (threads > 0) torch.set_num_threads(threads);
-        using var bench = TrainingBenchmark.BenchModel.Create(TinyModelPreset.Named(preset), seqLen, batchRows * (warmupSteps + steps), rank);
+        using var bench = TrainingBenchmark.BenchModel.Create(TinyModelPreset.Named(preset), null, seqLen, batchRows * (warmupSteps + steps), rank, FineTune.Models.Quantization.BaseQuantization.None);
         var (model, trainable, adapter, data) = (bench.Model, bench.Trainable, bench.Adapter, bench.Data);
         trainable.SetGradientCheckpointing(gradientCheckpointing);
         model.train();
@@ -67,14 +67,15 @@ public static class TrainingStepProfile
             var hidden = trainable.ForwardHidden(batch.InputIds, batch.PositionIds, batch.SegmentIds);
             Lap(1);
             var sum = CausalLmLoss.SumFromHidden(trainable, hidden, batch);
-            var loss = sum.div(batch.LabelTokens);
+            using var labelTokens = batch.LabelTokens.ToScalar();
+            var loss = sum.div(labelTokens);
             _ = sum.item<float>();
             Lap(2);
             loss.backward();
             Lap(3);
-            nn.utils.clip_grad_norm_(parameters, 1.0);
-            optimizer.step();
-            optimizer.zero_grad();
+            GradientClipping.ClipByGlobalNorm(parameters, 1.0);
+            optimizer.Step();
+            optimizer.ZeroGrad();
             Lap(4);
             if (step >= warmupSteps)
                 for (var i = 0; i < totals.Length; i++)

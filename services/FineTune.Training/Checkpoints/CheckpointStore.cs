@@ -1,13 +1,13 @@
 using System.Text.Json;
 using FineTune.Training.Lora;
 using FineTune.Training.Peft;
-using TorchSharp.Modules;
+using FineTune.Training.Optim;
 
 namespace FineTune.Training.Checkpoints;
 
 /// <summary>
 /// checkpoint-NNNNNN folders under one directory, each holding the adapter in PEFT format (adapter_config.json,
-/// adapter_model.safetensors), optimizer.bin (TorchSharp's AdamW state), trainer_state.json. A checkpoint is written
+/// adapter_model.safetensors), optimizer.bin (the AdamW state, in TorchSharp's AdamW layout), trainer_state.json. A checkpoint is written
 /// to a temporary folder and renamed into place, so a crash never leaves a half-written one that looks complete.
 /// </summary>
 public sealed class CheckpointStore(string directory)
@@ -26,7 +26,7 @@ public sealed class CheckpointStore(string directory)
 
     public string Directory { get; } = Path.GetFullPath(directory);
 
-    public string Save(TrainerState state, LoraAdapter adapter, OptimizerHelper optimizer, PeftAdapterMetadata metadata)
+    public string Save(TrainerState state, LoraAdapter adapter, AdamWOptimizer optimizer, PeftAdapterMetadata metadata)
     {
         System.IO.Directory.CreateDirectory(Directory);
         var final = Path.Combine(Directory, $"{Prefix}{state.GlobalStep:D6}");
@@ -37,7 +37,7 @@ public sealed class CheckpointStore(string directory)
             PeftAdapterFiles.Save(adapter, temp, metadata);
             using (var stream = File.Create(Path.Combine(temp, OptimizerFile)))
             using (var writer = new BinaryWriter(stream))
-                optimizer.save_state_dict(writer);
+                optimizer.Save(writer);
             File.WriteAllText(Path.Combine(temp, StateFile), JsonSerializer.Serialize(state, Json));
             if (System.IO.Directory.Exists(final)) System.IO.Directory.Delete(final, recursive: true);
             System.IO.Directory.Move(temp, final);
@@ -80,7 +80,7 @@ public sealed class CheckpointStore(string directory)
     }
 
     /// <summary>Restores adapter tensors and optimizer state from <paramref name="checkpoint"/>; returns its trainer state.</summary>
-    public static TrainerState Restore(string checkpoint, LoraAdapter adapter, OptimizerHelper optimizer)
+    public static TrainerState Restore(string checkpoint, LoraAdapter adapter, AdamWOptimizer optimizer)
     {
         var state = ReadState(checkpoint);
         PeftAdapterFiles.LoadInto(adapter, checkpoint);
@@ -88,7 +88,7 @@ public sealed class CheckpointStore(string directory)
         if (!File.Exists(optimizerPath)) throw new FileNotFoundException($"{checkpoint}: {OptimizerFile} is missing", optimizerPath);
         using (var stream = File.OpenRead(optimizerPath))
         using (var reader = new BinaryReader(stream))
-            optimizer.load_state_dict(reader);
+            optimizer.Load(reader);
         return state;
     }
 }

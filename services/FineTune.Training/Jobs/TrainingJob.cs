@@ -1,3 +1,4 @@
+using FineTune.Models.Quantization;
 using FineTune.Training.Lora;
 using FineTune.Training.Optim;
 using FineTune.Training.Sft;
@@ -51,10 +52,23 @@ public sealed class TrainingJob
         public List<string> TargetModules { get; set; } = [.. LoraOptions.DefaultTargets];
         public bool UseRslora { get; set; }
         public List<string> ModulesToSave { get; set; } = [];
+        /// <summary>The frozen base's storage while training: none, nf4 (QLoRA) or int8.</summary>
+        public string Quantization { get; set; } = "none";
+        /// <summary>NF4 only: quantize the block scales again (bnb_4bit_use_double_quant).</summary>
+        public bool DoubleQuant { get; set; } = true;
+        /// <summary>The dtype quantized weights are dequantized to for the matmul (bnb_4bit_compute_dtype); null: the model's.</summary>
+        public string? ComputeDtype { get; set; }
 
         public LoraOptions ToOptions() => new()
         {
             Rank = R, Alpha = Alpha, Dropout = Dropout, TargetModules = TargetModules, UseRsLora = UseRslora, ModulesToSave = ModulesToSave,
+            Quantization = new BaseQuantization
+            {
+                Kind = BaseQuantization.ParseKind(Quantization) ?? throw new FormatException($"lora.quantization must be none, nf4 or int8 (got {Quantization})"),
+                DoubleQuant = DoubleQuant,
+                ComputeDType = ComputeDtype is null ? null : BaseQuantization.ParseComputeDType(ComputeDtype)
+                    ?? throw new FormatException($"lora.compute_dtype must be float32, bfloat16 or float16 (got {ComputeDtype})"),
+            },
         };
     }
 
@@ -87,6 +101,13 @@ public sealed class TrainingJob
         public int LoggingSteps { get; set; } = 1;
         public int EvalSteps { get; set; }
         public int SaveSteps { get; set; }
+        /// <summary>
+        /// Checkpoint at least every this fraction of the job's steps (default 0.1; 0 = off): one failure (a killed replica, a
+        /// lost data-parallel member) then repeats at most ~10 % of the job, whatever save_steps says.
+        /// </summary>
+        public double SaveFraction { get; set; } = 0.1;
+        /// <summary>Checkpoint at least every this many minutes of training (default 10; 0 = off): a cap for long jobs.</summary>
+        public double SaveMinutes { get; set; } = 10;
         public int SaveTotalLimit { get; set; } = 2;
         public bool Deterministic { get; set; }
         public int Threads { get; set; }
@@ -106,6 +127,7 @@ public sealed class TrainingJob
             LearningRate = LearningRate, LrScheduler = ParseSchedule(LrScheduler), WarmupSteps = WarmupSteps, WeightDecay = WeightDecay,
             AdamBeta1 = AdamBeta1, AdamBeta2 = AdamBeta2, AdamEpsilon = AdamEpsilon, MaxGradNorm = MaxGradNorm, Seed = Seed,
             LoggingSteps = LoggingSteps, EvalSteps = EvalSteps, SaveSteps = SaveSteps, SaveTotalLimit = SaveTotalLimit,
+            SaveFraction = SaveFraction, SaveInterval = TimeSpan.FromMinutes(SaveMinutes),
             Deterministic = Deterministic, Threads = Threads, GradientCheckpointing = GradientCheckpointing,
         };
 

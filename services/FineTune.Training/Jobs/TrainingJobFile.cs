@@ -1,3 +1,4 @@
+using FineTune.Models.Quantization;
 using FineTune.Training.Lora;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
@@ -58,6 +59,9 @@ public static class TrainingJobFile
         Check(l.Dropout is >= 0 and < 1, "lora.dropout", "must be in [0, 1)", l.Dropout);
         Check(l.TargetModules.Count > 0, "lora.target_modules", "must name at least one module or be [all-linear]", "[]");
         Check(!(l.TargetModules.Contains(LoraOptions.AllLinear) && l.TargetModules.Count > 1), "lora.target_modules", "uses all-linear alone", string.Join(",", l.TargetModules));
+        Check(BaseQuantization.ParseKind(l.Quantization) is not null, "lora.quantization", "must be none, nf4 or int8", l.Quantization);
+        Check(l.ComputeDtype is null || BaseQuantization.ParseComputeDType(l.ComputeDtype) is not null, "lora.compute_dtype",
+            "must be float32, bfloat16 or float16", l.ComputeDtype);
         var s = job.Sft;
         Check(s.MaxSeqLen >= 2, "sft.max_seq_len", "must be >= 2", s.MaxSeqLen);
         var t = job.Training;
@@ -77,6 +81,8 @@ public static class TrainingJobFile
         Check(t.LoggingSteps >= 1, "training.logging_steps", "must be >= 1", t.LoggingSteps);
         Check(t.EvalSteps >= 0, "training.eval_steps", "must be >= 0", t.EvalSteps);
         Check(t.SaveSteps >= 0, "training.save_steps", "must be >= 0", t.SaveSteps);
+        Check(t.SaveFraction is >= 0 and <= 1, "training.save_fraction", "must be in [0, 1] (0 = off)", t.SaveFraction);
+        Check(t.SaveMinutes is >= 0 and <= 10080, "training.save_minutes", "must be in [0, 10080] (0 = off)", t.SaveMinutes);
         Check(t.SaveTotalLimit >= 0, "training.save_total_limit", "must be >= 0", t.SaveTotalLimit);
         Check(t.Threads >= 0, "training.threads", "must be >= 0", t.Threads);
         Check(t.Parallelism is >= 1 and <= 16, "training.parallelism", "must be in 1..16", t.Parallelism);

@@ -1,11 +1,16 @@
 using System.Text.RegularExpressions;
+using FineTune.Models.Quantization;
 using FineTune.Training.Model;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace FineTune.Training.Lora;
 
-/// <summary>Freezes a model, wraps the targeted Linears in <see cref="LoraLinear"/> and unfreezes <c>modules_to_save</c>.</summary>
+/// <summary>
+/// Freezes a model, wraps the targeted Linears in <see cref="LoraLinear"/> and unfreezes <c>modules_to_save</c>. With a
+/// quantized base (QLoRA), every Linear of attention and MLP is quantized first, targeted or not, as bitsandbytes does
+/// when it loads a model in 4 or 8 bits; the LoRA weights stay in full precision.
+/// </summary>
 public static class LoraInjector
 {
     /// <summary>
@@ -26,16 +31,33 @@ public static class LoraInjector
         {
             model.ReplaceLinear(path, linear =>
             {
-                var lora = new LoraLinear(linear, options.Rank, options.Scaling, options.Dropout);
+                var lora = Wrap(linear, options);
                 layers[path] = lora;
                 return lora;
             });
+        }
+        if (options.Quantization.IsQuantized)
+        {
+            foreach (var path in model.LinearModulePaths.Where(p => !layers.ContainsKey(p)))
+                model.ReplaceLinear(path, linear => Quantize(linear, options.Quantization));
         }
 
         var saved = ResolveModulesToSave(model.Module, options.ModulesToSave);
         foreach (var (_, p) in saved) p.requires_grad = true;
 
         return new LoraAdapter(model, options, layers, saved);
+    }
+
+    private static LoraLinear Wrap(Linear linear, LoraOptions options) => options.Quantization.IsQuantized
+        ? new LoraLinear(Quantize(linear, options.Quantization), options.Rank, options.Scaling, options.Dropout)
+        : new LoraLinear(linear, options.Rank, options.Scaling, options.Dropout);
+
+    /// <summary>The quantized copy of <paramref name="linear"/>; the full-precision weight is released at once.</summary>
+    private static QuantizedLinear Quantize(Linear linear, BaseQuantization quantization)
+    {
+        var quantized = new QuantizedLinear(linear, quantization);
+        linear.Dispose();
+        return quantized;
     }
 
     /// <summary>The module paths a target list selects: exact path, last component(s), "all-linear", or one regex (PEFT's rules).</summary>

@@ -1,3 +1,4 @@
+using FineTune.Models.Quantization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -9,28 +10,39 @@ namespace FineTune.Training.Lora;
 /// y = base_layer(x) + lora_B(lora_A(dropout(x))) · scaling, with lora_A (r, in) Kaiming-uniform(a=√5) and lora_B (out, r) zero,
 /// so training starts exactly at the base model. The LoRA weights stay FP32 whatever the base dtype (BF16 on CUDA):
 /// the branch runs in FP32 and its result is cast to the base output's dtype.
-/// Field names are the PEFT checkpoint keys (base_layer, lora_A, lora_B).
+/// Field names are the PEFT checkpoint keys (base_layer, lora_A, lora_B). The base is a plain Linear or, for QLoRA and
+/// 8-bit bases, a <see cref="QuantizedLinear"/>.
 /// </summary>
 public sealed class LoraLinear : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006 // field names are the PEFT checkpoint keys
-    private readonly Linear base_layer;
+    private readonly nn.Module<Tensor, Tensor> base_layer;
     private readonly Linear lora_A;        // weight (r, in)
     private readonly Linear lora_B;        // weight (out, r)
     private readonly Dropout? lora_dropout;
 #pragma warning restore IDE1006
 
-    public LoraLinear(Linear baseLayer, int rank, double scaling, double dropout) : base(nameof(LoraLinear))
+    public LoraLinear(Linear baseLayer, int rank, double scaling, double dropout)
+        : this(baseLayer, baseLayer.in_features, baseLayer.out_features, baseLayer.weight!.device, baseLayer.weight.dtype, rank, scaling, dropout)
+    {
+    }
+
+    public LoraLinear(QuantizedLinear baseLayer, int rank, double scaling, double dropout)
+        : this(baseLayer, baseLayer.InFeatures, baseLayer.OutFeatures, baseLayer.Device, baseLayer.StoredDType, rank, scaling, dropout)
+    {
+    }
+
+    private LoraLinear(nn.Module<Tensor, Tensor> baseLayer, long inFeatures, long outFeatures, Device device, ScalarType baseDType,
+        int rank, double scaling, double dropout) : base(nameof(LoraLinear))
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rank, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(dropout);
         base_layer = baseLayer;
         Rank = rank;
         Scaling = scaling;
-        var device = baseLayer.weight!.device;
-        LoraDType = baseLayer.weight.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
-        lora_A = nn.Linear(baseLayer.in_features, rank, hasBias: false, device: device, dtype: LoraDType);
-        lora_B = nn.Linear(rank, baseLayer.out_features, hasBias: false, device: device, dtype: LoraDType);
+        LoraDType = baseDType == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
+        lora_A = nn.Linear(inFeatures, rank, hasBias: false, device: device, dtype: LoraDType);
+        lora_B = nn.Linear(rank, outFeatures, hasBias: false, device: device, dtype: LoraDType);
         using (no_grad())
         {
             nn.init.kaiming_uniform_(lora_A.weight!, a: Math.Sqrt(5));
@@ -51,7 +63,8 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     /// <summary>True once B·A has been added into the base weight; the branch is then skipped.</summary>
     public bool Merged { get; private set; }
 
-    public Linear BaseLayer => base_layer;
+    /// <summary>The frozen base: a Linear, or a <see cref="QuantizedLinear"/>.</summary>
+    public nn.Module<Tensor, Tensor> BaseLayer => base_layer;
 
     public Parameter LoraA => lora_A.weight!;
 
@@ -64,7 +77,8 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var h = x.dtype == LoraDType ? x : x.to(LoraDType);
         if (lora_dropout is not null) h = lora_dropout.call(h);
-        var delta = lora_B.call(lora_A.call(h)).mul_(Scaling);           // (..., r) → (..., out), in LoraDType
+        using var scaling = Scaling.ToScalar();                          // owned: alive until mul_ has returned
+        var delta = lora_B.call(lora_A.call(h)).mul_(scaling);           // (..., r) → (..., out), in LoraDType
         var result = y.add(delta.dtype == y.dtype ? delta : delta.to(y.dtype));
         return result.MoveToOuterDisposeScope();
     }
@@ -74,16 +88,35 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        return lora_B.weight!.matmul(lora_A.weight!).mul_(Scaling).MoveToOuterDisposeScope();
+        using var scaling = Scaling.ToScalar();
+        return lora_B.weight!.matmul(lora_A.weight!).mul_(scaling).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Adds ΔW into the base weight (computed in FP32, stored in the base dtype). Idempotent.</summary>
+    /// <summary>
+    /// The plain Linear that replaces this layer after a merge: the base Linear with ΔW added in place, or, over a
+    /// quantized base, a new Linear holding dequantize(W) + ΔW (the base is dequantized exactly once, here).
+    /// </summary>
+    public Linear ToMergedLinear()
+    {
+        if (base_layer is QuantizedLinear quantized)
+        {
+            using var delta = DeltaWeight();
+            return quantized.ToLinear(delta);
+        }
+        Merge();
+        return (Linear)base_layer;
+    }
+
+    /// <summary>Adds ΔW into the base weight (computed in FP32, stored in the base dtype). Idempotent. A quantized base
+    /// cannot take ΔW in place: use <see cref="ToMergedLinear"/>.</summary>
     public void Merge()
     {
         if (Merged) return;
+        if (base_layer is not Linear linear)
+            throw new InvalidOperationException("a LoRA layer over a quantized base is merged with ToMergedLinear(), which dequantizes it");
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var w = base_layer.weight!;
+        var w = linear.weight!;
         var merged = w.to(LoraDType).add(DeltaWeight());
         w.copy_(merged.to(w.dtype));
         Merged = true;

@@ -1,3 +1,5 @@
+using FineTune.Models.Quantization;
+
 namespace FineTune.Training.Lora;
 
 /// <summary>
@@ -5,9 +7,12 @@ namespace FineTune.Training.Lora;
 /// </summary>
 public sealed record LoraOptions
 {
-    /// <summary>The seven projections of attention and MLP in Llama/Qwen2/Mistral: the Unsloth/Axolotl default.</summary>
+    /// <summary>
+    /// Every projection of attention and MLP: the seven of Llama/Qwen/Mistral/Gemma (the Unsloth/Axolotl default) and
+    /// Phi-3's fused qkv_proj and gate_up_proj (PEFT's names). As in PEFT, names a model lacks select nothing.
+    /// </summary>
     public static readonly IReadOnlyList<string> DefaultTargets =
-        ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+        ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "qkv_proj", "gate_up_proj"];
 
     /// <summary>The target that selects every Linear of attention and MLP (PEFT's "all-linear"; lm_head excluded).</summary>
     public const string AllLinear = "all-linear";
@@ -29,6 +34,9 @@ public sealed record LoraOptions
 
     /// <summary>Modules trained in full and saved with the adapter, e.g. embed_tokens, lm_head.</summary>
     public IReadOnlyList<string> ModulesToSave { get; init; } = [];
+
+    /// <summary>How the frozen base is stored while training: none, NF4 (QLoRA) or int8 (lora.quantization).</summary>
+    public BaseQuantization Quantization { get; init; } = BaseQuantization.None;
 
     /// <summary>The factor applied to B·A.</summary>
     public double Scaling => UseRsLora ? Alpha / Math.Sqrt(Rank) : Alpha / Rank;

@@ -1,5 +1,6 @@
 using FineTune.Formats.Safetensors;
 using FineTune.Models;
+using FineTune.Models.Quantization;
 using FineTune.Training.Lora;
 using FineTune.Training.Model;
 using FineTune.Training.Peft;
@@ -55,12 +56,21 @@ public static class AdapterMerger
         }
     }
 
-    /// <summary>Merges every LoRA layer into its base Linear and puts the plain Linear back, so state_dict() has the base keys again.</summary>
+    /// <summary>
+    /// Merges every LoRA layer into its base and puts plain Linears back, so state_dict() has the base keys again.
+    /// A quantized base is dequantized here, once per layer: W' = dequantize(W) + ΔW, the weights the adapter was trained on.
+    /// </summary>
     public static void MergeInto(CausalLM model, LoraAdapter adapter)
     {
-        adapter.MergeAll();
-        foreach (var path in adapter.Layers.Keys)
-            model.ReplaceModule(path, m => m is LoraLinear lora ? lora.BaseLayer : m);
+        foreach (var path in model.LinearModulePaths)
+        {
+            model.ReplaceModule(path, m => m switch
+            {
+                LoraLinear lora => lora.ToMergedLinear(),
+                QuantizedLinear quantized => quantized.ToLinear(),
+                _ => m,
+            });
+        }
     }
 
     /// <summary>The dtype the base checkpoint stores its floating-point weights in.</summary>

@@ -30,14 +30,16 @@ public static class PeftAdapterFiles
         }
         var config = System.Text.Encoding.UTF8.GetBytes(PeftAdapterConfig.Serialize(adapter.Options, metadata));
         SafetensorsWriter.AtomicWrite(Path.Combine(folder, PeftAdapterConfig.FileName), stream => stream.Write(config));
+        BaseQuantizationFile.Write(folder, adapter.Options.Quantization);
     }
 
-    /// <summary>Reads the adapter's LoRA options from <paramref name="folder"/>'s adapter_config.json.</summary>
+    /// <summary>Reads the adapter's LoRA options from <paramref name="folder"/>'s adapter_config.json (and base_quantization.json).</summary>
     public static (LoraOptions Options, string? BaseModel) ReadConfig(string folder)
     {
         var path = Path.Combine(folder, PeftAdapterConfig.FileName);
         if (!File.Exists(path)) throw new FileNotFoundException($"{folder} is not a PEFT adapter: {PeftAdapterConfig.FileName} is missing", path);
-        return PeftAdapterConfig.Read(path);
+        var (options, baseModel) = PeftAdapterConfig.Read(path);
+        return (BaseQuantizationFile.Apply(options, folder), baseModel);
     }
 
     /// <summary>Injects the adapter in <paramref name="folder"/> (PEFT's or ours) into <paramref name="model"/> and loads its weights.</summary>

@@ -1,4 +1,5 @@
 using FineTune.Training.Model;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FineTune.Training.Sft;
@@ -23,7 +24,8 @@ public static class CausalLmLoss
     {
         using var scope = NewDisposeScope();
         var flatLabels = batch.Labels.reshape(-1);                                           // (B·T)
-        var rows = flatLabels.ne(Sft.SftSequence.IgnoreIndex).nonzero().squeeze(1);          // (N)
+        using var ignore = Sft.SftSequence.IgnoreIndex.ToScalar();                            // owned: alive until ne has returned
+        var rows = flatLabels.ne(ignore).nonzero().squeeze(1);                               // (N)
         var h = hidden.reshape(-1, hidden.shape[^1]).index_select(0, rows);                   // (N, H)
         var logits = model.LmHead(h);                                                        // (N, V)
         if (logits.dtype != ScalarType.Float64) logits = logits.to(ScalarType.Float32);

@@ -34,8 +34,9 @@ public sealed class SftTrainer
     private readonly int _padId;
     private readonly Device _device;
     private readonly MicroBatchOrder _order;
-    private readonly AdamW _optimizer;
+    private readonly AdamWOptimizer _optimizer;
     private readonly LrSchedule _schedule;
+    private readonly CheckpointCadence _cadence;
     private TrainerState _state;
 
     public SftTrainer(
@@ -60,15 +61,19 @@ public sealed class SftTrainer
             ? options.MaxSteps
             : Math.Max(1, (int)Math.Ceiling(options.Epochs * _order.MicroBatchesPerEpoch / options.GradientAccumulationSteps));
         _schedule = new LrSchedule(options.LrScheduler, options.LearningRate, options.WarmupSteps, TotalSteps);
+        _cadence = new CheckpointCadence(options.SaveSteps, options.SaveFraction, options.SaveInterval, TotalSteps);
         _optimizer = OptimizerFactory.CreateAdamW(adapter.NamedTrainableParameters.Select(p => (p.Key, p.Param)), options.AdamW);
         _state = new TrainerState { TotalSteps = TotalSteps, Seed = options.Seed, RunFingerprint = Fingerprint() };
     }
 
     public int TotalSteps { get; }
 
+    /// <summary>When checkpoints are written (save_steps, save_fraction, save_minutes).</summary>
+    public CheckpointCadence Cadence => _cadence;
+
     public TrainerState State => _state;
 
-    public AdamW Optimizer => _optimizer;
+    public AdamWOptimizer Optimizer => _optimizer;
 
     /// <summary>How the members of a data-parallel group exchange gradients; <see cref="LocalGradientSync"/> (one replica) by default.</summary>
     public IGradientSync GradientSync { get; set; } = LocalGradientSync.Instance;
@@ -88,6 +93,7 @@ public sealed class SftTrainer
             torch.random.set_rng_state(rng);
         }
         _state = state;
+        _cadence.Saved();
     }
 
     /// <summary>Resumes from the newest checkpoint in the checkpoint directory, if any. Returns its path.</summary>
@@ -113,7 +119,7 @@ public sealed class SftTrainer
             var stepStart = clock.Elapsed;
             var step = _state.GlobalStep;
             var lr = _schedule.At(step);
-            OptimizerFactory.SetLearningRate(_optimizer, lr);
+            _optimizer.SetLearningRate(lr);
 
             // One optimizer step = GradientAccumulationSteps micro-batches; the loss of each is Σ CE / (label tokens of all of them).
             // Every member counts the label tokens of the whole global batch, and runs its own share of the micro-batches.
@@ -122,15 +128,16 @@ public sealed class SftTrainer
                 .Select(i => _order.RowsOf(_state.MicroBatchCursor + i).Select(r => _train.Rows[r]).ToList())
                 .ToList();
             var labelTokens = micro.Sum(rows => rows.Sum(r => r.LabelCount));
+            using var lossDenominator = labelTokens.ToScalar();   // owned here, so no finalizer frees it while div reads it
             long tokens = 0;
             double lossSum = 0;
-            _optimizer.zero_grad();
+            _optimizer.ZeroGrad();
             for (var i = sync.Rank; i < micro.Count; i += sync.WorldSize)
             {
                 using var scope = NewDisposeScope();
                 using var batch = SftBatch.Collate(micro[i], _padId, _device);
                 var sum = CausalLmLoss.Sum(model, batch);
-                sum.div(labelTokens).backward();
+                sum.div(lossDenominator).backward();
                 lossSum += sum.item<float>();
                 tokens += batch.RealTokens;
             }
@@ -143,8 +150,8 @@ public sealed class SftTrainer
                 (lossSum, tokens) = (total.LossSum, total.Tokens);
                 syncSeconds = (clock.Elapsed - syncStart).TotalSeconds;
             }
-            var gradNorm = ClipGradients(parameters, _options.MaxGradNorm);
-            _optimizer.step();
+            var gradNorm = GradientClipping.ClipByGlobalNorm(parameters, _options.MaxGradNorm);
+            _optimizer.Step();
 
             var cursor = _state.MicroBatchCursor + _options.GradientAccumulationSteps;
             _state = _state with { GlobalStep = step + 1, MicroBatchCursor = cursor };
@@ -172,7 +179,7 @@ public sealed class SftTrainer
                 }
             }
 
-            if (_checkpoints is not null && (last || (_options.SaveSteps > 0 && _state.GlobalStep % _options.SaveSteps == 0)))
+            if (_checkpoints is not null && (last || _cadence.IsDue(_state.GlobalStep)))
             {
                 var path = SaveCheckpoint();
                 yield return new CheckpointRecord(_state.GlobalStep, path);
@@ -198,6 +205,7 @@ public sealed class SftTrainer
         _state = _state with { RngState = Convert.ToBase64String(rng.bytes) };
         var path = _checkpoints!.Save(_state, _adapter, _optimizer, _metadata);
         _checkpoints.Prune(_options.SaveTotalLimit);
+        _cadence.Saved();
         return path;
     }
 
@@ -225,15 +233,6 @@ public sealed class SftTrainer
         }
         if (offset != values.Length)
             throw new InvalidOperationException($"the reduced gradients hold {values.Length} values, the adapter has {offset} trainable ones");
-    }
-
-    /// <summary>Global L2 norm of the gradients; scales them down to <paramref name="maxNorm"/> when it is exceeded (0 = report only).</summary>
-    private static double ClipGradients(IReadOnlyList<Parameter> parameters, double maxNorm)
-    {
-        if (maxNorm > 0) return nn.utils.clip_grad_norm_(parameters, maxNorm);
-        using var scope = NewDisposeScope();
-        var squares = parameters.Where(p => p.grad is not null).Select(p => p.grad!.to(ScalarType.Float32).square().sum()).ToList();
-        return squares.Count == 0 ? 0 : Math.Sqrt(stack(squares).sum().item<float>());
     }
 
     /// <summary>What must be equal for a checkpoint to continue this run: data, order and optimisation hyper-parameters.</summary>

@@ -43,8 +43,14 @@ public sealed record TrainingOptions
     /// <summary>Evaluate every N steps (0 = only at the end).</summary>
     public int EvalSteps { get; init; }
 
-    /// <summary>Checkpoint every N steps (0 = only at the end).</summary>
+    /// <summary>Checkpoint every N steps (0 = only at the end, unless SaveFraction or SaveInterval say more often).</summary>
     public int SaveSteps { get; init; }
+
+    /// <summary>Checkpoint at least every this fraction of the run's steps (0 = no such rule), so one failure repeats at most that much.</summary>
+    public double SaveFraction { get; init; }
+
+    /// <summary>Checkpoint at least this often in training time (zero = no such rule).</summary>
+    public TimeSpan SaveInterval { get; init; }
 
     /// <summary>Keep at most this many checkpoints (0 = keep all).</summary>
     public int SaveTotalLimit { get; init; }

@@ -9,7 +9,7 @@ internal static class ApplicationServiceExtensions
     /// <summary>Redis, the data root, the preprocess pipeline and the stream worker that feeds it.</summary>
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        builder.AddRedisClient("redis");
+        builder.AddJobStoreRedis("redis");
         var dataRoot = builder.Configuration[DataRoot.ConfigurationKey]
             ?? throw new InvalidOperationException($"Configuration '{DataRoot.ConfigurationKey}' (env FineTune__DataRoot) is missing: the shared data folder, an absolute path.");
         builder.Services.AddSingleton(new DataRoot(dataRoot));

@@ -72,7 +72,10 @@ public sealed class PreprocessPipeline(DataRoot root, DatasetStore datasets, Enc
                 ? [(ShardManifest.RecordsSplit, DatasetFiles.Records)]
                 : [(ShardManifest.TrainSplit, DatasetFiles.Train), (ShardManifest.EvalSplit, DatasetFiles.Eval)];
             foreach (var (split, source) in splits)
-                files.Add(await WriteSplitAsync(encoder, info.Id, split, source, temp, request, cancellationToken));
+            {
+                try { files.Add(await WriteSplitAsync(encoder, info.Id, split, source, temp, request, cancellationToken)); }
+                catch (InvalidDataException ex) { throw new InvalidMessageException(ex.Message); }   // a damaged record: no retry helps
+            }
             var seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
             var records = files.Sum(f => f.Records + f.Dropped);
             var tokens = files.Sum(f => f.Tokens);

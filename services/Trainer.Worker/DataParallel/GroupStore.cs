@@ -38,28 +38,90 @@ public sealed class GroupStore(IConnectionMultiplexer redis)
     public async Task<DataParallelGroup> RecruitAsync(string jobId, string coordinator, int parallelism, TimeSpan recruitTimeout,
         IDatabase blocking, CancellationToken cancellationToken)
     {
-        var key = StreamNames.TrainGroupOf(jobId);
-        var generation = await Db.HashIncrementAsync(key, "generation");
-        await Db.HashSetAsync(key, [new("coordinator", coordinator), new("members", coordinator), new("requested", parallelism), new("status", Recruiting)]);
-        await Db.KeyExpireAsync(key, KeyLifetime);
+        var generation = await NextGenerationAsync(jobId, [coordinator], Recruiting,
+            new("coordinator", coordinator), new("requested", parallelism));
+        var members = await InviteAsync(jobId, generation, [coordinator], parallelism, recruitTimeout, blocking, cancellationToken);
+        return await StartAsync(jobId, generation, members);
+    }
 
-        var deadline = DateTimeOffset.UtcNow + recruitTimeout;
-        for (var i = 1; i < parallelism; i++)
+    /// <summary>
+    /// Coordinator, at a checkpoint boundary of a group smaller than <paramref name="parallelism"/>: starts the next generation
+    /// with the present members still in it (they wait for its welcome, docs/streams.md "Lost members come back"), invites the
+    /// missing number of free replicas, and runs with the present members plus those that joined within <paramref name="timeout"/>.
+    /// </summary>
+    public async Task<DataParallelGroup> GrowAsync(DataParallelGroup group, int parallelism, TimeSpan timeout, IDatabase blocking, CancellationToken cancellationToken)
+    {
+        var generation = await NextGenerationAsync(group.JobId, group.Members, Recruiting);
+        var members = await InviteAsync(group.JobId, generation, group.Members, parallelism, timeout, blocking, cancellationToken);
+        return await StartAsync(group.JobId, generation, members);
+    }
+
+    /// <summary>
+    /// Trainer replicas other than <paramref name="exclude"/> whose heartbeat says they are free (no job, no group): a group
+    /// short of members grows only when one exists, so a job with no spare replica never pays for a regroup.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> FreeReplicasAsync(IReadOnlyCollection<string> exclude)
+    {
+        var free = new List<string>();
+        var prefix = StreamNames.Replica("");
+        var cursor = "0";
+        do
+        {
+            var page = (RedisResult[])(await Db.ExecuteAsync("SCAN", cursor, "MATCH", prefix + "*", "COUNT", 200))!;
+            cursor = (string)page[0]!;
+            foreach (var key in (RedisResult[])page[1]!)
+            {
+                var id = ((string)key!)[prefix.Length..];
+                if (exclude.Contains(id)) continue;
+                var fields = await Db.HashGetAsync((string)key!, ["service", "job"]);
+                if (fields[0] == "trainer" && fields[1].IsNullOrEmpty && !fields[0].IsNull) free.Add(id);
+            }
+        }
+        while (cursor != "0");
+        return free;
+    }
+
+    /// <summary>
+    /// HINCRBY generation and the new members and status in one transaction: a member that reads the hash never sees a new
+    /// generation with the previous one's members (it would train with the wrong world size).
+    /// </summary>
+    private async Task<long> NextGenerationAsync(string jobId, IReadOnlyList<string> members, string status, params HashEntry[] more)
+    {
+        var key = StreamNames.TrainGroupOf(jobId);
+        var transaction = Db.CreateTransaction();
+        var generation = transaction.HashIncrementAsync(key, "generation");
+        _ = transaction.HashSetAsync(key, [new("members", string.Join(",", members)), new("status", status), .. more]);
+        _ = transaction.KeyExpireAsync(key, KeyLifetime);
+        if (!await transaction.ExecuteAsync()) throw new RedisException($"group {key}: the generation transaction was not applied");
+        return await generation;
+    }
+
+    /// <summary>Invites free replicas until <paramref name="parallelism"/> members are there or the timeout has passed; returns the members in rank order.</summary>
+    private async Task<List<string>> InviteAsync(string jobId, long generation, IReadOnlyList<string> present, int parallelism, TimeSpan timeout,
+        IDatabase blocking, CancellationToken cancellationToken)
+    {
+        var deadline = DateTimeOffset.UtcNow + timeout;
+        for (var i = present.Count; i < parallelism; i++)
             await Db.StreamAddAsync(StreamNames.TrainJoin,
                 [new("jobId", jobId), new("generation", generation), new("deadline", deadline.ToUnixTimeMilliseconds())],
                 maxLength: 1000, useApproximateMaxLength: true);
 
         var joined = StreamNames.TrainJoined(jobId, generation);
-        var members = new List<string> { coordinator };
+        var members = present.ToList();
         while (members.Count < parallelism && DateTimeOffset.UtcNow < deadline)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var who = await BlockingRedis.PopAsync(blocking, joined, deadline - DateTimeOffset.UtcNow);
             if (who is not null && !members.Contains(who)) members.Add(who);
         }
-        await Db.KeyExpireAsync(joined, recruitTimeout + TimeSpan.FromMinutes(1));   // late acceptances: their welcome never comes
+        await Db.KeyExpireAsync(joined, timeout + TimeSpan.FromMinutes(1));   // late acceptances: their welcome never comes
+        return members;
+    }
 
-        await Db.HashSetAsync(key, [new("members", string.Join(",", members)), new("status", Running)]);
+    /// <summary>Writes the members and status=running, then welcomes every member but the coordinator (present ones included).</summary>
+    private async Task<DataParallelGroup> StartAsync(string jobId, long generation, List<string> members)
+    {
+        await Db.HashSetAsync(StreamNames.TrainGroupOf(jobId), [new("members", string.Join(",", members)), new("status", Running)]);
         foreach (var member in members.Skip(1))
         {
             var welcome = StreamNames.TrainWelcome(jobId, generation, member);
@@ -72,11 +134,8 @@ public sealed class GroupStore(IConnectionMultiplexer redis)
     /// <summary>Coordinator: the next generation with the members of <paramref name="group"/> except <paramref name="lost"/> ranks.</summary>
     public async Task<DataParallelGroup> RegroupAsync(DataParallelGroup group, IReadOnlyCollection<int> lost)
     {
-        var key = StreamNames.TrainGroupOf(group.JobId);
         var members = group.Members.Where((_, rank) => rank == 0 || !lost.Contains(rank)).ToList();
-        var generation = await Db.HashIncrementAsync(key, "generation");
-        await Db.HashSetAsync(key, [new("members", string.Join(",", members)), new("status", Running)]);
-        await Db.KeyExpireAsync(key, KeyLifetime);
+        var generation = await NextGenerationAsync(group.JobId, members, Running);
         return new DataParallelGroup(group.JobId, generation, members);
     }
 
@@ -97,20 +156,29 @@ public sealed class GroupStore(IConnectionMultiplexer redis)
         if (state is null || state.Generation != invitation.Generation || state.Status != Recruiting) return null;
         await Db.ListRightPushAsync(StreamNames.TrainJoined(invitation.JobId, invitation.Generation), instanceId);
 
-        var welcome = StreamNames.TrainWelcome(invitation.JobId, invitation.Generation, instanceId);
-        var until = invitation.Deadline + TimeSpan.FromSeconds(10);
+        return await AwaitWelcomeAsync(invitation.JobId, invitation.Generation, instanceId, invitation.Deadline + TimeSpan.FromSeconds(10), blocking, cancellationToken);
+    }
+
+    /// <summary>
+    /// Member: waits (bounded by <paramref name="until"/>) for the coordinator's welcome to <paramref name="generation"/>, after
+    /// accepting an invitation or, for a present member, when the group grows. Null when recruiting closed without this replica.
+    /// </summary>
+    public async Task<DataParallelGroup?> AwaitWelcomeAsync(string jobId, long generation, string instanceId, DateTimeOffset until,
+        IDatabase blocking, CancellationToken cancellationToken)
+    {
+        var welcome = StreamNames.TrainWelcome(jobId, generation, instanceId);
         while (DateTimeOffset.UtcNow < until)
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (await BlockingRedis.PopAsync(blocking, welcome, until - DateTimeOffset.UtcNow) is not null)
             {
-                state = await ReadAsync(invitation.JobId);
-                return state is not null && state.Generation == invitation.Generation && state.Members.Contains(instanceId)
-                    ? new DataParallelGroup(invitation.JobId, state.Generation, state.Members)
+                var welcomed = await ReadAsync(jobId);
+                return welcomed is not null && welcomed.Generation == generation && welcomed.Members.Contains(instanceId)
+                    ? new DataParallelGroup(jobId, welcomed.Generation, welcomed.Members)
                     : null;
             }
-            state = await ReadAsync(invitation.JobId);
-            if (state is null || state.Generation != invitation.Generation || state.Status != Recruiting && !state.Members.Contains(instanceId))
+            var state = await ReadAsync(jobId);
+            if (state is null || state.Generation != generation || state.Status != Recruiting && !state.Members.Contains(instanceId))
                 return null;   // recruiting closed without this replica
         }
         return null;

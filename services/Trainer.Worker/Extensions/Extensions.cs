@@ -11,7 +11,7 @@ public static class Extensions
 {
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        builder.AddRedisClient("redis");
+        builder.AddJobStoreRedis("redis");
         builder.Services.AddOptions<TrainerOptions>().BindConfiguration("Trainer");
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(2)); // room to checkpoint on SIGTERM
 

@@ -124,7 +124,16 @@ public sealed class GroupMember(IConnectionMultiplexer redis, GroupStore groups,
             {
                 logger.LogInformation("Leaving {Group}: {Reason}", group, changed.Message);
                 var state = await groups.ReadAsync(jobId);
-                if (state is null || state.Status != GroupStore.Running || state.Generation <= group.Generation) return;
+                if (state is null || state.Generation <= group.Generation) return;
+                if (state.Status == GroupStore.Recruiting && state.Members.Contains(Me))
+                {
+                    // the group grows back (a lost member returns): present members wait for the new generation's welcome
+                    var until = DateTimeOffset.UtcNow + options.Value.RecruitTimeout + options.Value.GrowTimeout + TimeSpan.FromSeconds(10);
+                    if (await groups.AwaitWelcomeAsync(jobId, state.Generation, Me, until, blocking, stopping) is not { } grown) return;
+                    group = grown;
+                    continue;
+                }
+                if (state.Status != GroupStore.Running) return;
                 group = new DataParallelGroup(jobId, state.Generation, state.Members);   // regrouped: rejoin if still in it
             }
         }

@@ -40,7 +40,8 @@ public sealed class JobTrainer(JobStore jobs, GroupStore groups, IConnectionMult
     public string JobFolder(string jobId) => Path.Combine(dataRoot, "jobs", jobId);
 
     /// <summary>Trains the job to the end. Throws <see cref="JobCancelledException"/> when cancelled; on shutdown, checkpoints and rethrows.</summary>
-    public async Task RunAsync(string jobId, string consumer, CancellationToken stopping)
+    /// <param name="progressed">Called after every checkpoint (durable progress): the worker resets the job's delivery count.</param>
+    public async Task RunAsync(string jobId, string consumer, CancellationToken stopping, Func<Task>? progressed = null)
     {
         var record = await jobs.GetAsync(jobId) ?? throw new InvalidMessageException($"job {jobId}: no record ft:job:{jobId}");
         if (JobStatus.IsFinal(record.GetValueOrDefault("status")))
@@ -62,7 +63,7 @@ public sealed class JobTrainer(JobStore jobs, GroupStore groups, IConnectionMult
             await jobs.SetStatusAsync(jobId, JobStatus.Training, ("replica", consumer), ("device", spec.Training.Device));
             if (spec.Training.Parallelism > 1)
             {
-                await CoordinateAsync(jobId, consumer, record, spec, stopping);
+                await CoordinateAsync(jobId, consumer, record, spec, progressed, stopping);
                 return;
             }
             TrainingRun run;
@@ -71,7 +72,7 @@ public sealed class JobTrainer(JobStore jobs, GroupStore groups, IConnectionMult
             using (run)
             {
                 await jobs.AddEventAsync(jobId, "training", $"{run.Parameters} on {consumer}; {run.Train.Examples} examples, {run.TotalSteps} steps");
-                await TrainAsync(jobId, run, stopping);
+                await TrainAsync(jobId, run, progressed, stopping);
                 await CompleteAsync(jobId, record, spec, run);
             }
         }
@@ -96,7 +97,8 @@ public sealed class JobTrainer(JobStore jobs, GroupStore groups, IConnectionMult
     /// Rank 0 of a data-parallel job: recruits members, trains with them, and when members are lost starts the next generation
     /// with the others, everyone reloading the last checkpoint. Ends the group on every exit, so members leave.
     /// </summary>
-    private async Task CoordinateAsync(string jobId, string consumer, IReadOnlyDictionary<string, string> record, TrainingJob spec, CancellationToken stopping)
+    private async Task CoordinateAsync(string jobId, string consumer, IReadOnlyDictionary<string, string> record, TrainingJob spec,
+        Func<Task>? progressed, CancellationToken stopping)
     {
         var requested = spec.Training.Parallelism;
         using var blocking = await BlockingRedis.ConnectAsync(redis);
@@ -120,9 +122,10 @@ public sealed class JobTrainer(JobStore jobs, GroupStore groups, IConnectionMult
                     run.GradientSync = group.Size == 1 ? LocalGradientSync.Instance
                         : new RedisGradientSync(redis.GetDatabase(), blocking.GetDatabase(), group, 0, IsServingAsync(jobId), options.SyncTimeout);
                     await jobs.AddEventAsync(jobId, "training", $"{run.Parameters} on {string.Join(" + ", group.Members)}; {run.Train.Examples} examples, {run.TotalSteps} steps");
+                    int? grewAt;
                     try
                     {
-                        await TrainAsync(jobId, run, stopping);
+                        grewAt = await TrainAsync(jobId, run, progressed, stopping, step => CanGrowAsync(group, requested, step, run.TotalSteps));
                     }
                     catch (MemberLostException lost)
                     {
@@ -133,6 +136,11 @@ public sealed class JobTrainer(JobStore jobs, GroupStore groups, IConnectionMult
                         await jobs.AddEventAsync(jobId, "fallback",
                             $"{lostNames} stopped answering at step {lost.Step + 1}; generation {group.Generation} resumes from " +
                             $"{(checkpoint is null ? "the start" : Path.GetFileName(checkpoint))} with {string.Join(", ", group.Members)}");
+                        continue;
+                    }
+                    if (grewAt is { } step)
+                    {
+                        group = await GrowAsync(jobId, group, requested, step, blocking.GetDatabase(), stopping);
                         continue;
                     }
                     await CompleteAsync(jobId, record, spec, run);
@@ -146,6 +154,29 @@ public sealed class JobTrainer(JobStore jobs, GroupStore groups, IConnectionMult
         }
     }
 
+    /// <summary>A group short of members grows at a checkpoint before the last step, and only when a free trainer replica exists.</summary>
+    private async Task<bool> CanGrowAsync(DataParallelGroup group, int requested, int step, int totalSteps)
+    {
+        if (group.Size >= requested || step >= totalSteps) return false;
+        try { return (await groups.FreeReplicasAsync(group.Members)).Count > 0; }
+        catch (Exception ex) when (ex is RedisException or TimeoutException) { return false; }
+    }
+
+    /// <summary>
+    /// Recruits the missing members back at the checkpoint of <paramref name="step"/> (docs/streams.md, "Lost members come back"):
+    /// the next generation keeps the present members, adds those that joined, and everyone reloads that checkpoint.
+    /// </summary>
+    private async Task<DataParallelGroup> GrowAsync(string jobId, DataParallelGroup group, int requested, int step, IDatabase blocking, CancellationToken stopping)
+    {
+        var grown = await groups.GrowAsync(group, requested, options.GrowTimeout, blocking, stopping);
+        var back = grown.Members.Except(group.Members).ToList();
+        logger.LogInformation("Job {JobId}: generation {Generation} at step {Step}: {Back} joined; members {Members}", jobId, grown.Generation, step, back, grown.Members);
+        await jobs.AddEventAsync(jobId, "group", back.Count > 0
+            ? $"generation {grown.Generation}: {string.Join(", ", grown.Members)} ({grown.Size} of {requested}); {string.Join(", ", back)} joined again at checkpoint {step}"
+            : $"generation {grown.Generation}: {string.Join(", ", grown.Members)} ({grown.Size} of {requested}); no free replica joined within {options.GrowTimeout.TotalSeconds:0} s at checkpoint {step}");
+        return grown;
+    }
+
     /// <summary>Whether a replica still serves <paramref name="jobId"/>: its heartbeat exists and names the job.</summary>
     public Func<string, Task<bool>> IsServingAsync(string jobId) => async instance =>
         await redis.GetDatabase().HashGetAsync(StreamNames.Replica(instance), "job") == jobId;
@@ -156,7 +187,12 @@ public sealed class JobTrainer(JobStore jobs, GroupStore groups, IConnectionMult
         catch (Exception ex) when (ex is RedisException or TimeoutException) { logger.LogWarning("Heartbeat not written: {Error}", ex.Message); }
     }
 
-    private async Task TrainAsync(string jobId, TrainingRun run, CancellationToken stopping)
+    /// <summary>
+    /// Trains to the end and returns null, or stops right after a checkpoint for which <paramref name="stopAtCheckpoint"/> says
+    /// so and returns that checkpoint's step (the data-parallel coordinator regroups there).
+    /// </summary>
+    private async Task<int?> TrainAsync(string jobId, TrainingRun run, Func<Task>? progressed, CancellationToken stopping,
+        Func<int, Task<bool>>? stopAtCheckpoint = null)
     {
         var db = redis.GetDatabase();
         try
@@ -189,10 +225,13 @@ public sealed class JobTrainer(JobStore jobs, GroupStore groups, IConnectionMult
                             span?.SetTag("ft.step", c.Step);
                             await jobs.AddEventAsync(jobId, "checkpoint", $"checkpoint at step {c.Step}");
                         }
+                        if (progressed is not null) await progressed();
+                        if (stopAtCheckpoint is not null && await stopAtCheckpoint(c.Step)) return c.Step;
                         break;
                 }
                 if (await jobs.IsCancelRequestedAsync(jobId)) throw new JobCancelledException(jobId);
             }
+            return null;
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {

@@ -10,6 +10,8 @@ namespace Trainer.Worker.Services;
 /// One job at a time. The lease is the pending entry: the base class renews it while the job runs, and a live replica claims it
 /// once it has been idle for the lease time (the holder died). A job is acknowledged only after its adapter and final checkpoint
 /// are on the shared volume. On shutdown the job is checkpointed and released at once (its idle time is set past the lease).
+/// Every checkpoint resets the job's delivery count: only deliveries that end (failure, kill) without a new checkpoint count
+/// toward Trainer:MaxAttempts, so a job that progresses survives any number of killed replicas.
 /// </summary>
 public sealed class TrainJobWorker(IConnectionMultiplexer redis, StreamWorkerOptions options, JobTrainer trainer, JobStore jobs, ReplicaState replica, ILogger<TrainJobWorker> logger)
     : StreamWorker(redis, options, logger)
@@ -26,7 +28,7 @@ public sealed class TrainJobWorker(IConnectionMultiplexer redis, StreamWorkerOpt
         await replica.EnterAsync(cancellationToken);   // normally free at once; waits if a membership began since the read
         try
         {
-            await trainer.RunAsync(request.JobId, ConsumerName, cancellationToken);
+            await trainer.RunAsync(request.JobId, ConsumerName, cancellationToken, () => ResetAttemptsAsync(message));
         }
         catch (JobCancelledException)
         {

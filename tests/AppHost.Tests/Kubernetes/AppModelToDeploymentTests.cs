@@ -1,21 +1,35 @@
-using FineTune.AppHost.Hosting;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using FineTune.AppHost.Infrastructure;
+using FineTune.AppHost.Publishing;
 using FineTune.AppHost.Publishing.Kubernetes;
+using Microsoft.Extensions.DependencyInjection;
+using TempDirectory = FineTune.Tests.TempDirectory;
 
 namespace FineTune.AppHost.Tests.Kubernetes;
 
-/// <summary>The app-model-to-deployment mapping on small in-process models over the test apps.</summary>
+/// <summary>The app-model-to-deployment mapping on small real Aspire app models (publish mode, built but not run).</summary>
 public sealed class AppModelToDeploymentTests : IDisposable
 {
+    /// <summary>Any project file: publish mode only reads its path.</summary>
+    private static readonly string EchoProject = Path.Combine(Repo.Root, "services", "Dataset.Api", "Dataset.Api.csproj");
+
     private readonly TempDirectory _state = new("ft-k8s-model");
     private readonly IDistributedApplicationBuilder _builder;
 
     public AppModelToDeploymentTests() =>
-        _builder = DistributedApplication.CreateBuilder(new DistributedApplicationOptions { AppHostDirectory = TestAppModel.TestAppsDirectory });
+        _builder = DistributedApplication.CreateBuilder(["--publisher", "manifest", "--output-path", Path.Combine(Path.GetTempPath(), "unused-manifest.json")]);
 
     public void Dispose() => _state.Dispose();
 
-    private DeploymentDescription Map(KubernetesPublishOptions? options = null) =>
-        AppModelToDeployment.Map(new DistributedApplicationModel(_builder.Resources, _builder.AppHostDirectory, _state.Path), options ?? new KubernetesPublishOptions());
+    private DeploymentDescription Map(KubernetesPublishOptions? options = null)
+    {
+        using var app = _builder.Build();
+        var model = app.Services.GetRequiredService<DistributedApplicationModel>();
+        var manifest = AspireManifest.WriteAsync(model, app.Services.GetRequiredService<DistributedApplicationExecutionContext>(), _state.Path, default)
+            .GetAwaiter().GetResult();
+        return AppModelToDeployment.Map(model, manifest, options ?? new KubernetesPublishOptions());
+    }
 
     private static WorkloadSpec Workload(DeploymentDescription d, string name) => d.Workloads.Single(w => w.Name == name);
 
@@ -25,10 +39,10 @@ public sealed class AppModelToDeploymentTests : IDisposable
     public void ReferencesBecomeClusterAddressesAndParametersSecretReferences()
     {
         var cache = _builder.AddRedis("cache");
-        var api = _builder.AddProject("api", TestAppModel.EchoProject).WithReference(cache);
-        _builder.AddProject("web", TestAppModel.EchoProject).WithReference(api)
-            .WithEnvironment("CACHE_PASSWORD", ReferenceExpression.Create($"{cache.Resource.Password}"))
-            .WithEnvironment("CACHE_URI", ReferenceExpression.Create($"redis://:{cache.Resource.Password}@{cache.Resource.PrimaryEndpoint.Property(EndpointProperty.Host)}:{cache.Resource.PrimaryEndpoint.Property(EndpointProperty.Port)}"));
+        var api = _builder.AddProject("api", EchoProject).WithHttpEndpoint(name: "http").WithReference(cache);
+        _builder.AddProject("web", EchoProject).WithReference(api)
+            .WithEnvironment("CACHE_PASSWORD", ReferenceExpression.Create($"{cache.Resource.PasswordParameter!}"))
+            .WithEnvironment("CACHE_URI", ReferenceExpression.Create($"redis://:{cache.Resource.PasswordParameter!}@{cache.Resource.PrimaryEndpoint.Property(EndpointProperty.Host)}:{cache.Resource.PrimaryEndpoint.Property(EndpointProperty.Port)}"));
 
         var d = Map();
         var web = Workload(d, "web");
@@ -54,7 +68,7 @@ public sealed class AppModelToDeploymentTests : IDisposable
     public void ReplicasStartWithinTheScalingRange(int replicas, int min, int max, int expected)
     {
         var cache = _builder.AddRedis("cache");
-        _builder.AddProject("worker", TestAppModel.EchoProject).WithReference(cache).WithReplicas(replicas)
+        _builder.AddProject("worker", EchoProject).WithReference(cache).WithReplicas(replicas)
             .WithAutoscaling(min, max, "jobs", "workers");
         var worker = Workload(Map(), "worker");
         Assert.Equal(expected, worker.Replicas);
@@ -65,7 +79,7 @@ public sealed class AppModelToDeploymentTests : IDisposable
     [Fact]
     public void AutoscalingWithoutARedisReferenceIsRefusedNamingTheResource()
     {
-        _builder.AddProject("lonely", TestAppModel.EchoProject).WithAutoscaling(1, 2, "jobs", "workers");
+        _builder.AddProject("lonely", EchoProject).WithAutoscaling(1, 2, "jobs", "workers");
         var e = Assert.Throws<InvalidOperationException>(() => Map());
         Assert.Contains("lonely", e.Message);
         Assert.Contains("WithReference", e.Message);
@@ -82,7 +96,7 @@ public sealed class AppModelToDeploymentTests : IDisposable
     [Fact]
     public void BadAnnotationValuesAreRefusedWhenTheModelIsBuilt()
     {
-        var p = _builder.AddProject("p", TestAppModel.EchoProject);
+        var p = _builder.AddProject("p", EchoProject);
         Assert.Throws<ArgumentOutOfRangeException>(() => p.WithAutoscaling(3, 2, "s", "g"));
         Assert.Throws<ArgumentOutOfRangeException>(() => p.WithGpu(0));
         Assert.Contains("cpuRequest", Assert.Throws<ArgumentException>(() => p.WithComputeResources(cpuRequest: "two")).Message);
@@ -91,15 +105,11 @@ public sealed class AppModelToDeploymentTests : IDisposable
     }
 
     [Fact]
-    public void SharedVolumeClaimTakesItsSizeAndClassFromTheModelOrTheOptions()
+    public void SharedDataClaimTakesItsSizeAndClassFromTheOptions()
     {
-        var data = _builder.AddSharedVolume("data");
-        _builder.AddProject("a", TestAppModel.EchoProject).WithSharedVolume(data);
+        var data = _builder.AddSharedData("data");
+        _builder.AddProject("a", EchoProject).WithSharedData(data);
         var fromOptions = Map(new KubernetesPublishOptions { StorageClass = "efs", DataVolumeSize = "5Ti" }).SharedClaims.Single();
         Assert.Equal(new ClaimSpec("finetune-data", "ReadWriteMany", "5Ti", "efs"), fromOptions);
-
-        data.WithVolumeClaim("2Ti", "nfs");
-        var fromModel = Map(new KubernetesPublishOptions { StorageClass = "efs" }).SharedClaims.Single();
-        Assert.Equal(new ClaimSpec("finetune-data", "ReadWriteMany", "2Ti", "nfs"), fromModel);
     }
 }

