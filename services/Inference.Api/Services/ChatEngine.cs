@@ -29,6 +29,7 @@ public sealed class ChatEngine(ModelCatalog catalog, ModelCache cache, Inference
     private static ChatOutcome Run(LoadedModel model, ChatRequest request, int maxTokens, Action<int>? onStart, Action<string>? onDelta,
         CancellationToken cancellationToken)
     {
+        using var activity = GenAiTelemetry.Start(request, maxTokens);
         var prompt = Encode(model, request);
         var context = model.Model.Config.MaxPositionEmbeddings;
         if (prompt.Length + maxTokens > context)
@@ -48,7 +49,9 @@ public sealed class ChatEngine(ModelCatalog catalog, ModelCache cache, Inference
         };
         var result = generator.Generate(prompt, generation, t => { if (!string.IsNullOrEmpty(t.TextDelta)) onDelta?.Invoke(t.TextDelta); }, cancellationToken);
         var finish = result.FinishReason == FinishReason.Length ? "length" : "stop";
-        return new ChatOutcome(result.Text ?? "", finish, prompt.Length, result.TokenIds.Length);
+        var outcome = new ChatOutcome(result.Text ?? "", finish, prompt.Length, result.TokenIds.Length);
+        GenAiTelemetry.Finish(activity, request, outcome);
+        return outcome;
     }
 
     private static int[] Encode(LoadedModel model, ChatRequest request)
