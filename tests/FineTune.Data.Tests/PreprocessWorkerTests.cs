@@ -156,4 +156,32 @@ public sealed class PreprocessWorkerTests : IAsyncLifetime
         Assert.Equal(StreamNames.PreprocessRequests, dead["stream"].ToString());
         await worker.StopAsync(default);
     }
+
+    [Fact]
+    public async Task DamagedStoredDatasetIsDeadLetteredOnceWithTheLineAndNoStack()
+    {
+        var info = await _fx.IngestFixtureAsync("seed000_input_output.json");
+        var train = Path.Combine(_fx.Root.Dataset(info.Id), FineTune.Data.Storage.DatasetFiles.Train);
+        var lines = await File.ReadAllLinesAsync(train);
+        byte[] damaged = [.. System.Text.Encoding.UTF8.GetBytes(lines[0] + "\n{\"messages\": [{\"role\": \"user\", \"content\": \"q"), 0xC3, 0x28, 0xFF, 0xFE,
+            .. System.Text.Encoding.UTF8.GetBytes("\"}]}\n")];
+        await File.WriteAllBytesAsync(train, damaged);
+        using var worker = Worker("p1");
+        await worker.StartAsync(default);
+        await new FineTune.Messaging.Jobs.JobStore(_mux).CreateAsync("job-8", "{}");
+
+        await Db.PublishAsync(StreamNames.PreprocessRequests, new PreprocessRequest { JobId = "job-8", DatasetId = info.Id, Model = "tiny" }.ToFields());
+
+        await Eventually.HoldsAsync(async () => await Db.StreamLengthAsync(StreamNames.DeadLetter) == 1, "dead-lettered");
+        var dead = (await Db.StreamRangeAsync(StreamNames.DeadLetter))[0];
+        var error = dead["error"].ToString();
+        Assert.Contains($"dataset {info.Id}, train.jsonl line 2", error);
+        Assert.Contains("UTF-8", error);
+        Assert.Equal("1", dead["attempts"].ToString());
+        Assert.Equal("", dead["stack"].ToString());
+        await Eventually.HoldsAsync(async () => await Db.HashGetAsync(StreamNames.Job("job-8"), "status") == "failed", "the job marked failed");
+        Assert.Contains("line 2", (await Db.HashGetAsync(StreamNames.Job("job-8"), "error")).ToString());
+        Assert.Empty(await Db.StreamRangeAsync(StreamNames.PreprocessReady));
+        await worker.StopAsync(default);
+    }
 }
