@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FineTune.Models;
@@ -103,7 +104,8 @@ public static class Rope
         using var scope = NewDisposeScope();
         var c = cos.unsqueeze(1).to_type(x.dtype); // (B, 1, T, hs)
         var s = sin.unsqueeze(1).to_type(x.dtype);
-        return x.mul(c).add_(RotateHalf(x).mul_(s)).MoveToOuterDisposeScope();
+        using var one = 1.0.ToScalar();   // add_(Tensor) would pass an implicit alpha Scalar that only a finalizer owns
+        return x.mul(c).add_(RotateHalf(x).mul_(s), one).MoveToOuterDisposeScope();
     }
 
     /// <summary>[a, b] → [-b, a] over the last dimension.</summary>

@@ -79,7 +79,8 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         if (lora_dropout is not null) h = lora_dropout.call(h);
         using var scaling = Scaling.ToScalar();                          // owned: alive until mul_ has returned
         var delta = lora_B.call(lora_A.call(h)).mul_(scaling);           // (..., r) → (..., out), in LoraDType
-        var result = y.add(delta.dtype == y.dtype ? delta : delta.to(y.dtype));
+        using var one = 1.0.ToScalar();                                  // add(Tensor) would pass an implicit, unowned alpha
+        var result = y.add(delta.dtype == y.dtype ? delta : delta.to(y.dtype), one);
         return result.MoveToOuterDisposeScope();
     }
 
@@ -117,7 +118,8 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var w = linear.weight!;
-        var merged = w.to(LoraDType).add(DeltaWeight());
+        using var one = 1.0.ToScalar();
+        var merged = w.to(LoraDType).add(DeltaWeight(), one);
         w.copy_(merged.to(w.dtype));
         Merged = true;
     }

@@ -65,6 +65,7 @@ public sealed class AdamWOptimizer : IDisposable
         using var beta2 = group.Beta2.ToScalar();
         using var oneMinusBeta2 = (1 - group.Beta2).ToScalar();
         using var eps = group.Epsilon.ToScalar();
+        using var one = 1.0.ToScalar();   // add_(Scalar) would make its alpha = 1 an implicit Scalar owned by no one
         for (var i = 0; i < states.Length; i++)
         {
             using var scope = NewDisposeScope();
@@ -81,7 +82,7 @@ public sealed class AdamWOptimizer : IDisposable
             param.mul_(decay);
             state.ExpAvg.mul_(beta1).add_(grad, oneMinusBeta1);
             state.ExpAvgSq.mul_(beta2).addcmul_(grad, grad, oneMinusBeta2);
-            var denom = state.ExpAvgSq.sqrt().div_(sqrtBiasCorrection2).add_(eps);
+            var denom = state.ExpAvgSq.sqrt().div_(sqrtBiasCorrection2).add_(eps, one);
             param.addcdiv_(state.ExpAvg, denom, negStepSize);
         }
     }
