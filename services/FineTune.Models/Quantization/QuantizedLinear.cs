@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -68,7 +69,8 @@ public sealed class QuantizedLinear : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var w = DequantizeWeight(ScalarType.Float32);
-        if (delta is not null) w = w.add(delta.to(ScalarType.Float32));
+        using var one = 1L.ToScalar();   // owned: an implicit alpha Scalar is freed by a finalizer
+        if (delta is not null) w = w.add(delta.to(ScalarType.Float32), one);
         var linear = nn.Linear(InFeatures, OutFeatures, hasBias: HasBias, device: Device, dtype: StoredDType);
         linear.weight!.copy_(w.to(StoredDType));
         if (biasValue is not null) linear.bias!.copy_(biasValue);

@@ -8,12 +8,12 @@ namespace FineTune.Models.Tokenizers;
 /// Semantics are the Rust tokenizers library's (the specification); where @huggingface/tokenizers (the JavaScript port
 /// the parity tests run) differs, the difference is asserted in ComponentDifferenceTests. Types: Sequence, ByteLevel,
 /// Split (regex or string, all five behaviors, invert), Punctuation, Whitespace, WhitespaceSplit, BertPreTokenizer,
-/// Digits, CharDelimiterSplit, Metaspace (prepend_scheme, split), Replace, FixedLength.
+/// Digits, CharDelimiterSplit, Metaspace (prepend_scheme, split), Replace, FixedLength, UnicodeScripts.
 /// </summary>
 internal abstract class PreTokenizer
 {
     public const string Supported =
-        "Sequence, ByteLevel, Split, Punctuation, Whitespace, WhitespaceSplit, BertPreTokenizer, Digits, CharDelimiterSplit, Metaspace, Replace, FixedLength";
+        "Sequence, ByteLevel, Split, Punctuation, Whitespace, WhitespaceSplit, BertPreTokenizer, Digits, CharDelimiterSplit, Metaspace, Replace, FixedLength, UnicodeScripts";
 
     public abstract void PreTokenize(AlignedString text, int sectionIndex, List<AlignedString> output);
 
@@ -45,6 +45,7 @@ internal abstract class PreTokenizer
                 Json.Bool(json, "split", true)),
             "Replace" => new ReplacePreTokenizer(new ReplaceNormalizer(Json.Pattern(Json.Required(json, "pattern", where), where),
                 Json.String(json, "content") ?? "")),
+            "UnicodeScripts" => new UnicodeScriptsPreTokenizer(where),
             "FixedLength" => new FixedLengthPreTokenizer(json.TryGetProperty("length", out var n) && n.TryGetInt32(out var length) && length > 0
                 ? length : throw new FormatException($"{where}: \"length\" must be a positive integer.")),
             _ => throw Json.Unsupported(source, path, "pre_tokenizer", type, Supported),

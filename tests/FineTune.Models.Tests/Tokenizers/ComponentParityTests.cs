@@ -112,6 +112,36 @@ public class ComponentParityTests
         }
     }
 
+    [Fact]
+    public void TheMetaspaceDecoderKeepsTheLeadingSpaceWithPrependSchemeNeverWhereThePortStripsIt()
+    {
+        // Documented difference: Rust strips the first token's leading space only when the pre-tokenizer prepended one
+        // (prepend_scheme always/first); the port strips it whatever the scheme.
+        const string never = """{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "never", "split": true}""";
+        const string always = """{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": true}""";
+        string[] tokens = ["▁Hello", "▁world"];
+        using var temp = new TempDirectory("tok-decoders");
+        var input = temp.File("input.json");
+        File.WriteAllText(input, new JsonObject
+        {
+            ["configs"] = new JsonArray(),
+            ["texts"] = new JsonArray(),
+            ["decodes"] = new JsonArray(new JsonObject { ["decoder"] = JsonNode.Parse(never), ["tokens"] = new JsonArray("▁Hello", "▁world") },
+                new JsonObject { ["decoder"] = JsonNode.Parse(always), ["tokens"] = new JsonArray("▁Hello", "▁world") }),
+        }.ToJsonString());
+        var port = JsonSerializer.Deserialize<string[]>(NodeReference.Run("components.mjs", input).Trim())!;
+
+        Assert.Equal(["Hello world", "Hello world"], port);
+        Assert.Equal(" Hello world", Decode(never, tokens));
+        Assert.Equal("Hello world", Decode(always, tokens));
+    }
+
+    private static string Decode(string decoderJson, string[] tokens)
+    {
+        using var doc = JsonDocument.Parse(decoderJson);
+        return Decoder.FromJson(doc.RootElement, "test.json", new HashSet<string>())!.Decode([.. tokens]);
+    }
+
     private static string[] Texts => ParityCorpus.Texts.Where(t => t.Length > 0).ToArray();
 
     private static bool Triggers(string trigger, string text) =>

@@ -125,6 +125,15 @@ public class ComponentSpecTests
         Assert.Equal(want, PreTokenize(json, "Hey friend!   x", section));
     }
 
+    [Theory]
+    [InlineData("どこで生れ。Yes", "どこで生れ|。|Yes")]             // kana count as Han; 。 is Common
+    [InlineData("Apples are りんご 林檎", "Apples are |りんご 林檎")] // a space stays with the piece before it
+    [InlineData("Hello, world 42", "Hello|, |world |42")]           // punctuation and digits are Common
+    [InlineData("  leading", "leading")]                             // text before the first non-space is dropped
+    [InlineData("Привет мир and ελληνικά", "Привет мир |and |ελληνικά")]
+    public void UnicodeScriptsSplitsWhereTheScriptChanges(string text, string expected) =>
+        Assert.Equal(expected.Split('|'), PreTokenize("""{"type": "UnicodeScripts"}""", text));
+
     [Fact]
     public void SequenceAndFixedLengthCompose()
     {

@@ -75,6 +75,31 @@ public class GeneratedModelParityTests
         Assert.Equal([1, 0, 2], tokenizer.Encode("axyzb")); // x, y, z are one fused unknown
     }
 
+    [Fact]
+    public void UnigramSpellsAnUnknownPieceInBytesWithByteFallback()
+    {
+        var bytes = string.Join(", ", Enumerable.Range(0, 256).Select(b => $"[\"<0x{b:X2}>\", -20]"));
+        var json = $$$"""{"model": {"type": "Unigram", "unk_id": 0, "byte_fallback": true, "vocab": [["<unk>", 0], ["a", -1], {{{bytes}}}]}}""";
+        var tokenizer = HfTokenizer.FromJson(json);
+        // "é" is not a piece: its UTF-8 bytes C3 A9 are spelled as <0xC3> <0xA9> (ids 2 + byte).
+        Assert.Equal([1, 2 + 0xC3, 2 + 0xA9, 1], tokenizer.Encode("aéa"));
+    }
+
+    [Theory]
+    [InlineData("BertProcessing", "[CLS]", "[SEP]")]
+    [InlineData("RobertaProcessing", "<s>", "</s>")]
+    public void BertAndRobertaPostProcessorsWrapTheSequence(string type, string cls, string sep)
+    {
+        var json = $$$"""
+            {"model": {"type": "WordPiece", "unk_token": "[UNK]", "vocab": {"[UNK]": 0, "{{{cls}}}": 1, "{{{sep}}}": 2, "hi": 3}},
+             "pre_tokenizer": {"type": "WhitespaceSplit"},
+             "post_processor": {"type": "{{{type}}}", "cls": ["{{{cls}}}", 1], "sep": ["{{{sep}}}", 2]}}
+            """;
+        var tokenizer = HfTokenizer.FromJson(json);
+        Assert.Equal([1, 3, 3, 2], tokenizer.Encode("hi hi"));
+        Assert.Equal([3, 3], tokenizer.Encode("hi hi", addSpecialTokens: false));
+    }
+
     private static string[] Corpus() => ParityCorpus.Texts.Where(t => t.Length > 0).ToArray();
 
     private static void AssertEqualsReference(TempDirectory dir, HfTokenizer tokenizer, string[] texts, bool addSpecialTokens,

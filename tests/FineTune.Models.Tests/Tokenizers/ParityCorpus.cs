@@ -181,6 +181,7 @@ internal static class ParityCorpus
         "<|im_start|>system\nYou are a bot.<|im_end|>",
         "<<not a token>> <s > < /s>",
         "<start_of_image> and <end_of_image>",
+        ">>TITLE<< A title >>ABSTRACT<<The abstract.>>QUESTION<<Why?>>ANSWER<< Because.",
         // Repetition and long words.
         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
         "hahahahahahahahahahahahahahahahaha",

@@ -19,7 +19,7 @@ internal static class ParityTokenizers
     /// <summary>The "&gt;&gt;…&lt;&lt;" special tokens of Falcon's tokenizer (added here after Phi-2's vocabulary).</summary>
     public static readonly string[] FalconSpecials =
         [">>TITLE<<", ">>ABSTRACT<<", ">>INTRODUCTION<<", ">>SUMMARY<<", ">>COMMENT<<", ">>ANSWER<<", ">>QUESTION<<",
-         ">>DOMAIN<<", ">>EMAIL_ADDRESS<<", ">>IP_ADDRESS<<", ">>PREFIX<<", ">>SUFFIX<<", ">>MIDDLE<<"];
+         ">>DOMAIN<<", ">>EMAIL_ADDRESS<<", ">>IP_ADDRESS<<"];
 
     /// <summary>
     /// Writes a tokenizer.json with Falcon's pipeline: no normalizer; pre-tokenizer Sequence[Punctuation (Contiguous),

@@ -38,8 +38,8 @@ public class TokenizerBadInputTests
     }
 
     [Theory]
-    [InlineData("""{"pre_tokenizer": {"type": "Sequence", "pretokenizers": [{"type": "ByteLevel"}, {"type": "UnicodeScripts"}]}}""",
-        "pre_tokenizer.pretokenizers[1]: pre_tokenizer type 'UnicodeScripts'")]
+    [InlineData("""{"pre_tokenizer": {"type": "Sequence", "pretokenizers": [{"type": "ByteLevel"}, {"type": "Syllables"}]}}""",
+        "pre_tokenizer.pretokenizers[1]: pre_tokenizer type 'Syllables'")]
     [InlineData("""{"normalizer": {"type": "Sequence", "normalizers": [{"type": "NFC"}, {"type": "Precompiled", "precompiled_charsmap": ""}]}}""",
         "normalizer.normalizers[1]: normalizer type 'Precompiled'")]
     [InlineData("""{"decoder": {"type": "Sequence", "decoders": [{"type": "Fuse"}, {"type": "Rot13"}]}}""",
