@@ -50,6 +50,20 @@ var export = builder.AddProject<Projects.Export_Worker>("export")
     .WithOllama(ollama)
     .WithSharedData(data);
 
+// Trying the result: an OpenAI-compatible chat endpoint over every exported model (base, fine-tuned), and the Studio web
+// app for jobs (list, live curves, members, before/after, upload, side-by-side chat); it talks to the front door's HTTP API
+// and to the chat endpoint, never to Redis. Its login link (/login?t=…) is in its console log (docs/studio.md).
+var inference = builder.AddProject<Projects.Inference_Api>("inference")
+    .WithInferenceEndpoint()
+    .WithGenAiContentCapture()
+    .WithSharedData(data);
+
+builder.AddProject<Projects.Studio>("studio")
+    .WithServiceEndpoint()
+    .WithUrlForEndpoint("http", url => url.DisplayText = "Studio")
+    .WithReference(dataset).WaitFor(dataset)
+    .WithReference(inference);
+
 // The embedded default job (off with --no-demo): once the pipeline is healthy, on an empty job store, the AppHost submits
 // seed-003's extraction task through the front door and prints the before/after table (docs/jobs.md). Also the
 // dashboard's "Run the demo job" and "Cancel the newest unfinished job" commands on the front door.

@@ -40,7 +40,7 @@ public static class DemoJobExtensions
                 && studio.Annotations.OfType<EndpointAnnotation>().Any(a => a.Name == "http"))
             {
                 var jobs = studio.GetEndpoint("http");
-                frontDoor.WithUrls(context => context.Urls.Add(new ResourceUrlAnnotation { Url = $"{jobs.Url}/jobs", DisplayText = "Studio: jobs" }));
+                frontDoor.WithUrls(context => context.Urls.Add(new ResourceUrlAnnotation { Url = $"{jobs.Url}/", DisplayText = "Studio: jobs" }));
             }
             return Task.CompletedTask;
         });

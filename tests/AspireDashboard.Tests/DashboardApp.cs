@@ -40,7 +40,7 @@ public sealed class DashboardApp : IAsyncLifetime
         Directory.CreateDirectory(ScreenshotDir);
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
         [
-            $"--AppHost:StateDirectory={_state.Path}", "--FineTune:FrontDoorPort=0", "--AppHost:ContainerRuntime=none", "--FineTune:Demo:Enabled=false",
+            $"--AppHost:StateDirectory={_state.Path}", "--FineTune:FrontDoorPort=0", "--FineTune:InferencePort=0", "--AppHost:ContainerRuntime=none", "--FineTune:Demo:Enabled=false",
             $"--ASPNETCORE_URLS={DashboardUrl}",
             $"--ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL=http://localhost:{FreePort.Next()}",
             $"--ASPIRE_DASHBOARD_OTLP_HTTP_ENDPOINT_URL=http://localhost:{FreePort.Next()}",

@@ -34,7 +34,7 @@ public sealed class RealAppHost : IAsyncDisposable
     public static async Task<RealAppHost> StartAsync(string stateDirectory, TimeSpan bound, params string[] args)
     {
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
-            [$"--AppHost:StateDirectory={stateDirectory}", "--FineTune:FrontDoorPort=0", "--AppHost:ContainerRuntime=none", .. AppHostArguments.Expand(args)],
+            [$"--AppHost:StateDirectory={stateDirectory}", "--FineTune:FrontDoorPort=0", "--FineTune:InferencePort=0", "--AppHost:ContainerRuntime=none", .. AppHostArguments.Expand(args)],
             (options, _) => options.DisableDashboard = true);
         // On this shared 2-core machine a replica can take longer than the 30 s default to accept a group invitation;
         // the job must still be trained by both replicas, so the coordinator waits longer for its member here.
