@@ -22,7 +22,9 @@ public sealed class ChatCompletionsTests(InferenceHost host)
         Assert.Contains(InferenceHost.JobId, models);
         Assert.Contains(InferenceHost.JobId + ":base", models);
         Assert.Contains(InferenceHost.BaseModel, models);
-        Assert.Equal(3, models.Count);
+        Assert.Contains(InferenceHost.MergedJobId, models);              // served from its merged folder
+        Assert.DoesNotContain(InferenceHost.MergedJobId + ":base", models); // no adapter says which base it came from
+        Assert.Equal(4, models.Count);
     }
 
     [Fact]
@@ -79,6 +81,17 @@ public sealed class ChatCompletionsTests(InferenceHost host)
 
         Assert.False(string.IsNullOrEmpty(whole.Content[0].Text));
         Assert.Equal(whole.Content[0].Text, text.ToString());
+    }
+
+    [Fact]
+    public async Task AMergedExportAnswersAsBasePlusAdapter()
+    {
+        var chat = host.CreateOpenAiClient().GetChatClient(InferenceHost.MergedJobId);
+
+        ChatCompletion completion = await chat.CompleteChatAsync([new UserChatMessage(Prompt)],
+            new ChatCompletionOptions { MaxOutputTokenCount = MaxTokens, Temperature = 0 });
+
+        Assert.Equal(Reference(adapter: true), completion.Content[0].Text);
     }
 
     [Fact]

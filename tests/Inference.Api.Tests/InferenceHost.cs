@@ -21,6 +21,9 @@ public sealed class InferenceHost : IAsyncLifetime
     public const string JobId = "job-e2e";
     public const string BaseModel = "models/tiny-llama";
 
+    /// <summary>A job that went through export: only its merged folder (artifacts/merged), no adapter.</summary>
+    public const string MergedJobId = "job-merged";
+
     private readonly TempDirectory _root = new("ft-inference");
     private WebApplicationFactory<Program> _factory = null!;
 
@@ -66,6 +69,7 @@ public sealed class InferenceHost : IAsyncLifetime
         await foreach (var _ in run.RunAsync()) { }
         if (!File.Exists(Path.Combine(AdapterFolder, "adapter_model.safetensors")))
             throw new InvalidOperationException($"training wrote no adapter under {AdapterFolder}");
+        FineTune.Training.Merge.AdapterMerger.Merge(ModelFolder, AdapterFolder, Path.Combine(DataRoot, "jobs", MergedJobId, "artifacts", "merged"));
     }
 
     public HttpClient CreateHttpClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(2) };

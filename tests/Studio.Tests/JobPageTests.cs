@@ -59,6 +59,15 @@ public sealed class JobPageTests(StudioFixture studio)
     }
 
     [Fact]
+    public async Task AnUnknownJobSaysSoOnThePage()
+    {
+        var page = await studio.LoggedInPageAsync("/jobs/job-missing-0000");
+        await Expect(page.Locator("#job-error")).ToContainTextAsync("job-missing-0000 could not be read");
+        await Expect(page.Locator("#job-error")).ToContainTextAsync("404");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task AnArtifactDownloadsThroughTheStudio()
     {
         var job = studio.NewJob("job-studio-files");

@@ -9,10 +9,10 @@ public sealed record TokenEncoding(int[] Ids, (int Start, int End)[] Offsets);
 
 /// <summary>
 /// A Hugging Face tokenizer loaded from a model folder's tokenizer.json (+ tokenizer_config.json,
-/// generation_config.json, special_tokens_map.json): BPE models, byte-level (GPT-2, Qwen2, Llama 3) or
-/// SentencePiece-style with ▁ and byte fallback (Llama 2, Mistral, TinyLlama). The pipeline is the reference's
-/// (@huggingface/tokenizers): split out non-normalized added tokens → normalize each section → split out normalized
-/// added tokens → pre-tokenize → BPE → post-process (TemplateProcessing adds BOS/EOS). Thread-safe.
+/// generation_config.json, special_tokens_map.json): BPE models, byte-level (GPT-2, Qwen2, Llama 3, Falcon) or
+/// SentencePiece-style with ▁ and byte fallback (Llama 2, Mistral, Gemma 3), WordPiece and Unigram models. The pipeline
+/// is the Hugging Face tokenizers library's: split out non-normalized added tokens → normalize each section → split out
+/// normalized added tokens → pre-tokenize → model → post-process (the template adds BOS/EOS, CLS/SEP). Thread-safe.
 /// </summary>
 public sealed class HfTokenizer
 {

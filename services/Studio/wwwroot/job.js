@@ -148,6 +148,13 @@ document.getElementById('cancel').addEventListener('click', async () => {
 });
 
 renderStats();
-await loadJob();
+try {
+  await loadJob();
+} catch (e) {
+  const error = document.getElementById('job-error');
+  error.hidden = false;
+  error.textContent = `Job ${id} could not be read from the front door: ${e.message}`;
+  throw e;
+}
 await loadArtifacts();
 follow();
