@@ -35,7 +35,21 @@ public static class LoraInjector
         var saved = ResolveModulesToSave(model.Module, options.ModulesToSave);
         foreach (var (_, p) in saved) p.requires_grad = true;
 
-        return new LoraAdapter(model, options, layers, saved);
+        return new LoraAdapter(model, Effective(options, targets), layers, saved);
+    }
+
+    /// <summary>
+    /// A name list keeps only the names that matched (the defaults name Phi-3's fused projections and Llama's separate
+    /// ones; adapter_config.json lists what this adapter wraps). "all-linear" and a regex stay as given.
+    /// </summary>
+    private static LoraOptions Effective(LoraOptions options, IReadOnlyList<string> targets)
+    {
+        if (options.TargetModules is [var only] && (only == LoraOptions.AllLinear || only.IndexOfAny(['*', '(', '[', '|', '^', '$', '\\']) >= 0))
+            return options;
+        return options with
+        {
+            TargetModules = [.. options.TargetModules.Where(t => targets.Any(p => p == t || p.EndsWith("." + t, StringComparison.Ordinal)))],
+        };
     }
 
     /// <summary>The module paths a target list selects: exact path, last component(s), "all-linear", or one regex (PEFT's rules).</summary>
