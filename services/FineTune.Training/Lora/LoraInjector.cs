@@ -39,16 +39,18 @@ public static class LoraInjector
     }
 
     /// <summary>
-    /// A name list keeps only the names that matched (the defaults name Phi-3's fused projections and Llama's separate
-    /// ones; adapter_config.json lists what this adapter wraps). "all-linear" and a regex stay as given.
+    /// The default list names both layouts (Llama's separate projections, Phi-3's fused qkv_proj/gate_up_proj), so the
+    /// adapter records the layout the model has: the fused names on a fused model, the separate ones otherwise.
+    /// Any other list is kept as given, as PEFT writes it.
     /// </summary>
     private static LoraOptions Effective(LoraOptions options, IReadOnlyList<string> targets)
     {
-        if (options.TargetModules is [var only] && (only == LoraOptions.AllLinear || only.IndexOfAny(['*', '(', '[', '|', '^', '$', '\\']) >= 0))
-            return options;
+        if (!options.TargetModules.SequenceEqual(LoraOptions.DefaultTargets)) return options;
+        bool Matched(string name) => targets.Any(p => p.EndsWith("." + name, StringComparison.Ordinal));
+        var fused = Matched("qkv_proj") || Matched("gate_up_proj");
         return options with
         {
-            TargetModules = [.. options.TargetModules.Where(t => targets.Any(p => p == t || p.EndsWith("." + t, StringComparison.Ordinal)))],
+            TargetModules = [.. options.TargetModules.Where(t => fused ? Matched(t) : t is not ("qkv_proj" or "gate_up_proj"))],
         };
     }
 
