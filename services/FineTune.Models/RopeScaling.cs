@@ -75,13 +75,19 @@ public sealed record RopeScaling(string Type, double Factor, double LowFreqFacto
 
     public JsonObject ToJson()
     {
-        var o = new JsonObject { ["rope_type"] = Type, ["factor"] = Factor };
         if (Type == "longrope")
         {
-            o["short_factor"] = new JsonArray([.. ShortFactor!.Select(x => (JsonNode)x)]);
-            o["long_factor"] = new JsonArray([.. LongFactor!.Select(x => (JsonNode)x)]);
-            if (AttentionFactor is { } af) o["attention_factor"] = af;
+            // Phi3Config's own form (older transformers accept exactly these keys).
+            var lr = new JsonObject
+            {
+                ["type"] = "longrope",
+                ["short_factor"] = new JsonArray([.. ShortFactor!.Select(x => (JsonNode)x)]),
+                ["long_factor"] = new JsonArray([.. LongFactor!.Select(x => (JsonNode)x)]),
+            };
+            if (AttentionFactor is { } af) lr["attention_factor"] = af;
+            return lr;
         }
+        var o = new JsonObject { ["rope_type"] = Type, ["factor"] = Factor };
         if (Type == "llama3")
         {
             o["low_freq_factor"] = LowFreqFactor;

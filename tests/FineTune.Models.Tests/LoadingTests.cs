@@ -84,7 +84,7 @@ public class LoadingTests
         var e = Assert.Throws<NotSupportedException>(() => CausalLM.Load(dir.Path));
 
         Assert.Contains("config.json", e.Message);
-        Assert.Contains("'GPTNeoXForCausalLM' is not supported (supported: LlamaForCausalLM, Qwen2ForCausalLM, MistralForCausalLM)", e.Message);
+        Assert.Contains("'GPTNeoXForCausalLM' is not supported (supported: LlamaForCausalLM, Qwen2ForCausalLM, MistralForCausalLM, Qwen3ForCausalLM, Gemma3ForCausalLM, Phi3ForCausalLM)", e.Message);
     }
 
     [Theory]
@@ -104,9 +104,9 @@ public class LoadingTests
     public void UnknownRopeScalingTypeIsRejected()
     {
         var json = TinyDecoder.ConfigJson();
-        json["rope_scaling"] = new JsonObject { ["rope_type"] = "longrope", ["factor"] = 2.0 };
+        json["rope_scaling"] = new JsonObject { ["rope_type"] = "yarn", ["factor"] = 2.0 };
         var e = Assert.Throws<NotSupportedException>(() => TinyDecoder.Config(json));
-        Assert.Contains("'longrope' is not supported (supported: default, linear, dynamic, llama3)", e.Message);
+        Assert.Contains("'yarn' is not supported (supported: default, linear, dynamic, llama3, longrope)", e.Message);
     }
 
     [Fact]

@@ -37,6 +37,8 @@ public class FamilyLoraTests
             using (no_grad())
                 foreach (var layer in adapter.Layers.Values) layer.LoraB.normal_(0, 0.1);
             PeftAdapterFiles.Save(adapter, dir.File("adapter"), new PeftAdapterMetadata(dir.File("base")));
+            var written = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(dir.File("adapter/adapter_config.json")))!["target_modules"]!.AsArray();
+            Assert.Equal(projections.Order(StringComparer.Ordinal), written.Select(n => (string)n!));
             using var _ = no_grad();
             expected = model.forward(ids);
         }

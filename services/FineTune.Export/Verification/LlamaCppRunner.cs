@@ -26,10 +26,10 @@ public sealed record LlamaCppJobResult(bool Ok, LlamaCppModelInfo? Model, IReadO
 {
     public string Describe() => $"{Error}\n{string.Join("\n", Log ?? [])}";
 
-    /// <summary>One line for a person: the error's first line and the engine's last error log line, without stacks.</summary>
+    /// <summary>One line for a person: the error's first line and the engine's first error log line (the cause), without stacks.</summary>
     public string Summary()
     {
-        var logLine = Log?.LastOrDefault(l => l.StartsWith("error", StringComparison.OrdinalIgnoreCase));
+        var logLine = Log?.FirstOrDefault(l => l.StartsWith("error", StringComparison.OrdinalIgnoreCase));
         var error = OneLine(Error) ?? "failed";
         return logLine is null || error.Contains(OneLine(logLine)!, StringComparison.Ordinal) ? error : $"{error} (llama.cpp: {OneLine(logLine)})";
     }

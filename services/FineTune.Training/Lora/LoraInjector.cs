@@ -45,7 +45,23 @@ public static class LoraInjector
         var saved = ResolveModulesToSave(model.Module, options.ModulesToSave);
         foreach (var (_, p) in saved) p.requires_grad = true;
 
-        return new LoraAdapter(model, options, layers, saved);
+        return new LoraAdapter(model, Effective(options, targets), layers, saved);
+    }
+
+    /// <summary>
+    /// The default list names both layouts (Llama's separate projections, Phi-3's fused qkv_proj/gate_up_proj), so the
+    /// adapter records the layout the model has: the fused names on a fused model, the separate ones otherwise.
+    /// Any other list is kept as given, as PEFT writes it.
+    /// </summary>
+    private static LoraOptions Effective(LoraOptions options, IReadOnlyList<string> targets)
+    {
+        if (!options.TargetModules.SequenceEqual(LoraOptions.DefaultTargets)) return options;
+        bool Matched(string name) => targets.Any(p => p.EndsWith("." + name, StringComparison.Ordinal));
+        var fused = Matched("qkv_proj") || Matched("gate_up_proj");
+        return options with
+        {
+            TargetModules = [.. options.TargetModules.Where(t => fused ? Matched(t) : t is not ("qkv_proj" or "gate_up_proj"))],
+        };
     }
 
     private static LoraLinear Wrap(Linear linear, LoraOptions options) => options.Quantization.IsQuantized
