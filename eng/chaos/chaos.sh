@@ -45,7 +45,8 @@ now() { date +%s; }
 
 # ---- the app's processes ---------------------------------------------------------------------------------------------
 cmdline() { tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null || true; }
-envof() { tr '\0' '\n' < "/proc/$1/environ" 2>/dev/null | sed -n "s/^$2=//p" | head -1; }
+envof() { { grep -z -m1 "^$2=" "/proc/$1/environ" 2>/dev/null || true; } | tr -d '\0' | sed "s/^$2=//"; }
+first() { echo "${1:-}"; }
 descendants() { local k; for k in $(pgrep -P "$1" || true); do echo "$k"; descendants "$k"; done; }
 
 # The AppHost process started from this checkout (the app), and what launched it (`dotnet run --project AppHost`) if so.
@@ -70,7 +71,7 @@ app_procs() {
   all=$( { [ -n "$APP_PID" ] && descendants "$APP_PID"; cat "$STATE/own.pids" 2>/dev/null || true; } | sort -u)
   for pid in $all; do
     [ -d "/proc/$pid" ] || continue
-    case "$(cmdline "$pid")" in *"$pattern"*) ;; *) continue ;; esac
+    case "$(cmdline "$pid")" in *" build "*|*MSBuild*|*/csc\ *) continue ;; *"$pattern"*) ;; *) continue ;; esac   # not the AppHost's builds
     local child inner=0
     for child in $(pgrep -P "$pid" || true); do case "$(cmdline "$child")" in *"$pattern"*) inner=1 ;; esac; done
     [ $inner = 0 ] && echo "$pid"
@@ -92,9 +93,9 @@ discover() {   # the app, Redis (address and password from a trainer's environme
   local deadline=$(( $(now) + ${1:-60} )) trainer=""
   while [ "$(now)" -lt "$deadline" ]; do
     if find_app; then
-      trainer=$(app_procs Trainer.Worker | head -1)
-      DATASET=$(app_procs Dataset.Api | head -1)
-      [ -n "$trainer" ] && [ -n "$DATASET" ] && break
+      trainer=$(first $(app_procs Trainer.Worker))
+      DATASET=$(first $(app_procs Dataset.Api))
+      [ -n "$trainer" ] && [ -n "$DATASET" ] && [ -n "$(envof "$trainer" ConnectionStrings__redis)" ] && break
     fi
     sleep 1
   done
@@ -102,7 +103,7 @@ discover() {   # the app, Redis (address and password from a trainer's environme
   local cs; cs=$(envof "$trainer" ConnectionStrings__redis)
   REDIS_ADDR=${cs%%,*}; REDIS_HOST=${REDIS_ADDR%:*}; REDIS_PORT=${REDIS_ADDR##*:}
   REDIS_PW=$(sed -n 's/.*password=\([^,]*\).*/\1/p' <<< "$cs")
-  ENDPOINT=${FT_ENDPOINT:-$(envof "$DATASET" ASPNETCORE_URLS | tr ';' '\n' | grep '^http://' | head -1 | sed 's#//[*+]#//localhost#; s#//0\.0\.0\.0#//localhost#')}
+  ENDPOINT=${FT_ENDPOINT:-$(envof "$DATASET" ASPNETCORE_URLS | tr ';' '\n' | grep -m1 '^http://' | sed 's#//[*+]#//localhost#; s#//0\.0\.0\.0#//localhost#')}
   DATA_ROOT=$(envof "$trainer" FineTune__DataRoot)
   log "app $APP_PID (launched by $LAUNCHER_PID), front door $ENDPOINT, Redis $REDIS_ADDR, trainers $(app_procs Trainer.Worker | tr '\n' ' ')"
 }

@@ -9,9 +9,10 @@ public class CheckpointCadenceTests
     [Theory]
     [InlineData(200, 0.1, 600, 60)]    // the demo recipe: save_steps 200 of 600 would lose a third of the job; 10 % → 60
     [InlineData(10, 0.1, 600, 10)]     // save_steps already finer than 10 %
-    [InlineData(0, 0.1, 50, 5)]        // no save_steps: the fraction alone
+    [InlineData(0, 0.1, 500, 50)]      // no save_steps: the fraction alone
     [InlineData(7, 0, 600, 7)]         // fraction off: save_steps alone
-    [InlineData(2, 0.1, 4, 1)]         // a tiny job: at least one step
+    [InlineData(0, 0.1, 30, 10)]       // a short job: the fraction rule asks for no more than every 10 steps
+    [InlineData(2, 0.1, 4, 2)]         // ... and save_steps still wins when finer
     [InlineData(0, 0, 100, 0)]         // neither: only the final checkpoint
     public void StepIntervalIsTheFinerOfSaveStepsAndTheFraction(int saveSteps, double fraction, int total, int expected) =>
         Assert.Equal(expected, new CheckpointCadence(saveSteps, fraction, TimeSpan.Zero, total).Steps);

@@ -59,7 +59,7 @@ public sealed class DataParallelJobTests : IAsyncLifetime
         var replicas = new[] { _bed.StartReplica("replica-a"), _bed.StartReplica("replica-b") };
         var spec = TrainerTestBed.Spec(maxSteps: RejoinSteps, accumulation: 2, parallelism: 2);
         await _bed.SubmitAsync("whole", spec);
-        var whole = await _bed.WaitForFinalAsync("whole");
+        var whole = await _bed.WaitForFinalAsync("whole", TimeSpan.FromMinutes(10));   // bounds only: slow on a loaded machine
         Assert.Equal(JobStatus.Done, whole["status"]);
         Assert.Equal(("1", 2), (whole["generation"], whole["members"].Split(',').Length));   // uninterrupted: one generation of two
         var expected = _bed.AdapterBytes("whole");
@@ -70,7 +70,7 @@ public sealed class DataParallelJobTests : IAsyncLifetime
         var member = replicas.Single(r => r.InstanceId != coordinator);
         member.KillHard();
         _bed.StartReplica(member.InstanceId);   // restarted as the AppHost restarts a crashed replica: same instance id
-        var job = await _bed.WaitForFinalAsync("rejoined");
+        var job = await _bed.WaitForFinalAsync("rejoined", TimeSpan.FromMinutes(10));
 
         Assert.Equal(JobStatus.Done, job["status"]);
         var events = await _bed.EventsAsync("rejoined");

@@ -66,7 +66,7 @@ public sealed class TrainerReplicaTests : IAsyncLifetime
             replica = _bed.StartReplica("replica-a");   // restarted: reads its own pending job again (one more delivery)
         }
 
-        var job = await _bed.WaitForFinalAsync("tough");
+        var job = await _bed.WaitForFinalAsync("tough", TimeSpan.FromMinutes(10));   // 600 steps after three restarts: slow on a loaded machine
 
         Assert.True(job["status"] == JobStatus.Done, $"the job ended {job["status"]}: {job.GetValueOrDefault("error")}");
         Assert.Equal(Enumerable.Range(1, 600), (await _bed.TrainStepsAsync("tough")).Distinct().Order());

@@ -103,7 +103,7 @@ public sealed class TrainingJob
         public int SaveSteps { get; set; }
         /// <summary>
         /// Checkpoint at least every this fraction of the job's steps (default 0.1; 0 = off): one failure (a killed replica, a
-        /// lost data-parallel member) then repeats at most ~10 % of the job, whatever save_steps says.
+        /// lost data-parallel member) then repeats at most ~10 % of the job (or 10 steps, whichever is more), whatever save_steps says.
         /// </summary>
         public double SaveFraction { get; set; } = 0.1;
         /// <summary>Checkpoint at least every this many minutes of training (default 10; 0 = off): a cap for long jobs.</summary>
