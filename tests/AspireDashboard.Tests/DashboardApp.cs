@@ -64,7 +64,7 @@ public sealed class DashboardApp : IAsyncLifetime
 #pragma warning disable CS0618 // the replacement (ExecutionConfigurationBuilder) needs DCP-side context a test does not have
         var env = await dashboard.GetEnvironmentVariableValuesAsync(DistributedApplicationOperation.Run);
 #pragma warning restore CS0618
-        DashboardUrl = env["ASPNETCORE_URLS"].Split(';')[0].TrimEnd('/');
+        DashboardUrl = App.GetEndpoint("aspire-dashboard", "http").ToString().TrimEnd('/'); // a port DCP allocated
         if (env.TryGetValue("DASHBOARD__FRONTEND__BROWSERTOKEN", out var token) && token.Length > 0) BrowserToken = token;
         await RunOneJobAsync();
 
