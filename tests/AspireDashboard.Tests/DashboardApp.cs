@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Microsoft.Extensions.DependencyInjection;
 using Aspire.Hosting.Testing;
 using Microsoft.Playwright;
 using TempDirectory = FineTune.Tests.TempDirectory;
@@ -22,8 +24,8 @@ public sealed class DashboardApp : IAsyncLifetime
     private readonly TempDirectory _state = new("ft-dashboard");
 
     public DistributedApplication App { get; private set; } = null!;
-    public string DashboardUrl { get; } = $"http://localhost:{FreePort.Next()}";
-    public string BrowserToken { get; } = Guid.NewGuid().ToString("N");
+    public string DashboardUrl { get; private set; } = $"http://localhost:{FreePort.Next()}";
+    public string BrowserToken { get; private set; } = Guid.NewGuid().ToString("N");
     public string TraceId { get; private set; } = "";
     public string JobId { get; private set; } = "";
     public IPlaywright Playwright { get; private set; } = null!;
@@ -55,6 +57,15 @@ public sealed class DashboardApp : IAsyncLifetime
             foreach (var name in new[] { "redis", "dataset", "preprocess", "trainer", "export" })
                 await App.ResourceNotifications.WaitForResourceHealthyAsync(name, cts.Token);
         }
+        // Where the dashboard really listens and its token, as Aspire gave them to the dashboard process (the testing
+        // builder applies the AppHost's launch profile over command-line settings).
+        var model = App.Services.GetRequiredService<DistributedApplicationModel>();
+        var dashboard = model.Resources.OfType<IResourceWithEnvironment>().Single(r => r.Name == "aspire-dashboard");
+#pragma warning disable CS0618 // the replacement (ExecutionConfigurationBuilder) needs DCP-side context a test does not have
+        var env = await dashboard.GetEnvironmentVariableValuesAsync(DistributedApplicationOperation.Run);
+#pragma warning restore CS0618
+        DashboardUrl = App.GetEndpoint("aspire-dashboard", "http").ToString().TrimEnd('/'); // a port DCP allocated
+        if (env.TryGetValue("DASHBOARD__FRONTEND__BROWSERTOKEN", out var token) && token.Length > 0) BrowserToken = token;
         await RunOneJobAsync();
 
         Playwright = await Microsoft.Playwright.Playwright.CreateAsync();

@@ -34,8 +34,8 @@ public sealed partial class MainJobEndToEndTests(ITestOutputHelper output)
     private const int Parallelism = 2;
     private const int EvalExamples = 20;
     private static readonly string[] Fields = ["name", "price", "category", "manufacturer"];
-    private static readonly TimeSpan Startup = TimeSpan.FromMinutes(2);
-    private static readonly TimeSpan JobBound = TimeSpan.FromMinutes(8);
+    private static readonly TimeSpan Startup = TimeSpan.FromMinutes(6);
+    private static readonly TimeSpan JobBound = TimeSpan.FromMinutes(20);
 
     [GeneratedRegex(@"demo: submitted the default job (?<id>job-[0-9a-f]+)")]
     private static partial Regex Submitted();
