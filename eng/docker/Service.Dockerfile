@@ -4,6 +4,8 @@
 #   docker build -f eng/docker/Service.Dockerfile --build-arg SERVICE=Preprocess.Worker -t finetune/preprocess:latest .
 #   docker build -f eng/docker/Service.Dockerfile --build-arg SERVICE=Export.Worker -t finetune/export:latest .
 #   docker build -f eng/docker/Service.Dockerfile --build-arg SERVICE=Trainer.Worker -t finetune/trainer:latest .
+#   docker build -f eng/docker/Service.Dockerfile --build-arg SERVICE=Inference.Api -t finetune/inference:latest .
+#   docker build -f eng/docker/Service.Dockerfile --build-arg SERVICE=Studio -t finetune/studio:latest .   (after eng/prereqs.sh: chart.js)
 #   docker build -f eng/docker/Service.Dockerfile --build-arg SERVICE=Trainer.Worker --build-arg TORCHSHARP_BACKEND=cuda -t finetune/trainer:latest-cuda .
 # TORCHSHARP_BACKEND=cpu (default) uses TorchSharp-cpu (libtorch CPU, on this repository's feed). A GPU image needs
 # TorchSharp-cuda-linux instead (TORCHSHARP_BACKEND=cuda; restored from nuget.org, several GB of CUDA libtorch), and

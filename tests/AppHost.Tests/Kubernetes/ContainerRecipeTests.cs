@@ -43,7 +43,7 @@ public sealed class ContainerRecipeTests : IDisposable
         Assert.Contains("USER $APP_UID", text);
 
         var projects = ProjectsOfTheAppModel();
-        Assert.Equal(["dataset", "export", "preprocess", "trainer"], projects.Keys.Order());
+        Assert.Equal(["dataset", "export", "inference", "preprocess", "studio", "trainer"], projects.Keys.Order());
         foreach (var (name, csproj) in projects)
         {
             Assert.True(File.Exists(csproj), $"{name}: project {csproj} not found");

@@ -182,7 +182,7 @@ public sealed class KubernetesPublisherTests(PublishedAppModel published) : ICla
         CopyDirectory(published.Path, copy);
         File.WriteAllText(Path.Combine(copy, "base", KubernetesManifestWriter.SecretsFile), "redis-password=built-by-test\n");
         var built = KubernetesYaml.LoadAllFromString(Kubectl.Kustomize(copy), ManifestFolder.CustomKinds, strict: true);
-        Assert.Equal(["dataset", "export", "ollama", "preprocess", "trainer"], built.OfType<V1Deployment>().Select(d => d.Metadata.Name).Order());
+        Assert.Equal(["dataset", "export", "inference", "ollama", "preprocess", "studio", "trainer"], built.OfType<V1Deployment>().Select(d => d.Metadata.Name).Order());
         Assert.Equal("redis", built.OfType<V1StatefulSet>().Single().Metadata.Name);
         Assert.Equal("built-by-test", Encoding.UTF8.GetString(built.OfType<V1Secret>().Single().Data["redis-password"]));
         Kubectl.Kustomize(Path.Combine(copy, GpuOverlay.Folder));
