@@ -1,3 +1,4 @@
+using Microsoft.Playwright;
 using System.Net;
 
 namespace Studio.Tests;
@@ -59,7 +60,11 @@ public sealed class LoginTests(StudioFixture studio)
         await page.GotoAsync(new Uri(studio.StudioUrl, "/").ToString());
         Assert.Contains("/login", page.Url);
         await page.FillAsync("input[name=token]", "wrong");
-        await page.ClickAsync("button[type=submit]");
+        // Wait for the refused POST's page before typing again: filling the old page races its replacement.
+        var refused = await page.RunAndWaitForResponseAsync(() => page.ClickAsync("button[type=submit]"),
+            r => r.Request.Method == "POST" && r.Url.Contains("/login", StringComparison.Ordinal));
+        Assert.Equal(401, refused.Status);
+        await page.WaitForLoadStateAsync(LoadState.Load);
         Assert.Contains("/login", page.Url);
         await page.FillAsync("input[name=token]", StudioFixture.Token);
         await page.ClickAsync("button[type=submit]");
