@@ -4,6 +4,7 @@ using FineTune.Formats.Gguf;
 using FineTune.Models;
 using FineTune.Models.Generation;
 using FineTune.Models.Quantization;
+using FineTune.Models.Tiny;
 using FineTune.Models.Tokenizers;
 using FineTune.Training.Lora;
 using FineTune.Training.Merge;
@@ -20,14 +21,15 @@ namespace FineTune.Export.Tests;
 public sealed class QuantizedBaseExportTests : IAsyncLifetime
 {
     private const int MaxTokens = 32;
-    private static readonly TinyHfModel.Spec Spec = LlamaCppFixture.TtQwen with { Seed = 51 };
     private static readonly string[] Prompts = ["Extract the product information and return it as JSON.", "<div class=\"price\">$19.99</div>"];
     private readonly TempDirectory _dir = new("qexport");
     private readonly Dictionary<string, (string Merged, LlamaCppJobResult Result)> _runs = [];
 
     public async Task InitializeAsync()
     {
-        var baseFolder = TinyHfModel.Write(_dir.File("base"), Spec);
+        // The judge's initialisation (peaked logits), as FamilyParityTests use: greedy argmax must not hinge on float ties.
+        var baseFolder = _dir.File("base");
+        TinyModel.Write(baseFolder, seed: 41, TinyModelPreset.Nano, family: "qwen2", init: TinyModel.TinyInit.Judge);
         var jobs = new List<LlamaCppJob>();
         foreach (var kind in new[] { "nf4", "int8" })
         {
