@@ -8,6 +8,7 @@ using preprocess::Preprocess.Worker.Services;
 namespace FineTune.Data.Tests;
 
 /// <summary>Dataset → shards: golden tokens and masks, truncation and dropping, packing, idempotence.</summary>
+[Trait(Repo.NeedsTrait, Repo.SharedTraitValue)] // reads ../shared; ./test.sh skips it, saying so, where ../shared is absent
 public sealed class PreprocessPipelineTests : IDisposable
 {
     private readonly PreprocessFixture _fx = new();

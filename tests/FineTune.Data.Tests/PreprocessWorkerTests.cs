@@ -16,6 +16,7 @@ using StackExchange.Redis;
 namespace FineTune.Data.Tests;
 
 /// <summary>The preprocess worker on a real Redis: requests in, shards and ready events out; skips, claims, dead letters.</summary>
+[Trait(Repo.NeedsTrait, Repo.SharedTraitValue)] // reads ../shared; ./test.sh skips it, saying so, where ../shared is absent
 public sealed class PreprocessWorkerTests : IAsyncLifetime
 {
     private readonly RedisServer _redis = new();

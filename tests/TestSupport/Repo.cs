@@ -11,6 +11,14 @@ public static class Repo
     /// <summary>../shared beside the clone: seeds, reference tokenizers, schemas. CI has it there too.</summary>
     public static string Shared => Path.GetFullPath(Path.Combine(Root, "..", "shared"));
 
+    /// <summary>
+    /// Trait of the test classes that read ../shared: <c>[Trait(Repo.NeedsTrait, Repo.SharedTraitValue)]</c>. Where
+    /// ../shared is absent, ./test.sh runs with <c>--filter Needs!=shared</c> and says which tests it skipped.
+    /// </summary>
+    public const string NeedsTrait = "Needs";
+
+    public const string SharedTraitValue = "shared";
+
     /// <summary>eng/node: node-llama-cpp, @huggingface/tokenizers, @huggingface/jinja (installed by eng/prereqs.sh).</summary>
     public static string NodeTools => Path.Combine(Root, "eng", "node");
 

@@ -11,6 +11,7 @@ namespace FineTune.Models.Tests.ChatTemplates;
 /// ../shared/reference/tokenizers, every built-in family template, and templates exercising the Jinja features chat
 /// templates use.
 /// </summary>
+[Trait(Repo.NeedsTrait, Repo.SharedTraitValue)] // reads ../shared; ./test.sh skips it, saying so, where ../shared is absent
 public class ChatTemplateParityTests
 {
     private static readonly ChatMessage[][] Conversations =

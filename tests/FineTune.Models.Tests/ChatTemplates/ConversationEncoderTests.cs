@@ -3,6 +3,7 @@ using FineTune.Models.Tokenizers;
 
 namespace FineTune.Models.Tests.ChatTemplates;
 
+[Trait(Repo.NeedsTrait, Repo.SharedTraitValue)] // reads ../shared; ./test.sh skips it, saying so, where ../shared is absent
 public class ConversationEncoderTests
 {
     private static readonly ChatMessage[] Conversation =

@@ -2,6 +2,7 @@ using FineTune.Models.Tokenizers;
 
 namespace FineTune.Models.Tests.Tokenizers;
 
+[Trait(Repo.NeedsTrait, Repo.SharedTraitValue)] // reads ../shared; ./test.sh skips it, saying so, where ../shared is absent
 public class TokenOffsetsTests
 {
     [Theory]

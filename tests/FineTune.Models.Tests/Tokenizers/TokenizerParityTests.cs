@@ -10,6 +10,7 @@ namespace FineTune.Models.Tests.Tokenizers;
 /// tokenizer with Falcon's pipeline (Punctuation + ByteLevel + Digits + Split): ids with and without special tokens, and
 /// decodes with and without skip_special_tokens, on every text of <see cref="ParityCorpus"/>.
 /// </summary>
+[Trait(Repo.NeedsTrait, Repo.SharedTraitValue)] // reads ../shared; ./test.sh skips it, saying so, where ../shared is absent
 public class TokenizerParityTests
 {
     public static TheoryData<string, bool> Folders => new()
