@@ -43,14 +43,15 @@ public sealed class DecoderLayer : nn.Module
     public Tensor forward(Tensor x, Tensor cos, Tensor sin, AttentionMask mask, KVCache? cache, int layer)
     {
         using var scope = NewDisposeScope();
+        using var one = 1L.ToScalar();   // the residual adds' alpha, owned: TorchSharp's one-argument add makes an unowned one
         var attention = self_attn.forward(input_layernorm.call(x), cos, sin, mask, cache, layer);     // (B, T, C)
         if (pre_feedforward_layernorm is null)
         {
-            var h = x.add(attention);                                                                // (B, T, C)
-            return h.add(mlp.call(post_attention_layernorm.call(h))).MoveToOuterDisposeScope();
+            var h = x.add(attention, one);                                                               // (B, T, C)
+            return h.add(mlp.call(post_attention_layernorm.call(h)), one).MoveToOuterDisposeScope();
         }
-        var g = x.add(post_attention_layernorm.call(attention));                                    // (B, T, C)
+        var g = x.add(post_attention_layernorm.call(attention), one);                                   // (B, T, C)
         var ff = mlp.call(pre_feedforward_layernorm.call(g));
-        return g.add(post_feedforward_layernorm!.call(ff)).MoveToOuterDisposeScope();               // (B, T, C)
+        return g.add(post_feedforward_layernorm!.call(ff), one).MoveToOuterDisposeScope();              // (B, T, C)
     }
 }

@@ -64,8 +64,8 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>, ILinearHost
         using var root = Math.Sqrt(2 / Math.PI).ToScalar();
         using var half = 0.5.ToScalar();
         using var one = 1L.ToScalar();
-        var inner = x.add(x.pow(three).mul(cubic)).mul(root);
-        return x.mul(half).mul(inner.tanh().add(one));
+        var inner = x.add(x.pow(three).mul(cubic), one).mul(root);
+        return x.mul(half).mul(inner.tanh().add(one, one));
     }
 
     public nn.Module<Tensor, Tensor> GetLinear(string name) => (LinearNames.Contains(name) ? name : "") switch

@@ -36,12 +36,10 @@ public sealed class RMSNorm : nn.Module<Tensor, Tensor>
         var xf = x.to_type(ScalarType.Float32);                           // (..., C)
         using var two = 2L.ToScalar();                                    // owned Scalars: an implicit one is freed by a
         using var eps = _eps.ToScalar();                                  // finalizer that may run while libtorch reads it
-        var rms = rsqrt(xf.pow(two).mean([-1], keepdim: true).add_(eps)); // (..., 1)
+        using var one = 1L.ToScalar();                                    // (also add's alpha: its one-argument form makes one)
+        var rms = rsqrt(xf.pow(two).mean([-1], keepdim: true).add_(eps, one)); // (..., 1)
         if (_unitOffset)                                                  // not in place: w must stay in the graph
-        {
-            using var one = 1L.ToScalar();
-            return xf.mul(rms).mul(weight.to_type(ScalarType.Float32).add(one)).to_type(x.dtype).MoveToOuterDisposeScope();
-        }
+            return xf.mul(rms).mul(weight.to_type(ScalarType.Float32).add(one, one)).to_type(x.dtype).MoveToOuterDisposeScope();
         return weight.mul(xf.mul(rms).to_type(x.dtype)).MoveToOuterDisposeScope();
     }
 }

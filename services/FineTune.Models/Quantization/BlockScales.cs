@@ -60,7 +60,8 @@ public sealed class BlockScales : IDisposable
         var book = tensor(DynamicCode.Signed, device: Codes!.device);
         var values = book.index_select(0, Codes.to(ScalarType.Int64)).view(-1, SecondBlockSize) * Absmax2!.unsqueeze(1);
         using var offset = Offset.ToScalar();
-        return values.flatten()[TensorIndex.Slice(0, Count)].add(offset).MoveToOuterDisposeScope();
+        using var one = 1L.ToScalar();   // add's alpha, owned
+        return values.flatten()[TensorIndex.Slice(0, Count)].add(offset, one).MoveToOuterDisposeScope();
     }
 
     public void Dispose()
