@@ -39,10 +39,13 @@ public sealed class JobStore(IConnectionMultiplexer redis)
         if (!JobStatus.IsFinal(status)) entries.Add(new($"{status}_started", now));
         else entries.Add(new("finished", now));
         entries.AddRange(extra.Select(e => new HashEntry(e.Field, e.Value)));
-        await Db.HashSetAsync(key, [.. entries]);
+        // One transaction, so no reader sees the new status without the previous stage's end.
         // A stage's end may have been written when its work finished (preprocessing_finished, by the job router): keep that.
+        var tx = Db.CreateTransaction();
         if (previous is not null && previous != status && !JobStatus.IsFinal(previous))
-            await Db.HashSetAsync(key, $"{previous}_finished", now, When.NotExists);
+            _ = tx.HashSetAsync(key, $"{previous}_finished", now, When.NotExists);
+        _ = tx.HashSetAsync(key, [.. entries]);
+        await tx.ExecuteAsync();
         await AddEventAsync(jobId, "status", status);
     }
 
