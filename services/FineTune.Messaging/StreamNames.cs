@@ -45,6 +45,13 @@ public static class StreamNames
     /// <summary>Heartbeat hash of one replica, with a TTL.</summary>
     public static string Replica(string instanceId) => $"ft:replica:{instanceId}";
 
+    /// <summary>Sorted set of dataset ids by creation time.</summary>
+    public const string Datasets = "ft:datasets";
+    /// <summary>Hash of one stored dataset: flat fields for people, <c>info</c> = the full JSON.</summary>
+    public static string Dataset(string datasetId) => $"ft:dataset:{datasetId}";
+    /// <summary>Set of the ids of jobs that use a dataset.</summary>
+    public static string DatasetRefs(string datasetId) => $"ft:dataset:{datasetId}:refs";
+
     /// <summary>Attempt counters and last errors of messages being handled: hash, field <c>{stream}|{group}|{id}</c>.</summary>
     public const string Attempts = "ft:attempts";
 

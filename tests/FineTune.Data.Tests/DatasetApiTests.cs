@@ -5,6 +5,8 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using FineTune.Data.Storage;
+using FineTune.Messaging;
+using FineTune.Messaging.Datasets;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using StackExchange.Redis;
@@ -184,7 +186,7 @@ public sealed class DatasetApiTests : IClassFixture<RedisServer>, IAsyncLifetime
             ids.Add((await r.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("dataset").GetProperty("id").GetString()!);
         }
         Assert.Single(ids);
-        Assert.Equal(1, await Db.SortedSetLengthAsync(DatasetRegistry.IndexKey));
+        Assert.Equal(1, await Db.SortedSetLengthAsync(StreamNames.Datasets));
         Assert.Single(Directory.GetDirectories(Path.Combine(_root.Path, "datasets")));
     }
 
@@ -211,7 +213,7 @@ public sealed class DatasetApiTests : IClassFixture<RedisServer>, IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/datasets/{id}")).StatusCode);
         Assert.False(Directory.Exists(Path.Combine(_root.Path, "datasets", id)));
-        Assert.False(await Db.KeyExistsAsync(DatasetRegistry.Key(id)));
+        Assert.False(await Db.KeyExistsAsync(StreamNames.Dataset(id)));
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"/api/datasets/{id}")).StatusCode);
     }
 

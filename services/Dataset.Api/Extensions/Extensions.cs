@@ -1,6 +1,7 @@
 using Dataset.Api.Model;
 using FineTune.Data;
 using FineTune.Data.Storage;
+using FineTune.Messaging.Datasets;
 
 namespace Microsoft.Extensions.Hosting;
 

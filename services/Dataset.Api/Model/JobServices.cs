@@ -1,5 +1,6 @@
 using FineTune.Data;
 using FineTune.Data.Storage;
+using FineTune.Messaging.Datasets;
 using FineTune.Messaging.Jobs;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;

@@ -15,7 +15,8 @@ namespace FineTune.Data.Storage;
 /// </summary>
 public sealed class DatasetStore(DataRoot root)
 {
-    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    /// <summary>How dataset metadata (meta.json, DatasetInfo) is serialised, on disk and in the registry.</summary>
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     public DataRoot Root => root;
 

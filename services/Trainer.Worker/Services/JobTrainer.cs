@@ -339,7 +339,7 @@ public sealed class JobTrainer(JobStore jobs, GroupStore groups, IConnectionMult
             throw new InvalidMessageException($"job {jobId}: the record has no spec");
         try
         {
-            return TrainingJobFile.Parse(text, $"ft:job:{jobId} spec");
+            return TrainingJobFile.Parse(text, $"{StreamNames.Job(jobId)} spec");
         }
         catch (TrainingJobException ex)
         {

@@ -1,7 +1,9 @@
 using System.Text.Json;
+using FineTune.Data;
+using FineTune.Data.Storage;
 using StackExchange.Redis;
 
-namespace FineTune.Data.Storage;
+namespace FineTune.Messaging.Datasets;
 
 /// <summary>
 /// Dataset metadata in Redis: hash <c>ft:dataset:{id}</c> (flat fields for people, <c>info</c> = the full JSON),
@@ -11,9 +13,9 @@ namespace FineTune.Data.Storage;
 /// </summary>
 public sealed class DatasetRegistry(IConnectionMultiplexer redis)
 {
-    public const string IndexKey = "ft:datasets";
-    public static string Key(string id) => $"ft:dataset:{id}";
-    public static string RefsKey(string id) => $"ft:dataset:{id}:refs";
+    private static string IndexKey => StreamNames.Datasets;
+    private static string Key(string id) => StreamNames.Dataset(id);
+    private static string RefsKey(string id) => StreamNames.DatasetRefs(id);
 
     private static readonly HashSet<string> FinishedStatuses = ["done", "failed", "cancelled"];
 
@@ -61,14 +63,14 @@ public sealed class DatasetRegistry(IConnectionMultiplexer redis)
         var active = new List<string>();
         foreach (var job in await Db.SetMembersAsync(RefsKey(id)))
         {
-            var status = await Db.HashGetAsync($"ft:job:{job}", "status");
+            var status = await Db.HashGetAsync(StreamNames.Job(job.ToString()), "status");
             if (!status.IsNullOrEmpty && !FinishedStatuses.Contains(status.ToString())) active.Add(job.ToString());
             else await Db.SetRemoveAsync(RefsKey(id), job);
         }
-        foreach (var job in await Db.SortedSetRangeByRankAsync("ft:jobs"))
+        foreach (var job in await Db.SortedSetRangeByRankAsync(StreamNames.Jobs))
         {
             if (active.Contains(job.ToString())) continue;
-            var fields = await Db.HashGetAsync($"ft:job:{job}", ["status", "spec"]);
+            var fields = await Db.HashGetAsync(StreamNames.Job(job.ToString()), ["status", "spec"]);
             if (fields[0].IsNullOrEmpty || FinishedStatuses.Contains(fields[0].ToString()) || fields[1].IsNullOrEmpty) continue;
             if (SpecReferences(fields[1].ToString(), id)) active.Add(job.ToString());
         }
@@ -76,7 +78,7 @@ public sealed class DatasetRegistry(IConnectionMultiplexer redis)
     }
 
     /// <summary>True when a job spec (JSON) has a property whose name mentions "dataset" and whose value is the id.</summary>
-    internal static bool SpecReferences(string specJson, string id)
+    private static bool SpecReferences(string specJson, string id)
     {
         try
         {
