@@ -11,6 +11,7 @@ using FineTune.Messaging;
 var builder = DistributedApplication.CreateBuilder(AppHostArguments.Expand(args));
 builder.AddKubernetesPublisher();
 builder.LogInfrastructureChoices();
+builder.AddConsoleLogArchive();
 
 // Infrastructure: Redis (job store, streams, gradient exchange) and Ollama (where exported models are registered).
 // Each runs as a container where a container runtime answers (and in the manifest), else as a local process.

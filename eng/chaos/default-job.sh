@@ -6,9 +6,9 @@
 #   eng/chaos/default-job.sh [--runs 3] [--hog-cores 0] [--timeout 3600] [-- extra ./run.sh arguments]
 #
 # Each run: start the hogs (taskset -c <core> busy loop, one per listed core), start ./run.sh in the background, wait for
-# the demo's report, read the job (front door API, Redis), fetch the trainers' console logs from the dashboard API
-# (/api/consolelogs/trainer, the login token printed at start), delete the job through the API so the next run starts
-# from an empty store (the demo only runs then), SIGTERM the app, stop the hogs. Output under .ft/default-job/<time>/.
+# the demo's report, read the job (front door API, Redis), delete the job through the API so the next run starts from an
+# empty store (the demo only runs then), SIGTERM the app, stop the hogs, then read the trainer replicas' console logs that
+# the AppHost kept (.ft/logs/<run>/trainer-*.log, ConsoleLogArchive). Output under .ft/default-job/<time>/.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -28,7 +28,7 @@ mkdir -p "$STATE"
 RESULTS=$STATE/results.md
 log() { printf '%s default-job: %s\n' "$(date -u +%H:%M:%S)" "$*" | tee -a "$STATE/log" >&2; }
 now() { date +%s; }
-envof() { tr '\0' '\n' < "/proc/$1/environ" 2>/dev/null | sed -n "s/^$2=//p" | head -1; }
+envof() { { tr '\0' '\n' < "/proc/$1/environ"; } 2>/dev/null | sed -n "s/^$2=//p" | head -1 || true; }
 descendants() { local k; for k in $(pgrep -P "$1" || true); do echo "$k"; descendants "$k"; done; }
 
 HOGS=()
@@ -71,37 +71,38 @@ for run in $(seq 1 "$RUNS"); do
   submitted=$(sed -n 's/.*demo: submitted the default job \([^:]*\):.*/\1/p' "$out" | head -1)
   accuracy=$(grep -m1 -o 'exact-match accuracy.*' "$out" | sed 's/.*: //' || true)
 
-  # the app's processes: trainers (Redis password, data root), the front door, the dashboard token
+  # the app's processes (under DCP or not): a trainer (Redis address and password), the front door (its address)
   trainer="" dataset=""
-  for p in $(descendants "$APP"); do
-    case "$(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null)" in
+  for p in $(pgrep -f "$REPO/services/" || true); do
+    [ -n "$(envof "$p" ConnectionStrings__redis)" ] || continue
+    case "$( { tr '\0' ' ' < "/proc/$p/cmdline"; } 2>/dev/null)" in
+      *" build "*|*MSBuild*) ;;
       *Trainer.Worker*) trainer=$p ;;
       *Dataset.Api*) dataset=$p ;;
     esac
   done
   cs=$(envof "$trainer" ConnectionStrings__redis); addr=${cs%%,*}; pw=$(sed -n 's/.*password=\([^,]*\).*/\1/p' <<< "$cs")
   rcli() { redis-cli -h "${addr%:*}" -p "${addr##*:}" -a "$pw" --no-auth-warning "$@"; }
-  endpoint=$(envof "$dataset" ASPNETCORE_URLS | tr ';' '\n' | grep '^http://' | head -1)
+  endpoint=$(envof "$dataset" ASPNETCORE_URLS | tr ';' '\n' | grep '^http://' | head -1 || true)
   generation=$(rcli HGET "ft:job:$submitted" generation); members=$(rcli HGET "ft:job:$submitted" members)
   created=$(rcli HGET "ft:job:$submitted" created); finished=$(rcli HGET "ft:job:$submitted" finished)
   gap=0; for key in $(rcli --scan --pattern 'ft:replica:*'); do g=$(rcli HGET "$key" max_gap_ms); [ -n "$g" ] && [ "$g" -gt "$gap" ] && gap=$g; done
-  login=$(grep -m1 -o 'http://localhost:[0-9]*/login?t=[0-9a-f]*' "$out")
-  jar=$STATE/cookies-$run
-  curl -fsS -c "$jar" -o /dev/null "$login" || true
-  curl -fsS -b "$jar" "${login%%/login*}/api/consolelogs/trainer" > "$STATE/trainer-console-$run.json" || true
-  jq -r '.[]? | .text' "$STATE/trainer-console-$run.json" > "$STATE/trainer-console-$run.txt" 2>/dev/null || true
-  exceptions=$(grep -c 'Exception' "$STATE/trainer-console-$run.txt" || true)
-  native=$(grep -c 'ExternalException\|SEHException\|Scalar\.h' "$STATE/trainer-console-$run.txt" || true)
-  lines=$(jq 'length' "$STATE/trainer-console-$run.json" 2>/dev/null || echo 0)
   duration=$(( $(date -d "$finished" +%s 2>/dev/null || now) - $(date -d "$created" +%s 2>/dev/null || now) ))
   load1=$(cut -d' ' -f1 /proc/loadavg)
-  printf '| %s | %s | %s s (created → finished), %s s wall (./run.sh → report) | %s | %s | %s (%s native) in %s console lines | %s ms | %s → %s | %s |\n' \
-    "$run" "${accuracy:-none}" "$duration" "$wall" "$generation" "$members" "$exceptions" "$native" "$lines" "$gap" "$load0" "$load1" "busy loop on core(s) $HOG_CORES" >> "$RESULTS"
-  log "run $run: job $submitted accuracy ${accuracy:-none}, generation $generation, members $members, exceptions $exceptions, gap ${gap} ms"
   # an empty job store for the next run (the demo submits only then)
   code=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$endpoint/api/jobs/$submitted" || true)
   log "run $run: DELETE /api/jobs/$submitted → $code"
   stop_app
   stop_hogs
+  # the trainer replicas' console logs, as the AppHost kept them (complete once the app has stopped)
+  logs=$(readlink -f "$REPO/.ft/logs/latest" || true)
+  cat "$logs"/trainer-*.log > "$STATE/trainer-console-$run.txt" 2>/dev/null || true
+  files=$(ls "$logs"/trainer-*.log 2>/dev/null | wc -l)
+  exceptions=$(grep -c 'Exception' "$STATE/trainer-console-$run.txt" || true)
+  native=$(grep -c 'ExternalException\|SEHException\|Scalar\.h' "$STATE/trainer-console-$run.txt" || true)
+  lines=$(wc -l < "$STATE/trainer-console-$run.txt")
+  printf '| %s | %s | %s s (created → finished), %s s wall (./run.sh → report) | %s | %s | %s (%s native) in %s lines of %s trainer logs | %s ms | %s → %s | %s |\n' \
+    "$run" "${accuracy:-none}" "$duration" "$wall" "$generation" "$members" "$exceptions" "$native" "$lines" "$files" "$gap" "$load0" "$load1" "busy loop on core(s) $HOG_CORES" >> "$RESULTS"
+  log "run $run: job $submitted accuracy ${accuracy:-none}, generation $generation, members $members, exceptions $exceptions ($native native) in $files trainer logs, gap ${gap} ms"
 done
 cat "$RESULTS"

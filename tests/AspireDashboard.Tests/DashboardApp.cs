@@ -97,16 +97,9 @@ public sealed class DashboardApp : IAsyncLifetime
         var body = await created.Content.ReadAsStringAsync();
         Assert.True(created.IsSuccessStatusCode, $"POST /api/jobs/demo: {(int)created.StatusCode} {body}");
         JobId = JsonDocument.Parse(body).RootElement.GetProperty("id").GetString()!;
-        var deadline = DateTime.UtcNow + JobBound;
-        while (true)
-        {
-            var job = await http.GetFromJsonAsync<JsonElement>($"/api/jobs/{JobId}");
-            var status = job.GetProperty("status").GetString();
-            if (status == "done") return;
-            if (status is "failed" or "cancelled" || DateTime.UtcNow > deadline)
-                throw new InvalidOperationException($"job {JobId} ended {status}: {job}");
-            await Task.Delay(1000);
-        }
+        var job = await Eventually.UntilAsync(() => http.GetFromJsonAsync<JsonElement>($"/api/jobs/{JobId}"),
+            j => j.GetProperty("status").GetString() is "done" or "failed" or "cancelled", JobBound, $"job {JobId} final", TimeSpan.FromSeconds(1));
+        Assert.True(job.GetProperty("status").GetString() == "done", $"job {JobId} ended: {job}");
     }
 
     /// <summary>A page logged in with the browser token, at the given viewport.</summary>

@@ -19,6 +19,8 @@ namespace FineTune.Data.Tests;
 [Trait(Repo.NeedsTrait, Repo.SharedTraitValue)] // reads ../shared; ./test.sh skips it, saying so, where ../shared is absent
 public sealed class PreprocessWorkerTests : IAsyncLifetime
 {
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
+
     private readonly RedisServer _redis = new();
     private readonly PreprocessFixture _fx = new();
     private ConnectionMultiplexer _mux = null!;
@@ -56,7 +58,7 @@ public sealed class PreprocessWorkerTests : IAsyncLifetime
         .Select(e => PreprocessReady.From(StreamMessage.From(StreamNames.PreprocessReady, e, 1))).ToList();
 
     private Task WaitForReadyAsync(int count) =>
-        Eventually.HoldsAsync(async () => await Db.StreamLengthAsync(StreamNames.PreprocessReady) >= count, $"{count} ready event(s)");
+        Eventually.UntilAsync(async () => await Db.StreamLengthAsync(StreamNames.PreprocessReady) >= count, Bound, $"{count} ready event(s)");
 
     [Fact]
     public async Task DatasetUploadedWithOneRequestBecomesShardsATrainerCanRead()
@@ -137,8 +139,8 @@ public sealed class PreprocessWorkerTests : IAsyncLifetime
         await survivor.StartAsync(default);
         await WaitForReadyAsync(1);
         Assert.Equal(id, Assert.Single(await ReadyAsync()).RequestId);
-        await Eventually.HoldsAsync(async () =>
-            (await Db.StreamPendingAsync(StreamNames.PreprocessRequests, StreamNames.PreprocessGroup)).PendingMessageCount == 0, "acked");
+        await Eventually.UntilAsync(async () =>
+            (await Db.StreamPendingAsync(StreamNames.PreprocessRequests, StreamNames.PreprocessGroup)).PendingMessageCount == 0, Bound, "acked");
         await survivor.StopAsync(default);
     }
 
@@ -149,8 +151,8 @@ public sealed class PreprocessWorkerTests : IAsyncLifetime
         await worker.StartAsync(default);
         await new FineTune.Messaging.Jobs.JobStore(_mux).CreateAsync("job-9", "{}");
         await Db.PublishAsync(StreamNames.PreprocessRequests, new PreprocessRequest { JobId = "job-9", DatasetId = "0123456789abcdef", Model = "tiny" }.ToFields());
-        await Eventually.HoldsAsync(async () => await Db.StreamLengthAsync(StreamNames.DeadLetter) == 1, "dead-lettered");
-        await Eventually.HoldsAsync(async () => await Db.HashGetAsync(StreamNames.Job("job-9"), "status") == "failed", "the job marked failed");
+        await Eventually.UntilAsync(async () => await Db.StreamLengthAsync(StreamNames.DeadLetter) == 1, Bound, "dead-lettered");
+        await Eventually.UntilAsync(async () => await Db.HashGetAsync(StreamNames.Job("job-9"), "status") == "failed", Bound, "the job marked failed");
         Assert.Contains("does not exist", (await Db.HashGetAsync(StreamNames.Job("job-9"), "error")).ToString());
         var dead = (await Db.StreamRangeAsync(StreamNames.DeadLetter))[0];
         Assert.Contains("dataset '0123456789abcdef' does not exist", dead["error"].ToString());
@@ -173,14 +175,14 @@ public sealed class PreprocessWorkerTests : IAsyncLifetime
 
         await Db.PublishAsync(StreamNames.PreprocessRequests, new PreprocessRequest { JobId = "job-8", DatasetId = info.Id, Model = "tiny" }.ToFields());
 
-        await Eventually.HoldsAsync(async () => await Db.StreamLengthAsync(StreamNames.DeadLetter) == 1, "dead-lettered");
+        await Eventually.UntilAsync(async () => await Db.StreamLengthAsync(StreamNames.DeadLetter) == 1, Bound, "dead-lettered");
         var dead = (await Db.StreamRangeAsync(StreamNames.DeadLetter))[0];
         var error = dead["error"].ToString();
         Assert.Contains($"dataset {info.Id}, train.jsonl line 2", error);
         Assert.Contains("UTF-8", error);
         Assert.Equal("1", dead["attempts"].ToString());
         Assert.Equal("", dead["stack"].ToString());
-        await Eventually.HoldsAsync(async () => await Db.HashGetAsync(StreamNames.Job("job-8"), "status") == "failed", "the job marked failed");
+        await Eventually.UntilAsync(async () => await Db.HashGetAsync(StreamNames.Job("job-8"), "status") == "failed", Bound, "the job marked failed");
         Assert.Contains("line 2", (await Db.HashGetAsync(StreamNames.Job("job-8"), "error")).ToString());
         Assert.Empty(await Db.StreamRangeAsync(StreamNames.PreprocessReady));
         await worker.StopAsync(default);

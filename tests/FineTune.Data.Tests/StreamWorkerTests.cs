@@ -10,6 +10,8 @@ namespace FineTune.Data.Tests;
 /// <summary>The consumer-group worker base against a real redis-server.</summary>
 public sealed class StreamWorkerTests : IAsyncLifetime
 {
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
+
     private readonly RedisServer _redis = new();
     private ConnectionMultiplexer _mux = null!;
     private IDatabase Db => _mux.GetDatabase();
@@ -69,8 +71,8 @@ public sealed class StreamWorkerTests : IAsyncLifetime
             producerTrace = producer!.TraceId;
             await Db.PublishAsync("t:ok", [new("job", "j1")]);
         }
-        await Eventually.HoldsAsync(() => Task.FromResult(!seen.IsEmpty), "the message was handled");
-        await Eventually.HoldsAsync(async () => await PendingAsync("t:ok") == 0, "the message was acked");
+        await Eventually.UntilAsync(() => Task.FromResult(!seen.IsEmpty), Bound, "the message was handled");
+        await Eventually.UntilAsync(async () => await PendingAsync("t:ok") == 0, Bound, "the message was acked");
         var (job, trace, handlerTrace) = Assert.Single(seen);
         Assert.Equal("j1", job);
         Assert.Equal(producerTrace, trace);
@@ -95,7 +97,7 @@ public sealed class StreamWorkerTests : IAsyncLifetime
             return Task.CompletedTask;
         });
         await worker.StartAsync(default);
-        await Eventually.HoldsAsync(async () => await PendingAsync("t:crash") == 0, "the survivor claimed and acked the message");
+        await Eventually.UntilAsync(async () => await PendingAsync("t:crash") == 0, Bound, "the survivor claimed and acked the message");
         Assert.Equal(["j2@1"], finishedBy);
         await worker.StopAsync(default);
     }
@@ -112,7 +114,7 @@ public sealed class StreamWorkerTests : IAsyncLifetime
         await worker.StartAsync(default);
         var id = await Db.PublishAsync("t:fail", [new("job", "poison")]);
 
-        await Eventually.HoldsAsync(async () => await Db.StreamLengthAsync(StreamNames.DeadLetter) == 1, "the message reached the dead-letter stream");
+        await Eventually.UntilAsync(async () => await Db.StreamLengthAsync(StreamNames.DeadLetter) == 1, Bound, "the message reached the dead-letter stream");
         var dead = (await Db.StreamRangeAsync(StreamNames.DeadLetter)).Single();
         var fields = dead.Values.ToDictionary(v => v.Name.ToString(), v => v.Value.ToString());
         Assert.Equal("t:fail", fields["stream"]);
@@ -132,7 +134,7 @@ public sealed class StreamWorkerTests : IAsyncLifetime
         using var worker = new TestWorker(_mux, "t:invalid", Fast("a"), (m, _) => Task.FromResult(m.Required("job")));
         await worker.StartAsync(default);
         await Db.PublishAsync("t:invalid", [new("other", "x")]);
-        await Eventually.HoldsAsync(async () => await Db.StreamLengthAsync(StreamNames.DeadLetter) == 1, "dead-lettered");
+        await Eventually.UntilAsync(async () => await Db.StreamLengthAsync(StreamNames.DeadLetter) == 1, Bound, "dead-lettered");
         var fields = (await Db.StreamRangeAsync(StreamNames.DeadLetter)).Single().Values.ToDictionary(v => v.Name.ToString(), v => v.Value.ToString());
         Assert.Equal("1", fields["attempts"]);
         Assert.Contains("required field 'job'", fields["error"]);
@@ -146,15 +148,15 @@ public sealed class StreamWorkerTests : IAsyncLifetime
         using var worker = new TestWorker(_mux, "t:restart", Fast("a"), (m, _) => { handled.Enqueue(m.Required("job")); return Task.CompletedTask; });
         await worker.StartAsync(default);
         await Db.PublishAsync("t:restart", [new("job", "before")]);
-        await Eventually.HoldsAsync(() => Task.FromResult(handled.Contains("before")), "handled before the restart");
+        await Eventually.UntilAsync(() => Task.FromResult(handled.Contains("before")), Bound, "handled before the restart");
 
         await _redis.RestartAsync();
-        await Eventually.HoldsAsync(async () =>
+        await Eventually.UntilAsync(async () =>
         {
             try { await Db.PublishAsync("t:restart", [new("job", "after")]); return true; }
             catch (RedisException) { return false; }
-        }, "Redis accepts writes again");
-        await Eventually.HoldsAsync(() => Task.FromResult(handled.Contains("after")), "handled after the restart");
+        }, Bound, "Redis accepts writes again");
+        await Eventually.UntilAsync(() => Task.FromResult(handled.Contains("after")), Bound, "handled after the restart");
         await worker.StopAsync(default);
     }
 
@@ -176,7 +178,7 @@ public sealed class StreamWorkerTests : IAsyncLifetime
         await Db.ExecuteAsync("XGROUP", "CREATECONSUMER", stream, "testers", "self");
         Assert.Single(await Db.StreamReadGroupAsync(stream, "testers", "gone-owning", ">", count: 1)); // took j1, never acked
         var limit = TimeSpan.FromSeconds(1);
-        await Eventually.HoldsAsync(() => IdleAtLeastAsync(stream, limit, "gone-empty", "gone-owning", "self"), "three consumers idle past the limit");
+        await Eventually.UntilAsync(() => IdleAtLeastAsync(stream, limit, "gone-empty", "gone-owning", "self"), Bound, "three consumers idle past the limit");
         await Db.ExecuteAsync("XGROUP", "CREATECONSUMER", stream, "testers", "fresh");
 
         var removed = await StaleConsumers.PruneAsync(Db, stream, "testers", limit, keep: "self");
@@ -202,7 +204,7 @@ public sealed class StreamWorkerTests : IAsyncLifetime
         using var worker = new TestWorker(_mux, stream, Fast("replica-new"), (m, _) => { handled.Enqueue(m.Required("job")); return Task.CompletedTask; });
         await worker.StartAsync(default);
 
-        await Eventually.HoldsAsync(async () => (await ConsumersAsync(stream)) is ["replica-new"], "only the live replica is left in the group");
+        await Eventually.UntilAsync(async () => (await ConsumersAsync(stream)) is ["replica-new"], Bound, "only the live replica is left in the group");
         Assert.Equal(0, await PendingAsync(stream));
         Assert.Equal(["j1", "j2"], handled.Order());
         await worker.StopAsync(default);

@@ -35,17 +35,9 @@ public sealed class ExportWorkerTests : IAsyncLifetime
         Microsoft.Extensions.Options.Options.Create(new ExportWorkerOptions { DataRoot = _root.Path }),
         jobs, new OllamaClientHolder(null), new LlamaCppHolder(null), NullLogger<ExportWorker>.Instance);
 
-    private static async Task<IReadOnlyDictionary<string, string>> WaitForFinalAsync(JobStore jobs, string jobId)
-    {
-        var deadline = DateTime.UtcNow.AddMinutes(3);
-        while (DateTime.UtcNow < deadline)
-        {
-            var job = await jobs.GetAsync(jobId);
-            if (job is not null && JobStatus.IsFinal(job["status"])) return job;
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"job {jobId} did not finish");
-    }
+    private static async Task<IReadOnlyDictionary<string, string>> WaitForFinalAsync(JobStore jobs, string jobId) =>
+        (await Eventually.UntilAsync(() => jobs.GetAsync(jobId), job => job is not null && JobStatus.IsFinal(job["status"]),
+            TimeSpan.FromMinutes(3), $"job {jobId} finished", TimeSpan.FromMilliseconds(100)))!;
 
     [Fact]
     public async Task ExportRequestProducesArtifactsOnTheJobAndARedeliveryIsSkipped()

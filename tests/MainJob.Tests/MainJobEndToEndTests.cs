@@ -131,6 +131,12 @@ public sealed partial class MainJobEndToEndTests(ITestOutputHelper output)
         Assert.Contains("fine-tuned answer", apphost.Stdout);
         Assert.Contains(exportFolder, apphost.Stdout);
         output.WriteLine(apphost.Stdout);
+
+        // The AppHost keeps every resource instance's console log: one file per trainer replica, each naming the job.
+        var logs = Path.Combine(state.Path, "logs", "latest");
+        await Eventually.UntilAsync(() => Directory.Exists(logs)
+                && Directory.GetFiles(logs, "trainer-*.log").Count(f => ReadShared(f).Contains(id, StringComparison.Ordinal)) == Parallelism,
+            TimeSpan.FromSeconds(30), $"{Parallelism} trainer console logs naming {id} in {logs}");
     }
 
     [Fact]
@@ -163,17 +169,24 @@ public sealed partial class MainJobEndToEndTests(ITestOutputHelper output)
         return (double)right / (rows.Count * Fields.Length);
     }
 
+    /// <summary>A file another process is still appending to.</summary>
+    private static string ReadShared(string path)
+    {
+        using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
+        return reader.ReadToEnd();
+    }
+
     private static async Task<JsonElement> WaitForFinalAsync(HttpClient http, string id, RealAppHost apphost)
     {
-        var deadline = DateTime.UtcNow + JobBound;
-        JsonElement job = default;
-        while (DateTime.UtcNow < deadline)
+        try
         {
-            job = await http.GetFromJsonAsync<JsonElement>($"/api/jobs/{id}");
-            if (job.GetProperty("status").GetString() is "done" or "failed" or "cancelled") return job;
-            await Task.Delay(500);
+            return await Eventually.UntilAsync(() => http.GetFromJsonAsync<JsonElement>($"/api/jobs/{id}"),
+                job => job.GetProperty("status").GetString() is "done" or "failed" or "cancelled", JobBound, $"job {id} final", TimeSpan.FromMilliseconds(500));
         }
-        throw new TimeoutException($"job {id} still {job.GetProperty("status")} after {JobBound}: {job}\n{apphost.Describe()}");
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException($"{ex.Message}\n{apphost.Describe()}", ex);
+        }
     }
 }
 

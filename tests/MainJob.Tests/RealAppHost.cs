@@ -59,14 +59,14 @@ public sealed class RealAppHost : IAsyncDisposable
     /// <summary>Waits (bounded) until the console has a line matching <paramref name="pattern"/>; returns the match.</summary>
     public async Task<Match> WaitForLineAsync(Regex pattern, TimeSpan bound)
     {
-        var deadline = DateTime.UtcNow + bound;
-        while (true)
+        try
         {
-            var match = pattern.Match(Stdout);
-            if (match.Success) return match;
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"no line /{pattern}/ within {bound}\n{Describe()}");
-            await Task.Delay(200);
+            return await Eventually.UntilAsync(() => Task.FromResult(pattern.Match(Stdout)), match => match.Success, bound,
+                $"a line /{pattern}/", TimeSpan.FromMilliseconds(200));
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException($"{ex.Message}\n{Describe()}", ex);
         }
     }
 

@@ -67,24 +67,19 @@ public sealed class RedisServer : IAsyncLifetime, IDisposable
 
     private async Task WaitUntilAcceptingAsync()
     {
-        // Poll the port: connection refused until redis-server has bound it. Bounded by 200 tries.
-        for (var attempt = 0; attempt < 200; attempt++)
+        // Poll the port: connection refused until redis-server has bound it.
+        await Eventually.UntilAsync(async () =>
         {
             if (_process is { HasExited: true })
-                throw new InvalidOperationException($"redis-server exited with code {_process.ExitCode} before accepting connections");
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync("127.0.0.1", Port);
-                return;
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(25);
-            }
-        }
-        throw new TimeoutException($"redis-server did not accept connections on port {Port}");
+                throw new RedisExitedException($"redis-server exited with code {_process.ExitCode} before accepting connections");
+            using var client = new TcpClient();
+            await client.ConnectAsync("127.0.0.1", Port);
+            return true;
+        }, TimeSpan.FromSeconds(10), $"redis-server accepting connections on port {Port}", TimeSpan.FromMilliseconds(25));
     }
+
+    /// <summary>The server died while starting (not a transient error: the poll stops).</summary>
+    private sealed class RedisExitedException(string message) : Exception(message);
 
     public Task DisposeAsync()
     {
