@@ -260,12 +260,12 @@ public sealed class DatasetStore(DataRoot root)
     /// <summary>Counts over the records written so far (for <see cref="DatasetStats"/>) and the duplicates seen.</summary>
     private sealed class RecordTally
     {
-        public int Records;
-        public int Duplicates;
-        public int Dropped;
-        public int MaxTokens;
-        public long Turns;
-        public long Chars;
-        public long Tokens;
+        public int Records { get; set; }
+        public int Duplicates { get; set; }
+        public int Dropped { get; set; }
+        public int MaxTokens { get; set; }
+        public long Turns { get; set; }
+        public long Chars { get; set; }
+        public long Tokens { get; set; }
     }
 }
