@@ -37,6 +37,7 @@ public abstract class StreamWorker : BackgroundService
     private readonly IConnectionMultiplexer _redis;
     private readonly ResiliencePipeline _retry;
     private bool _groupReady;
+    private bool _ownPendingDone;
     private DateTime _lastClaim = DateTime.MinValue;
     private DateTime _lastPrune = DateTime.MinValue;
 
@@ -82,7 +83,6 @@ public abstract class StreamWorker : BackgroundService
     {
         var idle = Options.PollInterval;
         var backoff = TimeSpan.FromMilliseconds(250);
-        var ownPendingDone = false;
         Logger.LogInformation("Consumer {Consumer} reading {Stream} as group {Group}", ConsumerName, Stream, Group);
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -90,27 +90,11 @@ public abstract class StreamWorker : BackgroundService
             {
                 await EnsureGroupAsync();
                 await PruneStaleConsumersAsync();
-                var entries = Array.Empty<StreamEntry>();
-                if (!ownPendingDone)
-                {
-                    entries = await Database.StreamReadGroupAsync(Stream, Group, ConsumerName, "0", count: 16);
-                    ownPendingDone = entries.Length == 0;
-                }
-                if (entries.Length == 0 && !AcceptsWork)
+                if (await NextEntriesAsync() is not { } entries)
                 {
                     await Task.Delay(Options.MaxPollInterval, stoppingToken);
                     continue;
                 }
-                if (entries.Length == 0 && DateTime.UtcNow - _lastClaim >= Options.ClaimInterval)
-                {
-                    _lastClaim = DateTime.UtcNow;
-                    var claimed = await Database.StreamAutoClaimAsync(Stream, Group, ConsumerName, (long)Options.MinIdle.TotalMilliseconds, "0-0", 16);
-                    entries = claimed.ClaimedEntries;
-                    if (entries.Length > 0)
-                        Logger.LogInformation("Consumer {Consumer} claimed {Count} stale message(s) on {Stream}", ConsumerName, entries.Length, Stream);
-                }
-                if (entries.Length == 0)
-                    entries = await Database.StreamReadGroupAsync(Stream, Group, ConsumerName, ">", count: 1);
                 backoff = TimeSpan.FromMilliseconds(250);
                 if (entries.Length == 0)
                 {
@@ -143,6 +127,32 @@ public abstract class StreamWorker : BackgroundService
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
             }
         }
+    }
+
+    /// <summary>
+    /// What to handle next: this consumer's own pending messages (until none are left, after a restart), then stale ones
+    /// claimed from dead consumers (every ClaimInterval), then one new message. Null when <see cref="AcceptsWork"/> is false.
+    /// </summary>
+    private async Task<StreamEntry[]?> NextEntriesAsync()
+    {
+        var entries = Array.Empty<StreamEntry>();
+        if (!_ownPendingDone)
+        {
+            entries = await Database.StreamReadGroupAsync(Stream, Group, ConsumerName, "0", count: 16);
+            _ownPendingDone = entries.Length == 0;
+        }
+        if (entries.Length == 0 && !AcceptsWork) return null;
+        if (entries.Length == 0 && DateTime.UtcNow - _lastClaim >= Options.ClaimInterval)
+        {
+            _lastClaim = DateTime.UtcNow;
+            var claimed = await Database.StreamAutoClaimAsync(Stream, Group, ConsumerName, (long)Options.MinIdle.TotalMilliseconds, "0-0", 16);
+            entries = claimed.ClaimedEntries;
+            if (entries.Length > 0)
+                Logger.LogInformation("Consumer {Consumer} claimed {Count} stale message(s) on {Stream}", ConsumerName, entries.Length, Stream);
+        }
+        if (entries.Length == 0)
+            entries = await Database.StreamReadGroupAsync(Stream, Group, ConsumerName, ">", count: 1);
+        return entries;
     }
 
     private async Task EnsureGroupAsync()
@@ -202,12 +212,7 @@ public abstract class StreamWorker : BackgroundService
             return;
         }
 
-        using var activity = Source.StartActivity($"{Stream} process", ActivityKind.Consumer, message.ParentContext);
-        activity?.SetTag("messaging.system", "redis");
-        activity?.SetTag("messaging.destination.name", Stream);
-        activity?.SetTag("messaging.consumer.group.name", Group);
-        activity?.SetTag("messaging.message.id", id);
-        activity?.SetTag("messaging.delivery.attempt", attempt);
+        using var activity = StartProcessActivity(message, id, attempt);
 
         using var handling = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var keepAlive = KeepClaimedAsync(entry.Id, handling.Token);
@@ -235,21 +240,42 @@ public abstract class StreamWorker : BackgroundService
             await keepAlive;
             activity?.AddException(ex);
             activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
-            if (ex is InvalidMessageException)
-            {
-                // bad input, not a bug: the reason is the whole story (no stack), and no retry can change it
-                Logger.LogWarning("Message {MessageId} on {Stream} rejected: {Error}", id, Stream, ex.Message);
-                await DeadLetterAsync(message, $"{ex.GetType().Name}: {ex.Message}", "", attempt);
-                return;
-            }
-            Logger.LogError(ex, "Message {MessageId} on {Stream} failed (attempt {Attempt} of {MaxAttempts})", id, Stream, attempt, Options.MaxAttempts);
-            if (attempt >= Options.MaxAttempts)
-                await DeadLetterAsync(message, $"{ex.GetType().Name}: {ex.Message}", ex.ToString(), attempt);
-            else
-            {
-                await Database.HashSetAsync(StreamNames.Attempts, errorField, $"{ex.GetType().Name}: {ex.Message}");
-                Handled.Add(1, new("stream", Stream), new("outcome", "failed"));
-            }
+            await FailAsync(message, ex, errorField);
+        }
+    }
+
+    private Activity? StartProcessActivity(StreamMessage message, string id, int attempt)
+    {
+        var activity = Source.StartActivity($"{Stream} process", ActivityKind.Consumer, message.ParentContext);
+        activity?.SetTag("messaging.system", "redis");
+        activity?.SetTag("messaging.destination.name", Stream);
+        activity?.SetTag("messaging.consumer.group.name", Group);
+        activity?.SetTag("messaging.message.id", id);
+        activity?.SetTag("messaging.delivery.attempt", attempt);
+        return activity;
+    }
+
+    /// <summary>
+    /// A failed delivery: an invalid message dead-letters at once; any other failure dead-letters on the last attempt,
+    /// else its error is kept for the next delivery (which reports it if the consumer dies on that one).
+    /// </summary>
+    private async Task FailAsync(StreamMessage message, Exception ex, string errorField)
+    {
+        var (id, attempt) = (message.Id, message.Attempt);
+        if (ex is InvalidMessageException)
+        {
+            // bad input, not a bug: the reason is the whole story (no stack), and no retry can change it
+            Logger.LogWarning("Message {MessageId} on {Stream} rejected: {Error}", id, Stream, ex.Message);
+            await DeadLetterAsync(message, $"{ex.GetType().Name}: {ex.Message}", "", attempt);
+            return;
+        }
+        Logger.LogError(ex, "Message {MessageId} on {Stream} failed (attempt {Attempt} of {MaxAttempts})", id, Stream, attempt, Options.MaxAttempts);
+        if (attempt >= Options.MaxAttempts)
+            await DeadLetterAsync(message, $"{ex.GetType().Name}: {ex.Message}", ex.ToString(), attempt);
+        else
+        {
+            await Database.HashSetAsync(StreamNames.Attempts, errorField, $"{ex.GetType().Name}: {ex.Message}");
+            Handled.Add(1, new("stream", Stream), new("outcome", "failed"));
         }
     }
 

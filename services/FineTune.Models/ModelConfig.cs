@@ -150,8 +150,16 @@ public sealed record ModelConfig
             TorchDtype = r.StringOrNull("torch_dtype") ?? r.StringOrNull("dtype"),
             Raw = root,
         };
+        ValidateSupported(config, r, family);
+        return config;
+    }
+
+    /// <summary>Rejects what the model code does not implement (activations, soft-capping, partial rotary, malformed LongRoPE) and non-positive sizes.</summary>
+    private static void ValidateSupported(ModelConfig config, Reader r, ModelFamily family)
+    {
+        var headDim = config.HeadDim;
         if (!family.Activations.Contains(config.HiddenAct))
-            throw r.Error(family.ActivationKey, $"'{config.HiddenAct}' is not supported for {architecture} (supported: {string.Join(", ", family.Activations)})");
+            throw r.Error(family.ActivationKey, $"'{config.HiddenAct}' is not supported for {config.Architecture} (supported: {string.Join(", ", family.Activations)})");
         if (r.DoubleOrNull("attn_logit_softcapping") is not null)
             throw r.Error("attn_logit_softcapping", "attention logit soft-capping (Gemma 2) is not supported; Gemma 3 has none");
         if (r.DoubleOr("partial_rotary_factor", 1) != 1)
@@ -160,10 +168,9 @@ public sealed record ModelConfig
             foreach (var (key, list) in new[] { ("short_factor", ls.ShortFactor!), ("long_factor", ls.LongFactor!) })
                 if (list.Count != headDim / 2)
                     throw r.Error($"rope_scaling.{key}", $"LongRoPE needs head_dim / 2 = {headDim / 2} factors, found {list.Count}");
-        foreach (var (name, value) in new[] { ("vocab_size", config.VocabSize), ("hidden_size", hidden),
+        foreach (var (name, value) in new[] { ("vocab_size", config.VocabSize), ("hidden_size", config.HiddenSize),
                      ("intermediate_size", config.IntermediateSize), ("num_hidden_layers", config.NumHiddenLayers) })
             if (value <= 0) throw r.Error(name, "must be positive");
-        return config;
     }
 
     /// <summary>Whether layer <paramref name="i"/> attends within <see cref="SlidingWindow"/>.</summary>

@@ -41,34 +41,8 @@ public static class ChatTemplateCommand
                     encoder = new ConversationEncoder(FineTune.Models.Tokenizers.HfTokenizer.FromFolder(folder), template);
                     encoded = encoder.Encode(conversation);
                 }
-                if (parse.GetValue(json))
-                {
-                    var output = new JsonObject
-                    {
-                        ["template"] = template.BuiltInFamily is { } f ? "built-in:" + f : "tokenizer_config.json",
-                        ["add_generation_prompt"] = addGenerationPrompt,
-                        ["text"] = text,
-                    };
-                    if (encoded is not null)
-                    {
-                        output["ids"] = new JsonArray(encoded.InputIds.Select(i => (JsonNode)i).ToArray());
-                        output["loss_mask"] = new JsonArray(encoded.LossMask.Select(m => (JsonNode)(m ? 1 : 0)).ToArray());
-                        output["label_count"] = encoded.LabelCount;
-                    }
-                    Console.Out.WriteLine(output.ToJsonString(CliJson.Options));
-                }
-                else
-                {
-                    Console.Out.Write(text);
-                    if (encoded is not null && encoder is not null)
-                    {
-                        Console.Out.WriteLine();
-                        Console.Out.WriteLine("--- tokens (* = training label)");
-                        for (var i = 0; i < encoded.InputIds.Length; i++)
-                            Console.Out.WriteLine($"{(encoded.LossMask[i] ? '*' : ' ')} {encoded.InputIds[i],8}  {JsonSerializer.Serialize(encoder.Tokenizer.Decode([encoded.InputIds[i]]), CliJson.Options)}");
-                        Console.Error.WriteLine($"{encoded.InputIds.Length} tokens, {encoded.LabelCount} labels");
-                    }
-                }
+                if (parse.GetValue(json)) WriteJson(template, addGenerationPrompt, text, encoded);
+                else WriteText(text, encoded, encoder);
                 return 0;
             }
             catch (Exception e) when (e is IOException or FormatException or NotSupportedException or JinjaException
@@ -79,6 +53,35 @@ public static class ChatTemplateCommand
             }
         });
         return command;
+    }
+
+    private static void WriteJson(ChatTemplate template, bool addGenerationPrompt, string text, EncodedConversation? encoded)
+    {
+        var output = new JsonObject
+        {
+            ["template"] = template.BuiltInFamily is { } f ? "built-in:" + f : "tokenizer_config.json",
+            ["add_generation_prompt"] = addGenerationPrompt,
+            ["text"] = text,
+        };
+        if (encoded is not null)
+        {
+            output["ids"] = new JsonArray(encoded.InputIds.Select(i => (JsonNode)i).ToArray());
+            output["loss_mask"] = new JsonArray(encoded.LossMask.Select(m => (JsonNode)(m ? 1 : 0)).ToArray());
+            output["label_count"] = encoded.LabelCount;
+        }
+        Console.Out.WriteLine(output.ToJsonString(CliJson.Options));
+    }
+
+    /// <summary>The rendered text; with --tokenize, then one line per token (id, decoded text, * on training labels).</summary>
+    private static void WriteText(string text, EncodedConversation? encoded, ConversationEncoder? encoder)
+    {
+        Console.Out.Write(text);
+        if (encoded is null || encoder is null) return;
+        Console.Out.WriteLine();
+        Console.Out.WriteLine("--- tokens (* = training label)");
+        for (var i = 0; i < encoded.InputIds.Length; i++)
+            Console.Out.WriteLine($"{(encoded.LossMask[i] ? '*' : ' ')} {encoded.InputIds[i],8}  {JsonSerializer.Serialize(encoder.Tokenizer.Decode([encoded.InputIds[i]]), CliJson.Options)}");
+        Console.Error.WriteLine($"{encoded.InputIds.Length} tokens, {encoded.LabelCount} labels");
     }
 
     private static List<ChatMessage> ReadMessages(string path)

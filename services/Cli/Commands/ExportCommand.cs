@@ -60,21 +60,25 @@ public static class ExportCommand
                 Progress = new SyncProgress(stage => Console.Error.WriteLine($"ft export: {stage}")),
             };
             var outcome = await job.RunAsync(request, cancellationToken);
-            var m = outcome.Manifest;
             if (parse.GetValue(json))
                 Console.Out.WriteLine(File.ReadAllText(Path.Combine(outcome.Folder, ExportManifest.FileName)));
             else
-            {
-                Console.Out.WriteLine(outcome.Skipped ? $"Up to date: {outcome.Folder}" : $"Exported to {outcome.Folder}");
-                foreach (var artifact in m.Artifacts) Console.Out.WriteLine($"  {artifact.Kind,-18} {artifact.Path,-26} {artifact.Bytes,14:N0} bytes  sha256:{artifact.Sha256[..16]}…");
-                if (m.Verification is not null) Console.Out.WriteLine($"  llama.cpp: {m.Verification}");
-                Console.Out.WriteLine($"  Ollama: {m.Registration}{(m.RegistrationNote is null ? "" : " — " + m.RegistrationNote)}");
-                Console.Out.WriteLine($"  Register by hand: cd {outcome.Folder} && {m.OllamaCreateCommand}");
-                Console.Out.WriteLine($"  llama.cpp: llama-cli -m {Path.Combine(outcome.Folder, $"model-{m.GgufType}.gguf")}");
-            }
-            return m.Registration == "Failed" ? 3 : 0;
+                WriteSummary(outcome);
+            return outcome.Manifest.Registration == "Failed" ? 3 : 0;
         });
         return command;
+    }
+
+    /// <summary>The artifacts, the llama.cpp and Ollama outcomes, and the commands to register or run the model by hand.</summary>
+    private static void WriteSummary(ExportOutcome outcome)
+    {
+        var m = outcome.Manifest;
+        Console.Out.WriteLine(outcome.Skipped ? $"Up to date: {outcome.Folder}" : $"Exported to {outcome.Folder}");
+        foreach (var artifact in m.Artifacts) Console.Out.WriteLine($"  {artifact.Kind,-18} {artifact.Path,-26} {artifact.Bytes,14:N0} bytes  sha256:{artifact.Sha256[..16]}…");
+        if (m.Verification is not null) Console.Out.WriteLine($"  llama.cpp: {m.Verification}");
+        Console.Out.WriteLine($"  Ollama: {m.Registration}{(m.RegistrationNote is null ? "" : " — " + m.RegistrationNote)}");
+        Console.Out.WriteLine($"  Register by hand: cd {outcome.Folder} && {m.OllamaCreateCommand}");
+        Console.Out.WriteLine($"  llama.cpp: llama-cli -m {Path.Combine(outcome.Folder, $"model-{m.GgufType}.gguf")}");
     }
 
     private static Uri OllamaUri(string? option)

@@ -43,13 +43,7 @@ public static class GenerateCommand
 
             Console.Error.WriteLine($"ft: loading {folder}");
             var tokenizer = HfTokenizer.FromFolder(folder);
-            using var lm = CausalLM.Load(folder, CausalLM.DefaultDevice);
-            if (parse.GetValue(adapter) is { } adapterFolder)
-            {
-                var loaded = PeftAdapterFiles.Load(new CausalLMTrainable(lm), Path.GetFullPath(adapterFolder));
-                Console.Error.WriteLine($"ft: adapter {adapterFolder}: {loaded.Layers.Count} LoRA layers (r={loaded.Options.Rank}, alpha={loaded.Options.Alpha})");
-            }
-            lm.eval();
+            using var lm = Load(folder, parse.GetValue(adapter));
             var eos = tokenizer.EosIds.Concat(lm.Config.EosTokenIds).Distinct().ToArray();
             var options = new GenerationOptions
             {
@@ -65,49 +59,75 @@ public static class GenerateCommand
             };
             if (parse.GetValue(system) is not null && !parse.GetValue(chat))
                 throw new CliException("--system needs --chat");
-            int[][] encoded;
-            if (parse.GetValue(chat))
-            {
-                var template = ChatTemplate.FromFolder(folder);
-                encoded = [.. prompts.Select(p =>
-                {
-                    List<ChatMessage> messages = parse.GetValue(system) is { } sys ? [new("system", sys)] : [];
-                    messages.Add(new ChatMessage("user", p));
-                    // the template writes any BOS itself
-                    return tokenizer.Encode(template.Render(messages, addGenerationPrompt: true), addSpecialTokens: false);
-                })];
-            }
-            else
-            {
-                encoded = [.. prompts.Select(p => tokenizer.Encode(p))];
-            }
+            var encoded = Encode(tokenizer, folder, prompts, parse.GetValue(chat), parse.GetValue(system));
             var generator = new TextGenerator(lm, ids => tokenizer.Decode(ids, skipSpecialTokens: true));
             Action<GeneratedToken>? stream = asJson || prompts.Length > 1
                 ? null
                 : t => { Console.Out.Write(t.TextDelta); Console.Out.Flush(); };
 
             var results = generator.Generate(encoded, options, stream, cancellationToken);
-            var stats = generator.LastStats!;
-            if (asJson)
-            {
-                CliJson.Write(new GenerateOutput(folder, lm.Config.Architecture, lm.Device.ToString(),
-                    [.. results.Select((r, i) => new GenerateResultOutput(prompts[i], encoded[i].Length, r.Text ?? "", r.TokenIds,
-                        r.FinishReason.ToString().ToLowerInvariant()))],
-                    new GenerateStatsOutput(stats.PromptTokens, stats.GeneratedTokens, stats.PrefillSeconds, stats.DecodeSeconds,
-                        stats.PrefillTokensPerSecond, stats.DecodeTokensPerSecond)));
-            }
-            else if (prompts.Length > 1)
-            {
-                for (var i = 0; i < results.Count; i++) Console.Out.WriteLine($"[{i}] {results[i].Text}");
-            }
-            else
-            {
-                Console.Out.WriteLine();
-            }
-            Console.Error.WriteLine($"ft: prefill {stats.PromptTokens} tokens at {stats.PrefillTokensPerSecond:F1} tok/s, decode {stats.GeneratedTokens} tokens at {stats.DecodeTokensPerSecond:F1} tok/s");
+            WriteResults(folder, lm, prompts, encoded, results, generator.LastStats!, asJson);
             return Task.FromResult(0);
         });
         return command;
+    }
+
+    /// <summary>The model on the default device, with the PEFT adapter applied when one is given, in eval mode.</summary>
+    private static CausalLM Load(string folder, string? adapterFolder)
+    {
+        var lm = CausalLM.Load(folder, CausalLM.DefaultDevice);
+        try
+        {
+            if (adapterFolder is not null)
+            {
+                var loaded = PeftAdapterFiles.Load(new CausalLMTrainable(lm), Path.GetFullPath(adapterFolder));
+                Console.Error.WriteLine($"ft: adapter {adapterFolder}: {loaded.Layers.Count} LoRA layers (r={loaded.Options.Rank}, alpha={loaded.Options.Alpha})");
+            }
+            lm.eval();
+            return lm;
+        }
+        catch
+        {
+            lm.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>--json: one object; several prompts: one line each (a single prompt was streamed already); then the speeds on stderr.</summary>
+    private static void WriteResults(string folder, CausalLM lm, string[] prompts, int[][] encoded,
+        IReadOnlyList<GenerationResult> results, GenerationStats stats, bool asJson)
+    {
+        if (asJson)
+        {
+            CliJson.Write(new GenerateOutput(folder, lm.Config.Architecture, lm.Device.ToString(),
+                [.. results.Select((r, i) => new GenerateResultOutput(prompts[i], encoded[i].Length, r.Text ?? "", r.TokenIds,
+                    r.FinishReason.ToString().ToLowerInvariant()))],
+                new GenerateStatsOutput(stats.PromptTokens, stats.GeneratedTokens, stats.PrefillSeconds, stats.DecodeSeconds,
+                    stats.PrefillTokensPerSecond, stats.DecodeTokensPerSecond)));
+        }
+        else if (prompts.Length > 1)
+        {
+            for (var i = 0; i < results.Count; i++) Console.Out.WriteLine($"[{i}] {results[i].Text}");
+        }
+        else
+        {
+            Console.Out.WriteLine();
+        }
+        Console.Error.WriteLine($"ft: prefill {stats.PromptTokens} tokens at {stats.PrefillTokensPerSecond:F1} tok/s, decode {stats.GeneratedTokens} tokens at {stats.DecodeTokensPerSecond:F1} tok/s");
+    }
+
+    /// <summary>The prompts' token ids: as is, or (with --chat) each as a user turn, after the system message, in the model's chat template.</summary>
+    private static int[][] Encode(HfTokenizer tokenizer, string folder, string[] prompts, bool chat, string? system)
+    {
+        if (!chat) return [.. prompts.Select(p => tokenizer.Encode(p))];
+        var template = ChatTemplate.FromFolder(folder);
+        return [.. prompts.Select(p =>
+        {
+            List<ChatMessage> messages = system is { } sys ? [new("system", sys)] : [];
+            messages.Add(new ChatMessage("user", p));
+            // the template writes any BOS itself
+            return tokenizer.Encode(template.Render(messages, addGenerationPrompt: true), addSpecialTokens: false);
+        })];
     }
 
     internal sealed record GenerateOutput(string Model, string Architecture, string Device,

@@ -30,14 +30,7 @@ public static class SubmitCommand
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            JsonObject body;
-            if (parse.GetValue(options) is { } file)
-            {
-                if (!file.Exists) throw new CliException($"{file.FullName}: options file not found");
-                body = JsonNode.Parse(await File.ReadAllTextAsync(file.FullName, cancellationToken)) as JsonObject
-                    ?? throw new CliException($"{file.FullName}: must hold a JSON object");
-            }
-            else body = [];
+            var body = await ReadOptionsAsync(parse.GetValue(options), cancellationToken);
             if (parse.GetValue(model) is { } m) body["model"] = m;
             Set(body, "training", "max_steps", parse.GetValue(maxSteps));
             Set(body, "training", "epochs", parse.GetValue(epochs));
@@ -46,25 +39,7 @@ public static class SubmitCommand
             if (parse.GetValue(export)) body["export"] = true;
 
             using var client = new JobsClient(parse.GetValue(endpoint));
-            var source = parse.GetValue(dataset)!;
-            HttpContent content;
-            if (File.Exists(source))
-            {
-                Console.Error.WriteLine($"ft: uploading {source} with the job to {client.Endpoint}");
-                var fileContent = new StreamContent(File.OpenRead(source));
-                fileContent.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-                content = new MultipartFormDataContent
-                {
-                    { new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"), "job" },
-                    { fileContent, "file", Path.GetFileName(source) },
-                };
-            }
-            else
-            {
-                body["dataset"] = source;
-                content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
-            }
-            using (content)
+            using (var content = Content(parse.GetValue(dataset)!, body, client))
             {
                 var job = await client.SendAsync(HttpMethod.Post, "api/jobs", content, cancellationToken);
                 if (parse.GetValue(json)) Console.Out.WriteLine(job.GetRawText());
@@ -73,6 +48,33 @@ public static class SubmitCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The job body from --options (an empty object without it).</summary>
+    private static async Task<JsonObject> ReadOptionsAsync(FileInfo? file, CancellationToken cancellationToken)
+    {
+        if (file is null) return [];
+        if (!file.Exists) throw new CliException($"{file.FullName}: options file not found");
+        return JsonNode.Parse(await File.ReadAllTextAsync(file.FullName, cancellationToken)) as JsonObject
+            ?? throw new CliException($"{file.FullName}: must hold a JSON object");
+    }
+
+    /// <summary>A dataset file goes up with the job (multipart 'job' + 'file'); anything else is a dataset id in the JSON body.</summary>
+    private static HttpContent Content(string source, JsonObject body, JobsClient client)
+    {
+        if (!File.Exists(source))
+        {
+            body["dataset"] = source;
+            return new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+        }
+        Console.Error.WriteLine($"ft: uploading {source} with the job to {client.Endpoint}");
+        var fileContent = new StreamContent(File.OpenRead(source));
+        fileContent.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        return new MultipartFormDataContent
+        {
+            { new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"), "job" },
+            { fileContent, "file", Path.GetFileName(source) },
+        };
     }
 
     private static void Set<T>(JsonObject body, string section, string key, T? value) where T : struct

@@ -41,31 +41,7 @@ public static class TokenizeCommand
                 var tokenizer = HfTokenizer.FromFolder(folder);
                 if (parse.GetValue(bench) is > 0 and var passes)
                     return Benchmark(tokenizer, input, passes, parse.GetValue(json));
-                var encoding = tokenizer.EncodeWithOffsets(input, addSpecialTokens: !parse.GetValue(noSpecial));
-                if (parse.GetValue(json))
-                {
-                    var output = new JsonObject
-                    {
-                        ["model"] = Path.GetFullPath(folder),
-                        ["kind"] = tokenizer.Kind,
-                        ["vocab_size"] = tokenizer.VocabSize,
-                        ["count"] = encoding.Ids.Length,
-                        ["ids"] = new JsonArray(encoding.Ids.Select(i => (JsonNode)i).ToArray()),
-                        ["tokens"] = new JsonArray(encoding.Ids.Select(i => (JsonNode?)tokenizer.IdToToken(i)).ToArray()),
-                        ["offsets"] = new JsonArray(encoding.Offsets.Select(o => (JsonNode)new JsonArray(o.Start, o.End)).ToArray()),
-                        ["decoded"] = tokenizer.Decode(encoding.Ids),
-                    };
-                    Console.Out.WriteLine(output.ToJsonString(CliJson.Options));
-                }
-                else
-                {
-                    for (var i = 0; i < encoding.Ids.Length; i++)
-                    {
-                        var (s, e) = encoding.Offsets[i];
-                        Console.Out.WriteLine($"{encoding.Ids[i],8}  {JsonSerializer.Serialize(tokenizer.IdToToken(encoding.Ids[i]), CliJson.Options),-24}  [{s},{e})  {JsonSerializer.Serialize(input[s..e], CliJson.Options)}");
-                    }
-                    Console.Error.WriteLine($"{encoding.Ids.Length} tokens ({tokenizer.Kind}, vocabulary {tokenizer.VocabSize})");
-                }
+                Write(tokenizer, folder, input, !parse.GetValue(noSpecial), parse.GetValue(json));
                 return 0;
             }
             catch (Exception e) when (e is IOException or FormatException or NotSupportedException or UnauthorizedAccessException)
@@ -75,6 +51,34 @@ public static class TokenizeCommand
             }
         });
         return command;
+    }
+
+    /// <summary>The text's ids, tokens and character offsets: one JSON object, or one line per token.</summary>
+    private static void Write(HfTokenizer tokenizer, string folder, string input, bool addSpecialTokens, bool json)
+    {
+        var encoding = tokenizer.EncodeWithOffsets(input, addSpecialTokens);
+        if (json)
+        {
+            var output = new JsonObject
+            {
+                ["model"] = Path.GetFullPath(folder),
+                ["kind"] = tokenizer.Kind,
+                ["vocab_size"] = tokenizer.VocabSize,
+                ["count"] = encoding.Ids.Length,
+                ["ids"] = new JsonArray(encoding.Ids.Select(i => (JsonNode)i).ToArray()),
+                ["tokens"] = new JsonArray(encoding.Ids.Select(i => (JsonNode?)tokenizer.IdToToken(i)).ToArray()),
+                ["offsets"] = new JsonArray(encoding.Offsets.Select(o => (JsonNode)new JsonArray(o.Start, o.End)).ToArray()),
+                ["decoded"] = tokenizer.Decode(encoding.Ids),
+            };
+            Console.Out.WriteLine(output.ToJsonString(CliJson.Options));
+            return;
+        }
+        for (var i = 0; i < encoding.Ids.Length; i++)
+        {
+            var (s, e) = encoding.Offsets[i];
+            Console.Out.WriteLine($"{encoding.Ids[i],8}  {JsonSerializer.Serialize(tokenizer.IdToToken(encoding.Ids[i]), CliJson.Options),-24}  [{s},{e})  {JsonSerializer.Serialize(input[s..e], CliJson.Options)}");
+        }
+        Console.Error.WriteLine($"{encoding.Ids.Length} tokens ({tokenizer.Kind}, vocabulary {tokenizer.VocabSize})");
     }
 
     private static int RunJsonl(string folder, string inputPath, string? outPath, bool addSpecialTokens)

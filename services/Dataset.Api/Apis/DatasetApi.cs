@@ -48,33 +48,8 @@ public static class DatasetApi
             sizeFeature.MaxRequestBodySize = null; // enforced below, while streaming, with a clear problem response
 
         using var activity = Source.StartActivity("dataset upload");
-        Stream body = request.Body;
-        string? fileName = null;
-        if (MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType) && mediaType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase))
-        {
-            var boundary = HeaderUtilities.RemoveQuotes(mediaType.Boundary).Value;
-            if (string.IsNullOrEmpty(boundary)) return Problem(400, "Invalid multipart upload", "the multipart Content-Type has no boundary");
-            var reader = new MultipartReader(boundary, new LimitedReadStream(request.Body, limit + 64 * 1024)) { BodyLengthLimit = null };
-            MultipartSection? section;
-            try
-            {
-                while ((section = await reader.ReadNextSectionAsync(cancellationToken)) is not null)
-                {
-                    if (ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
-                        && (disposition.FileName.HasValue || disposition.FileNameStar.HasValue || disposition.Name.Value == "file"))
-                    {
-                        fileName = HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).Value;
-                        break;
-                    }
-                }
-            }
-            catch (UploadTooLargeException ex)
-            {
-                return Problem(413, "Upload too large", ex.Message);
-            }
-            if (section is null) return Problem(400, "Invalid multipart upload", "no file part (use -F file=@data.jsonl)");
-            body = section.Body;
-        }
+        var (body, fileName, bodyProblem) = await OpenBodyAsync(request, limit, cancellationToken);
+        if (bodyProblem is not null) return bodyProblem;
 
         var options = new IngestOptions
         {
@@ -100,39 +75,80 @@ public static class DatasetApi
         if (result is IngestResult.Rejected rejected)
         {
             services.Logger.LogInformation("Rejected upload {Name}: {ErrorCount} error(s), format {Format}", options.Name, rejected.ErrorCount, rejected.Format);
-            return Problem(400, "The dataset was rejected", RejectionDetail.Describe(rejected),
-                new Dictionary<string, object?>
-                {
-                    ["format"] = rejected.Format,
-                    ["errorCount"] = rejected.ErrorCount,
-                    ["errors"] = rejected.Errors.Select(IssueDto.From).ToList(),
-                    ["warningCount"] = rejected.WarningCount,
-                    ["warnings"] = rejected.Warnings.Select(IssueDto.From).ToList(),
-                });
+            return Rejection(rejected);
         }
 
         var stored = (IngestResult.Stored)result;
+        var requestId = await AnnounceAsync(stored, query, services, activity);
+        var info = await services.Registry.GetAsync(stored.Info.Id) ?? stored.Info;
+        var response = new UploadResponse(info, stored.Existed, stored.WarningCount, stored.Warnings.Select(IssueDto.From).ToList(), requestId);
+        return stored.Existed ? TypedResults.Ok(response) : TypedResults.Created($"/api/datasets/{info.Id}", response);
+    }
+
+    /// <summary>
+    /// The upload's bytes: the raw body, or the multipart body's 'file' part (first part with a file name or named file),
+    /// with that part's file name. A problem instead when the multipart body is malformed, lacks the part or is too large.
+    /// </summary>
+    private static async Task<(Stream Body, string? FileName, ProblemHttpResult? Problem)> OpenBodyAsync(
+        HttpRequest request, long limit, CancellationToken cancellationToken)
+    {
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType)
+            || !mediaType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase))
+            return (request.Body, null, null);
+        var boundary = HeaderUtilities.RemoveQuotes(mediaType.Boundary).Value;
+        if (string.IsNullOrEmpty(boundary)) return (request.Body, null, Problem(400, "Invalid multipart upload", "the multipart Content-Type has no boundary"));
+        var reader = new MultipartReader(boundary, new LimitedReadStream(request.Body, limit + 64 * 1024)) { BodyLengthLimit = null };
+        MultipartSection? section;
+        string? fileName = null;
+        try
+        {
+            while ((section = await reader.ReadNextSectionAsync(cancellationToken)) is not null)
+            {
+                if (ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
+                    && (disposition.FileName.HasValue || disposition.FileNameStar.HasValue || disposition.Name.Value == "file"))
+                {
+                    fileName = HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).Value;
+                    break;
+                }
+            }
+        }
+        catch (UploadTooLargeException ex)
+        {
+            return (request.Body, null, Problem(413, "Upload too large", ex.Message));
+        }
+        if (section is null) return (request.Body, null, Problem(400, "Invalid multipart upload", "no file part (use -F file=@data.jsonl)"));
+        return (section.Body, fileName, null);
+    }
+
+    /// <summary>400 with the error and warning counts and the first issues of each, as problem extensions.</summary>
+    private static ProblemHttpResult Rejection(IngestResult.Rejected rejected) =>
+        Problem(400, "The dataset was rejected", RejectionDetail.Describe(rejected),
+            new Dictionary<string, object?>
+            {
+                ["format"] = rejected.Format,
+                ["errorCount"] = rejected.ErrorCount,
+                ["errors"] = rejected.Errors.Select(IssueDto.From).ToList(),
+                ["warningCount"] = rejected.WarningCount,
+                ["warnings"] = rejected.Warnings.Select(IssueDto.From).ToList(),
+            });
+
+    /// <summary>Registers the stored dataset and, when the upload named a model, queues its preprocessing; returns that request's id.</summary>
+    private static async Task<string?> AnnounceAsync(IngestResult.Stored stored, UploadQuery query, DatasetServices services, Activity? activity)
+    {
         await services.Registry.RegisterAsync(stored.Info);
         activity?.SetTag("dataset.id", stored.Info.Id);
         services.Logger.LogInformation("Stored dataset {DatasetId} ({Records} records, format {Format}, existed {Existed})",
             stored.Info.Id, stored.Info.Stats.Records, stored.Format, stored.Existed);
-
-        string? requestId = null;
-        if (query.Model is { } preprocessModel)
+        if (query.Model is not { } preprocessModel) return null;
+        return await services.Redis.GetDatabase().PublishAsync(StreamNames.PreprocessRequests, new PreprocessRequest
         {
-            requestId = await services.Redis.GetDatabase().PublishAsync(StreamNames.PreprocessRequests, new PreprocessRequest
-            {
-                DatasetId = stored.Info.Id,
-                Model = preprocessModel,
-                MaxLength = query.MaxLength ?? 1024,
-                OverLong = query.OverLong ?? "truncate",
-                TrainOnInputs = query.TrainOnInputs ?? false,
-                Pack = query.Pack ?? false,
-            }.ToFields());
-        }
-        var info = await services.Registry.GetAsync(stored.Info.Id) ?? stored.Info;
-        var response = new UploadResponse(info, stored.Existed, stored.WarningCount, stored.Warnings.Select(IssueDto.From).ToList(), requestId);
-        return stored.Existed ? TypedResults.Ok(response) : TypedResults.Created($"/api/datasets/{info.Id}", response);
+            DatasetId = stored.Info.Id,
+            Model = preprocessModel,
+            MaxLength = query.MaxLength ?? 1024,
+            OverLong = query.OverLong ?? "truncate",
+            TrainOnInputs = query.TrainOnInputs ?? false,
+            Pack = query.Pack ?? false,
+        }.ToFields());
     }
 
     public static async Task<Ok<IReadOnlyList<DatasetInfo>>> ListAsync([AsParameters] DatasetServices services) =>

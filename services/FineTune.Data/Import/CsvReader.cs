@@ -28,18 +28,10 @@ public static class CsvReader
         var first = true;
         while (await reader.ReadLineAsync(cancellationToken) is { } line)
         {
-            if (line.TooLong)
+            if (line.Issue(maxLineBytes, record + 1) is { } unreadable)
             {
                 record++;
-                yield return new ImportItem(record, line.Number, null,
-                    [DataIssue.Error(line.Number, record, null, $"line is {line.Length} bytes, over the {maxLineBytes}-byte limit")]);
-                inQuotes = false; cells.Clear(); cell.Clear();
-                continue;
-            }
-            if (Utf8Validation.Check(line.Bytes.Span, line.Number, record + 1) is { } encoding)
-            {
-                record++;
-                yield return new ImportItem(record, line.Number, null, [encoding]);
+                yield return new ImportItem(record, line.Number, null, [unreadable]);
                 inQuotes = false; cells.Clear(); cell.Clear();
                 continue;
             }
@@ -51,22 +43,7 @@ public static class CsvReader
                 rowLine = line.Number;
             }
             else cell.Append('\n');
-            for (var i = 0; i < text.Length; i++)
-            {
-                var c = text[i];
-                if (inQuotes)
-                {
-                    if (c == '"')
-                    {
-                        if (i + 1 < text.Length && text[i + 1] == '"') { cell.Append('"'); i++; }
-                        else inQuotes = false;
-                    }
-                    else cell.Append(c);
-                }
-                else if (c == '"' && cell.Length == 0) inQuotes = true;
-                else if (c == delimiter) { cells.Add(cell.ToString()); cell.Clear(); }
-                else cell.Append(c);
-            }
+            inQuotes = SplitCells(text, delimiter.Value, inQuotes, cells, cell);
             if (inQuotes) continue;
             cells.Add(cell.ToString());
             cell.Clear();
@@ -78,27 +55,54 @@ public static class CsvReader
                 if (row.Length == 2 && HeaderNames.Contains(row[0].Trim()) && HeaderNames.Contains(row[1].Trim())) continue;
             }
             record++;
-            if (row.Length != 2)
-            {
-                yield return new ImportItem(record, rowLine, null,
-                    [DataIssue.Error(rowLine, record, null, $"expected 2 columns (prompt, answer), found {row.Length}")]);
-                continue;
-            }
-            var issues = new List<DataIssue>();
-            if (string.IsNullOrWhiteSpace(row[1]))
-            {
-                issues.Add(DataIssue.Error(rowLine, record, "column 2", "prompt-only record: the answer column is empty"));
-                yield return new ImportItem(record, rowLine, null, issues);
-                continue;
-            }
-            var conversation = Conversation.Of(new ChatTurn(Roles.User, row[0]), new ChatTurn(Roles.Assistant, row[1]));
-            var ok = RecordRules.Check(conversation, rowLine, record, "messages", issues);
-            yield return new ImportItem(record, rowLine, ok ? conversation : null, issues.Count == 0 ? null : issues);
+            yield return ToItem(row, record, rowLine);
         }
         if (inQuotes)
         {
             record++;
             yield return new ImportItem(record, rowLine, null, [DataIssue.Error(rowLine, record, null, "unterminated quoted field at end of file")]);
         }
+    }
+
+    /// <summary>
+    /// Adds one physical line's characters to the row: closed cells go to <paramref name="cells"/>, the open one stays in
+    /// <paramref name="cell"/>. Returns whether a quoted field is still open at the end of the line.
+    /// </summary>
+    private static bool SplitCells(string text, char delimiter, bool inQuotes, List<string> cells, StringBuilder cell)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (inQuotes)
+            {
+                if (c == '"')
+                {
+                    if (i + 1 < text.Length && text[i + 1] == '"') { cell.Append('"'); i++; }
+                    else inQuotes = false;
+                }
+                else cell.Append(c);
+            }
+            else if (c == '"' && cell.Length == 0) inQuotes = true;
+            else if (c == delimiter) { cells.Add(cell.ToString()); cell.Clear(); }
+            else cell.Append(c);
+        }
+        return inQuotes;
+    }
+
+    /// <summary>A complete row as a user → assistant record, or its error (column count, empty answer, record rules).</summary>
+    private static ImportItem ToItem(string[] row, long record, long rowLine)
+    {
+        if (row.Length != 2)
+            return new ImportItem(record, rowLine, null,
+                [DataIssue.Error(rowLine, record, null, $"expected 2 columns (prompt, answer), found {row.Length}")]);
+        var issues = new List<DataIssue>();
+        if (string.IsNullOrWhiteSpace(row[1]))
+        {
+            issues.Add(DataIssue.Error(rowLine, record, "column 2", "prompt-only record: the answer column is empty"));
+            return new ImportItem(record, rowLine, null, issues);
+        }
+        var conversation = Conversation.Of(new ChatTurn(Roles.User, row[0]), new ChatTurn(Roles.Assistant, row[1]));
+        var ok = RecordRules.Check(conversation, rowLine, record, "messages", issues);
+        return new ImportItem(record, rowLine, ok ? conversation : null, issues.Count == 0 ? null : issues);
     }
 }

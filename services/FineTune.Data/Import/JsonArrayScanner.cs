@@ -15,6 +15,9 @@ public sealed class JsonArrayScanner(Stream stream, int maxElementBytes, int chu
 
     public long BytesRead { get; private set; }
 
+    // Long on purpose: one byte-at-a-time state machine (the State enum plus string/escape/depth flags) whose states
+    // yield elements and errors mid-chunk; an async iterator cannot hand that state to helpers by ref, so split up it
+    // would need the whole state in fields and lose the one place where every transition is visible.
     public async IAsyncEnumerable<Element> ReadAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var chunk = new byte[chunkBytes];

@@ -26,15 +26,9 @@ public static class TextBlockReader
         long record = 0, recordLine = 0;
         while (await reader.ReadLineAsync(cancellationToken) is { } line)
         {
-            if (line.TooLong)
+            if (line.Issue(maxLineBytes, null) is { } unreadable)
             {
-                yield return new ImportItem(record + 1, line.Number, null,
-                    [DataIssue.Error(line.Number, null, null, $"line is {line.Length} bytes, over the {maxLineBytes}-byte limit")]);
-                continue;
-            }
-            if (Utf8Validation.Check(line.Bytes.Span, line.Number, null) is { } encoding)
-            {
-                yield return new ImportItem(record + 1, line.Number, null, [encoding]);
+                yield return new ImportItem(record + 1, line.Number, null, [unreadable]);
                 continue;
             }
             var text = Encoding.UTF8.GetString(line.Bytes.Span);

@@ -14,7 +14,13 @@ public sealed class Utf8LineReader(Stream stream, int maxLineBytes, int chunkByt
     private bool _bomChecked;
     private long _lineNumber;
 
-    public readonly record struct Line(long Number, ReadOnlyMemory<byte> Bytes, bool TooLong, long Length);
+    public readonly record struct Line(long Number, ReadOnlyMemory<byte> Bytes, bool TooLong, long Length)
+    {
+        /// <summary>Why this line cannot be read as text (over <paramref name="maxLineBytes"/>, or not UTF-8), or null.</summary>
+        public DataIssue? Issue(int maxLineBytes, long? record) => TooLong
+            ? DataIssue.Error(Number, record, null, $"line is {Length} bytes, over the {maxLineBytes}-byte limit")
+            : Utf8Validation.Check(Bytes.Span, Number, record);
+    }
 
     /// <summary>Bytes consumed from the stream so far.</summary>
     public long BytesRead { get; private set; }

@@ -37,81 +37,24 @@ public sealed class DatasetStore(DataRoot root)
 
     private async Task<IngestResult> IngestIntoAsync(Stream upload, IngestOptions options, string temp, CancellationToken cancellationToken)
     {
-        var errors = new List<DataIssue>();
-        var warnings = new List<DataIssue>();
-        long errorCount = 0, warningCount = 0;
-        void Report(DataIssue issue)
-        {
-            if (issue.Severity == IssueSeverity.Error)
-            {
-                if (errorCount++ < options.MaxReportedIssues) errors.Add(issue);
-            }
-            else if (warningCount++ < options.MaxReportedIssues) warnings.Add(issue);
-        }
-
+        var log = new IssueLog(options.MaxReportedIssues);
         var counting = new CountingStream(upload);
         var reader = new DatasetReader(options.Format, options.MaxRecordBytes);
-        var seen = new Dictionary<UInt128, long>();
-        int records = 0, duplicates = 0, dropped = 0, maxTokens = 0;
-        long turns = 0, chars = 0, tokens = 0;
+        var tally = new RecordTally();
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var line = new ArrayBufferWriter<byte>(4096);
-        var recordHash = new byte[32];
-
         await using (var output = new FileStream(Path.Combine(temp, DatasetFiles.Records), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
         {
-            await foreach (var item in reader.ReadAsync(counting, cancellationToken))
-            {
-                if (item.Issues is { } issues)
-                    foreach (var issue in issues) Report(issue);
-                if (item.Conversation is not { } conversation) continue;
-
-                line.ResetWrittenCount();
-                CanonicalJson.Write(conversation, line);
-                SHA256.HashData(line.WrittenSpan, recordHash);
-                var key = BinaryPrimitives.ReadUInt128LittleEndian(recordHash);
-                if (seen.TryGetValue(key, out var firstRecord))
-                {
-                    duplicates++;
-                    Report(DataIssue.Warning(item.Line, item.Record, null,
-                        $"duplicate of record {firstRecord}{(options.DropDuplicates ? " (dropped)" : "")}"));
-                    if (options.DropDuplicates) { dropped++; continue; }
-                }
-                else seen[key] = item.Record;
-
-                var estimate = TokenEstimate.Of(conversation);
-                if (options.MaxTokens is { } limit)
-                {
-                    if (options.TokenCounter is { } counter)
-                    {
-                        var exact = counter.Count(conversation);
-                        if (exact > limit)
-                            Report(DataIssue.Error(item.Line, item.Record, null, $"record is {exact} tokens long, over the {limit}-token limit"));
-                    }
-                    else if (estimate > limit)
-                        Report(DataIssue.Warning(item.Line, item.Record, null, $"record is about {estimate} tokens long (estimate), over the {limit}-token limit"));
-                }
-                if (errorCount > 0) continue; // keep validating, stop writing: this upload is rejected
-
-                records++;
-                turns += conversation.Messages.Count;
-                chars += conversation.Chars;
-                tokens += estimate;
-                maxTokens = Math.Max(maxTokens, estimate);
-                line.Write("\n"u8);
-                hash.AppendData(line.WrittenSpan);
-                await output.WriteAsync(line.WrittenMemory, cancellationToken);
-            }
-            if (errorCount == 0 && records == 0)
-                Report(DataIssue.Error(null, null, null, "the file holds no records"));
-            if (errorCount == 0) await output.FlushAsync(cancellationToken);
+            await WriteRecordsAsync(reader.ReadAsync(counting, cancellationToken), output, hash, options, log, tally, cancellationToken);
+            if (log.ErrorCount == 0 && tally.Records == 0)
+                log.Report(DataIssue.Error(null, null, null, "the file holds no records"));
+            if (log.ErrorCount == 0) await output.FlushAsync(cancellationToken);
         }
-        if (errorCount > 0)
-            return new IngestResult.Rejected(errors, errorCount, reader.DetectedFormat, warnings, warningCount);
+        if (log.ErrorCount > 0)
+            return new IngestResult.Rejected(log.Errors, log.ErrorCount, reader.DetectedFormat, log.Warnings, log.WarningCount);
 
         var contentHash = Convert.ToHexStringLower(hash.GetHashAndReset());
         var id = DatasetId.FromHash(contentHash);
-        var evalMembers = DatasetSplit.EvalMembers(records, options.EvalRatio, options.Seed);
+        var evalMembers = DatasetSplit.EvalMembers(tally.Records, options.EvalRatio, options.Seed);
         var evalCount = await WriteSplitAsync(temp, evalMembers, cancellationToken);
         var info = new DatasetInfo
         {
@@ -119,31 +62,93 @@ public sealed class DatasetStore(DataRoot root)
             Hash = contentHash,
             Name = Label(options.Name),
             Format = reader.DetectedFormat,
-            Stats = new DatasetStats(records, turns, chars, tokens, maxTokens),
-            TrainRecords = records - evalCount,
+            Stats = new DatasetStats(tally.Records, tally.Turns, tally.Chars, tally.Tokens, tally.MaxTokens),
+            TrainRecords = tally.Records - evalCount,
             EvalRecords = evalCount,
             EvalRatio = options.EvalRatio,
             Seed = options.Seed,
-            Duplicates = duplicates,
-            DuplicatesDropped = dropped,
-            Warnings = (int)Math.Min(warningCount, int.MaxValue),
+            Duplicates = tally.Duplicates,
+            DuplicatesDropped = tally.Dropped,
+            Warnings = (int)Math.Min(log.WarningCount, int.MaxValue),
             UploadBytes = counting.BytesRead,
             Created = DateTimeOffset.UtcNow,
         };
         await File.WriteAllBytesAsync(Path.Combine(temp, DatasetFiles.Meta), JsonSerializer.SerializeToUtf8Bytes(info, Json), cancellationToken);
+        var (stored, existed) = await PublishAsync(temp, info, cancellationToken);
+        return new IngestResult.Stored(stored, existed, reader.DetectedFormat, log.Warnings, log.WarningCount);
+    }
 
-        var final = root.Dataset(id);
-        var existed = false;
+    /// <summary>
+    /// Validates each record, reports duplicates and token-limit breaches, and writes the canonical lines (hashing them)
+    /// until the first error: after that it keeps validating but stops writing, as the upload is rejected.
+    /// </summary>
+    private static async Task WriteRecordsAsync(IAsyncEnumerable<ImportItem> items, FileStream output, IncrementalHash hash,
+        IngestOptions options, IssueLog log, RecordTally tally, CancellationToken cancellationToken)
+    {
+        var seen = new Dictionary<UInt128, long>();
+        var line = new ArrayBufferWriter<byte>(4096);
+        var recordHash = new byte[32];
+        await foreach (var item in items)
+        {
+            if (item.Issues is { } issues)
+                foreach (var issue in issues) log.Report(issue);
+            if (item.Conversation is not { } conversation) continue;
+
+            line.ResetWrittenCount();
+            CanonicalJson.Write(conversation, line);
+            SHA256.HashData(line.WrittenSpan, recordHash);
+            var key = BinaryPrimitives.ReadUInt128LittleEndian(recordHash);
+            if (seen.TryGetValue(key, out var firstRecord))
+            {
+                tally.Duplicates++;
+                log.Report(DataIssue.Warning(item.Line, item.Record, null,
+                    $"duplicate of record {firstRecord}{(options.DropDuplicates ? " (dropped)" : "")}"));
+                if (options.DropDuplicates) { tally.Dropped++; continue; }
+            }
+            else seen[key] = item.Record;
+
+            var estimate = TokenEstimate.Of(conversation);
+            CheckTokenLimit(item, conversation, estimate, options, log);
+            if (log.ErrorCount > 0) continue; // keep validating, stop writing: this upload is rejected
+
+            tally.Records++;
+            tally.Turns += conversation.Messages.Count;
+            tally.Chars += conversation.Chars;
+            tally.Tokens += estimate;
+            tally.MaxTokens = Math.Max(tally.MaxTokens, estimate);
+            line.Write("\n"u8);
+            hash.AppendData(line.WrittenSpan);
+            await output.WriteAsync(line.WrittenMemory, cancellationToken);
+        }
+    }
+
+    /// <summary>Over <see cref="IngestOptions.MaxTokens"/>: an error when an exact counter is given, else a warning on the estimate.</summary>
+    private static void CheckTokenLimit(ImportItem item, Conversation conversation, int estimate, IngestOptions options, IssueLog log)
+    {
+        if (options.MaxTokens is not { } limit) return;
+        if (options.TokenCounter is { } counter)
+        {
+            var exact = counter.Count(conversation);
+            if (exact > limit)
+                log.Report(DataIssue.Error(item.Line, item.Record, null, $"record is {exact} tokens long, over the {limit}-token limit"));
+        }
+        else if (estimate > limit)
+            log.Report(DataIssue.Warning(item.Line, item.Record, null, $"record is about {estimate} tokens long (estimate), over the {limit}-token limit"));
+    }
+
+    /// <summary>Renames the temp folder to datasets/&lt;id&gt;; when that exists already (same content), the stored one wins.</summary>
+    private async Task<(DatasetInfo Info, bool Existed)> PublishAsync(string temp, DatasetInfo info, CancellationToken cancellationToken)
+    {
+        var final = root.Dataset(info.Id);
         try
         {
             Directory.Move(temp, final);
+            return (info, false);
         }
         catch (IOException) when (Directory.Exists(final))
         {
-            existed = true;
-            info = await ReadInfoAsync(id, cancellationToken) ?? info;
+            return (await ReadInfoAsync(info.Id, cancellationToken) ?? info, true);
         }
-        return new IngestResult.Stored(info, existed, reader.DetectedFormat, warnings, warningCount);
     }
 
     private static async Task<int> WriteSplitAsync(string folder, System.Collections.BitArray evalMembers, CancellationToken cancellationToken)
@@ -234,4 +239,34 @@ public sealed class DatasetStore(DataRoot root)
     }
 
     public bool Exists(string id) => DatasetId.IsValid(id) && File.Exists(Path.Combine(root.Dataset(id), DatasetFiles.Meta));
+
+    /// <summary>The issues of one upload: every one counted, the first MaxReportedIssues of each severity kept.</summary>
+    private sealed class IssueLog(int maxReported)
+    {
+        public List<DataIssue> Errors { get; } = [];
+        public List<DataIssue> Warnings { get; } = [];
+        public long ErrorCount { get; private set; }
+        public long WarningCount { get; private set; }
+
+        public void Report(DataIssue issue)
+        {
+            if (issue.Severity == IssueSeverity.Error)
+            {
+                if (ErrorCount++ < maxReported) Errors.Add(issue);
+            }
+            else if (WarningCount++ < maxReported) Warnings.Add(issue);
+        }
+    }
+
+    /// <summary>Counts over the records written so far (for <see cref="DatasetStats"/>) and the duplicates seen.</summary>
+    private sealed class RecordTally
+    {
+        public int Records { get; set; }
+        public int Duplicates { get; set; }
+        public int Dropped { get; set; }
+        public int MaxTokens { get; set; }
+        public long Turns { get; set; }
+        public long Chars { get; set; }
+        public long Tokens { get; set; }
+    }
 }

@@ -69,7 +69,39 @@ public sealed record GgufVocabulary(
         var type = model.Str("type");
         if (type != "BPE") throw new NotSupportedException($"{tokPath}: tokenizer model type '{type}' is not supported for GGUF export (BPE only).");
         var vocab = model.Prop("vocab") ?? throw new InvalidDataException($"{tokPath}: model.vocab is missing.");
+        var (idToToken, tokenToId, special, added) = ReadTokenTable(root, vocab, tokPath);
+        var maxId = idToToken.Keys.DefaultIfEmpty(-1).Max();
+        if (maxId >= vocabRows)
+            throw new InvalidDataException($"{tokPath}: token id {maxId} does not fit the embedding's {vocabRows} rows.");
 
+        var merges = ReadMerges(model, tokPath);
+        var isSpm = model.Bool("byte_fallback") == true || JsonContains(root.Prop("decoder"), "ByteFallback") || JsonContains(root.Prop("pre_tokenizer"), "Metaspace");
+        var unkToken = model.Str("unk_token");
+        var (tokens, types, scores) = TokenArrays(vocabRows, idToToken, special, added, merges, unkToken, isSpm, tokPath);
+
+        int? Id(string? content) => content is not null && tokenToId.TryGetValue(content, out var id) ? id : null;
+        var bos = Id(cfg.TokenContent("bos_token"));
+        var eos = Id(cfg.TokenContent("eos_token")) ?? GenerationEos(genDoc);
+        var pad = Id(cfg.TokenContent("pad_token"));
+        var unk = Id(cfg.TokenContent("unk_token")) ?? Id(unkToken);
+        var template = Models.ChatTemplates.ChatTemplate.FromFolder(folder).Source;   // the folder's own template, else the family's built-in one
+        int? eot = null;
+        if (template is not null)
+            foreach (var marker in EndOfTurnMarkers)
+                if (template.Contains(marker, StringComparison.Ordinal) && Id(marker) is { } m) { eot = m; break; }
+
+        var addBos = cfg.Bool("add_bos_token") ?? PostProcessorAddsBos(root, bos, idToToken) ?? isSpm;
+        var addEos = cfg.Bool("add_eos_token") ?? false;
+
+        var pre = isSpm ? "default" : DetectPre(root, architecture, tokPath);
+        return new GgufVocabulary(isSpm ? "llama" : "gpt2", pre, tokens, scores, types, isSpm ? null : EncodeMerges(merges),
+            bos, eos, unk, pad, eot == eos ? null : eot, addBos, addEos, template);
+    }
+
+    /// <summary>model.vocab plus added_tokens (which override it): id ↔ text, and which ids are added or special.</summary>
+    private static (Dictionary<int, string> IdToToken, Dictionary<string, int> TokenToId, HashSet<int> Special, HashSet<int> Added)
+        ReadTokenTable(JsonElement root, JsonElement vocab, string tokPath)
+    {
         var idToToken = new Dictionary<int, string>();
         var tokenToId = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var p in vocab.EnumerateObject())
@@ -92,14 +124,16 @@ public sealed record GgufVocabulary(
                 if (t.Bool("special") == true) special.Add(id);
             }
         }
-        var maxId = idToToken.Keys.DefaultIfEmpty(-1).Max();
-        if (maxId >= vocabRows)
-            throw new InvalidDataException($"{tokPath}: token id {maxId} does not fit the embedding's {vocabRows} rows.");
+        return (idToToken, tokenToId, special, added);
+    }
 
-        var merges = ReadMerges(model, tokPath);
-        var isSpm = model.Bool("byte_fallback") == true || JsonContains(root.Prop("decoder"), "ByteFallback") || JsonContains(root.Prop("pre_tokenizer"), "Metaspace");
-        var unkToken = model.Str("unk_token");
-
+    /// <summary>
+    /// tokenizer.ggml.tokens / token_type / scores, one per embedding row ([PADn] for ids the tokenizer lacks). SentencePiece-style
+    /// vocabularies also get scores (merge rank, negated) and Unknown/Byte types.
+    /// </summary>
+    private static (string[] Tokens, GgufTokenType[] Types, float[]? Scores) TokenArrays(int vocabRows, Dictionary<int, string> idToToken,
+        HashSet<int> special, HashSet<int> added, List<string> merges, string? unkToken, bool isSpm, string tokPath)
+    {
         var tokens = new string[vocabRows];
         var types = new GgufTokenType[vocabRows];
         float[]? scores = isSpm ? new float[vocabRows] : null;
@@ -134,24 +168,7 @@ public sealed record GgufVocabulary(
             }
             if (!seen.Add(tokens[id])) throw new InvalidDataException($"{tokPath}: token '{tokens[id]}' appears twice (id {id}); llama.cpp requires unique token strings.");
         }
-
-        int? Id(string? content) => content is not null && tokenToId.TryGetValue(content, out var id) ? id : null;
-        var bos = Id(cfg.TokenContent("bos_token"));
-        var eos = Id(cfg.TokenContent("eos_token")) ?? GenerationEos(genDoc);
-        var pad = Id(cfg.TokenContent("pad_token"));
-        var unk = Id(cfg.TokenContent("unk_token")) ?? Id(unkToken);
-        var template = Models.ChatTemplates.ChatTemplate.FromFolder(folder).Source;   // the folder's own template, else the family's built-in one
-        int? eot = null;
-        if (template is not null)
-            foreach (var marker in EndOfTurnMarkers)
-                if (template.Contains(marker, StringComparison.Ordinal) && Id(marker) is { } m) { eot = m; break; }
-
-        var addBos = cfg.Bool("add_bos_token") ?? PostProcessorAddsBos(root, bos, idToToken) ?? isSpm;
-        var addEos = cfg.Bool("add_eos_token") ?? false;
-
-        var pre = isSpm ? "default" : DetectPre(root, architecture, tokPath);
-        return new GgufVocabulary(isSpm ? "llama" : "gpt2", pre, tokens, scores, types, isSpm ? null : EncodeMerges(merges),
-            bos, eos, unk, pad, eot == eos ? null : eot, addBos, addEos, template);
+        return (tokens, types, scores);
     }
 
     private static List<string> ReadMerges(JsonElement model, string file)

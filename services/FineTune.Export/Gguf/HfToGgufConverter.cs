@@ -35,28 +35,12 @@ public sealed class HfToGgufConverter
         var sw = Stopwatch.StartNew();
         var p = GgufModelParameters.FromFolder(hfFolder);
         using var checkpoint = SafetensorsCheckpoint.Open(hfFolder);
-
-        // HF name → GGUF name, shapes; reject tensors llama.cpp's graph would not know.
-        var sources = new Dictionary<string, SafetensorInfo>(StringComparer.Ordinal);
-        foreach (var t in checkpoint.Tensors)
-        {
-            if (GgufTensorNames.IsIgnored(t.Name)) continue;
-            var gguf = GgufTensorNames.TryMap(t.Name, p.Architecture)
-                ?? throw new NotSupportedException($"{checkpoint.Source}: tensor '{t.Name}' has no GGUF counterpart for architecture '{p.Architecture}'.");
-            if (gguf == GgufTensorNames.Output && p.TieWordEmbeddings) continue; // llama.cpp reuses token_embd
-            sources[gguf] = t;
-        }
+        var sources = MapTensors(checkpoint, p);
         if (!sources.TryGetValue(GgufTensorNames.TokenEmbedding, out var embd))
             throw new InvalidDataException($"{checkpoint.Source}: model.embed_tokens.weight is missing.");
         var vocabRows = (int)embd.Shape[0];
         var vocab = GgufVocabulary.FromFolder(hfFolder, vocabRows, p.Architecture);
-        var extra = new Dictionary<string, float[]>(StringComparer.Ordinal);
-        if (p.RopeScaling?.Type == "llama3") extra[GgufTensorNames.RopeFreqs] = p.Llama3RopeFactors();
-        if (p.LongRopeShort is not null)
-        {
-            extra[GgufTensorNames.RopeFactorsShort] = p.LongRopeShort;
-            extra[GgufTensorNames.RopeFactorsLong] = p.LongRopeLong!;
-        }
+        var extra = GeneratedTensors(p);
 
         var planned = sources.Select(kv => new PlannedTensor(kv.Key, kv.Value.Shape.Reverse().ToArray())).ToList();
         planned.AddRange(extra.Select(kv => new PlannedTensor(kv.Key, [kv.Value.Length])));
@@ -82,14 +66,7 @@ public sealed class HfToGgufConverter
                 if (p.PermutesQk) PermuteIfQk(t.Name, data, src.Shape, p);
                 if (p.UnitOffsetNorms) AdaptGemmaNorm(t.Name, data, p);
             }
-            var bytes = GgmlQuantizer.Quantize(type, data);
-            double? err = null;
-            if (Verify && type != GgmlType.F32)
-            {
-                err = QuantizationErrorBound.RelativeRmsError(data, GgmlQuantizer.Dequantize(type, bytes, data.LongLength));
-                if (err > QuantizationErrorBound.RelativeRms(type))
-                    throw new InvalidOperationException($"Tensor '{t.Name}' as {type}: relative RMS error {err:G3} exceeds the bound {QuantizationErrorBound.RelativeRms(type):G3}.");
-            }
+            var bytes = Quantize(t.Name, type, data, out var err);
             w.WriteTensorData(t.Name, bytes);
             reports.Add(new GgufTensorReport(t.Name, type, t.Ne, err));
             Progress?.Report((i + 1, plan.Count, t.Name));
@@ -99,6 +76,48 @@ public sealed class HfToGgufConverter
         {
             Warnings = p.Warnings,
         };
+    }
+
+    /// <summary>GGUF name → HF tensor; rejects tensors llama.cpp's graph would not know.</summary>
+    private static Dictionary<string, SafetensorInfo> MapTensors(SafetensorsCheckpoint checkpoint, GgufModelParameters p)
+    {
+        var sources = new Dictionary<string, SafetensorInfo>(StringComparer.Ordinal);
+        foreach (var t in checkpoint.Tensors)
+        {
+            if (GgufTensorNames.IsIgnored(t.Name)) continue;
+            var gguf = GgufTensorNames.TryMap(t.Name, p.Architecture)
+                ?? throw new NotSupportedException($"{checkpoint.Source}: tensor '{t.Name}' has no GGUF counterpart for architecture '{p.Architecture}'.");
+            if (gguf == GgufTensorNames.Output && p.TieWordEmbeddings) continue; // llama.cpp reuses token_embd
+            sources[gguf] = t;
+        }
+        return sources;
+    }
+
+    /// <summary>Tensors llama.cpp wants that the checkpoint does not store: llama3 rope_freqs, LongRoPE factors.</summary>
+    private static Dictionary<string, float[]> GeneratedTensors(GgufModelParameters p)
+    {
+        var extra = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        if (p.RopeScaling?.Type == "llama3") extra[GgufTensorNames.RopeFreqs] = p.Llama3RopeFactors();
+        if (p.LongRopeShort is not null)
+        {
+            extra[GgufTensorNames.RopeFactorsShort] = p.LongRopeShort;
+            extra[GgufTensorNames.RopeFactorsLong] = p.LongRopeLong!;
+        }
+        return extra;
+    }
+
+    /// <summary>Quantizes one tensor; with <see cref="Verify"/>, also measures the round trip's error and fails past the type's bound.</summary>
+    private byte[] Quantize(string name, GgmlType type, float[] data, out double? err)
+    {
+        var bytes = GgmlQuantizer.Quantize(type, data);
+        err = null;
+        if (Verify && type != GgmlType.F32)
+        {
+            err = QuantizationErrorBound.RelativeRmsError(data, GgmlQuantizer.Dequantize(type, bytes, data.LongLength));
+            if (err > QuantizationErrorBound.RelativeRms(type))
+                throw new InvalidOperationException($"Tensor '{name}' as {type}: relative RMS error {err:G3} exceeds the bound {QuantizationErrorBound.RelativeRms(type):G3}.");
+        }
+        return bytes;
     }
 
     /// <summary>Gemma norms: llama.cpp multiplies by the stored weight, HF by 1 + w; attn_q_norm also carries the query scale.</summary>

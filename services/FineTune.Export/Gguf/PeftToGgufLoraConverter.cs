@@ -25,55 +25,17 @@ public static class PeftToGgufLoraConverter
         if (type is not (GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 or GgmlType.Q8_0))
             throw new ArgumentException($"GGUF LoRA tensors are F32, F16, BF16 or Q8_0, not {type}.");
         var p = GgufModelParameters.FromFolder(baseModelFolder);
-        var configPath = Path.Combine(adapterFolder, AdapterConfigFile);
-        if (!File.Exists(configPath)) throw new FileNotFoundException($"{configPath}: PEFT adapter config not found.", configPath);
-        using var doc = HfJson.Load(configPath);
-        var cfg = doc.RootElement;
-        var peftType = cfg.Str("peft_type") ?? "LORA";
-        if (peftType != "LORA") throw new NotSupportedException($"{configPath}: peft_type '{peftType}' cannot become a GGUF LoRA adapter.");
-        if (cfg.Bool("use_dora") == true) throw new NotSupportedException($"{configPath}: use_dora is set; llama.cpp has no DoRA support. Merge the adapter and export the merged model instead.");
-        if (cfg.Prop("alpha_pattern") is { ValueKind: JsonValueKind.Object } ap && ap.EnumerateObject().Any())
-            throw new NotSupportedException($"{configPath}: alpha_pattern gives modules different alphas; a GGUF adapter has one adapter.lora.alpha.");
-        var r = cfg.RequireInt("r", configPath);
-        var loraAlpha = (float)(cfg.Double("lora_alpha") ?? r);
-        var alpha = cfg.Bool("use_rslora") == true ? loraAlpha * MathF.Sqrt(r) : loraAlpha;
+        var alpha = ReadAlpha(adapterFolder);
 
         var weightsPath = Path.Combine(adapterFolder, AdapterWeightsFile);
         if (!File.Exists(weightsPath)) throw new FileNotFoundException($"{weightsPath}: PEFT adapter weights not found.", weightsPath);
         using var file = SafetensorsFile.Open(weightsPath);
-
-        // module path → (A, B)
-        var pairs = new SortedDictionary<string, (SafetensorInfo? A, SafetensorInfo? B)>(StringComparer.Ordinal);
-        foreach (var t in file.Tensors)
-        {
-            var name = t.Name.StartsWith("base_model.model.", StringComparison.Ordinal) ? t.Name["base_model.model.".Length..] : t.Name;
-            name = name.Replace(".lora_A.default.", ".lora_A.", StringComparison.Ordinal).Replace(".lora_B.default.", ".lora_B.", StringComparison.Ordinal);
-            string module;
-            bool isA;
-            if (name.EndsWith(".lora_A.weight", StringComparison.Ordinal)) { module = name[..^".lora_A.weight".Length]; isA = true; }
-            else if (name.EndsWith(".lora_B.weight", StringComparison.Ordinal)) { module = name[..^".lora_B.weight".Length]; isA = false; }
-            else throw new NotSupportedException($"{weightsPath}: tensor '{t.Name}' is not a LoRA A/B matrix; llama.cpp adapters carry only lora_a/lora_b (merge the adapter to keep it).");
-            pairs.TryGetValue(module, out var pair);
-            pairs[module] = isA ? (t, pair.B) : (pair.A, t);
-        }
-        if (pairs.Count == 0) throw new InvalidDataException($"{weightsPath}: no LoRA tensors.");
+        var plan = Plan(PairByModule(file, weightsPath), p, weightsPath);
 
         using var w = new GgufWriter(outputPath, p.Architecture);
         w.AddType("adapter");
         w.AddAdapterType("lora");
         w.AddLoraAlpha(alpha);
-        var plan = new List<(string Gguf, string Module, SafetensorInfo A, SafetensorInfo B)>();
-        foreach (var (module, (a, b)) in pairs)
-        {
-            if (a is null || b is null) throw new InvalidDataException($"{weightsPath}: module '{module}' has lora_{(a is null ? "A" : "B")} missing.");
-            var gguf = GgufTensorNames.TryMapModule(module, p.Architecture)
-                ?? throw new NotSupportedException($"{weightsPath}: LoRA target '{module}' has no GGUF tensor in a {p.Architecture} model.");
-            if (gguf == GgufTensorNames.TokenEmbedding) throw new NotSupportedException($"{weightsPath}: embedding adapters ('{module}') are not exported to GGUF; merge instead.");
-            if (a.Shape.Length != 2 || b.Shape.Length != 2 || a.Shape[0] != b.Shape[1])
-                throw new InvalidDataException($"{weightsPath}: '{module}' has lora_A [{string.Join(", ", a.Shape)}] and lora_B [{string.Join(", ", b.Shape)}], which do not chain.");
-            plan.Add((gguf, module, a, b));
-        }
-        plan.Sort((x, y) => QuantizationPlan.CompareWeightNames(x.Gguf, y.Gguf));
         GgmlType TypeFor(long rowLength) => rowLength % GgmlTypeInfo.Of(type).BlockElements == 0 ? type : GgmlType.F32;
         foreach (var (gguf, _, a, b) in plan)
         {
@@ -92,5 +54,61 @@ public static class PeftToGgufLoraConverter
         }
         w.Commit();
         return new GgufLoraResult(Path.GetFullPath(outputPath), alpha, plan.Count, new FileInfo(outputPath).Length);
+    }
+
+    /// <summary>adapter.lora.alpha from adapter_config.json (rsLoRA folded in), rejecting what a GGUF adapter cannot carry.</summary>
+    private static float ReadAlpha(string adapterFolder)
+    {
+        var configPath = Path.Combine(adapterFolder, AdapterConfigFile);
+        if (!File.Exists(configPath)) throw new FileNotFoundException($"{configPath}: PEFT adapter config not found.", configPath);
+        using var doc = HfJson.Load(configPath);
+        var cfg = doc.RootElement;
+        var peftType = cfg.Str("peft_type") ?? "LORA";
+        if (peftType != "LORA") throw new NotSupportedException($"{configPath}: peft_type '{peftType}' cannot become a GGUF LoRA adapter.");
+        if (cfg.Bool("use_dora") == true) throw new NotSupportedException($"{configPath}: use_dora is set; llama.cpp has no DoRA support. Merge the adapter and export the merged model instead.");
+        if (cfg.Prop("alpha_pattern") is { ValueKind: JsonValueKind.Object } ap && ap.EnumerateObject().Any())
+            throw new NotSupportedException($"{configPath}: alpha_pattern gives modules different alphas; a GGUF adapter has one adapter.lora.alpha.");
+        var r = cfg.RequireInt("r", configPath);
+        var loraAlpha = (float)(cfg.Double("lora_alpha") ?? r);
+        return cfg.Bool("use_rslora") == true ? loraAlpha * MathF.Sqrt(r) : loraAlpha;
+    }
+
+    /// <summary>The adapter's tensors as module path → (lora_A, lora_B); anything else is rejected.</summary>
+    private static SortedDictionary<string, (SafetensorInfo? A, SafetensorInfo? B)> PairByModule(SafetensorsFile file, string weightsPath)
+    {
+        var pairs = new SortedDictionary<string, (SafetensorInfo? A, SafetensorInfo? B)>(StringComparer.Ordinal);
+        foreach (var t in file.Tensors)
+        {
+            var name = t.Name.StartsWith("base_model.model.", StringComparison.Ordinal) ? t.Name["base_model.model.".Length..] : t.Name;
+            name = name.Replace(".lora_A.default.", ".lora_A.", StringComparison.Ordinal).Replace(".lora_B.default.", ".lora_B.", StringComparison.Ordinal);
+            string module;
+            bool isA;
+            if (name.EndsWith(".lora_A.weight", StringComparison.Ordinal)) { module = name[..^".lora_A.weight".Length]; isA = true; }
+            else if (name.EndsWith(".lora_B.weight", StringComparison.Ordinal)) { module = name[..^".lora_B.weight".Length]; isA = false; }
+            else throw new NotSupportedException($"{weightsPath}: tensor '{t.Name}' is not a LoRA A/B matrix; llama.cpp adapters carry only lora_a/lora_b (merge the adapter to keep it).");
+            pairs.TryGetValue(module, out var pair);
+            pairs[module] = isA ? (t, pair.B) : (pair.A, t);
+        }
+        if (pairs.Count == 0) throw new InvalidDataException($"{weightsPath}: no LoRA tensors.");
+        return pairs;
+    }
+
+    /// <summary>Each complete pair with its GGUF tensor name, shapes checked to chain, in llama.cpp's tensor order.</summary>
+    private static List<(string Gguf, string Module, SafetensorInfo A, SafetensorInfo B)> Plan(
+        SortedDictionary<string, (SafetensorInfo? A, SafetensorInfo? B)> pairs, GgufModelParameters p, string weightsPath)
+    {
+        var plan = new List<(string Gguf, string Module, SafetensorInfo A, SafetensorInfo B)>();
+        foreach (var (module, (a, b)) in pairs)
+        {
+            if (a is null || b is null) throw new InvalidDataException($"{weightsPath}: module '{module}' has lora_{(a is null ? "A" : "B")} missing.");
+            var gguf = GgufTensorNames.TryMapModule(module, p.Architecture)
+                ?? throw new NotSupportedException($"{weightsPath}: LoRA target '{module}' has no GGUF tensor in a {p.Architecture} model.");
+            if (gguf == GgufTensorNames.TokenEmbedding) throw new NotSupportedException($"{weightsPath}: embedding adapters ('{module}') are not exported to GGUF; merge instead.");
+            if (a.Shape.Length != 2 || b.Shape.Length != 2 || a.Shape[0] != b.Shape[1])
+                throw new InvalidDataException($"{weightsPath}: '{module}' has lora_A [{string.Join(", ", a.Shape)}] and lora_B [{string.Join(", ", b.Shape)}], which do not chain.");
+            plan.Add((gguf, module, a, b));
+        }
+        plan.Sort((x, y) => QuantizationPlan.CompareWeightNames(x.Gguf, y.Gguf));
+        return plan;
     }
 }

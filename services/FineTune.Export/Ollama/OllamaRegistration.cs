@@ -95,40 +95,8 @@ public sealed class OllamaRegistration
         var existing = new List<string>();
         try
         {
-            foreach (var blob in request.Files.Concat(request.Adapters))
-            {
-                if (await _retry.ExecuteAsync(async t => await _client.IsBlobExistsAsync(Digest(blob), t), ct))
-                    existing.Add(blob.Name);
-                else
-                {
-                    await _retry.ExecuteAsync(async t => await PushBlobStreamedAsync(blob, t), ct);
-                    uploaded.Add(blob.Name);
-                }
-            }
-
-            var create = new CreateModelRequest
-            {
-                Model = request.ModelName,
-                From = request.FromModel,
-                Files = request.Files.Count > 0 ? request.Files.ToDictionary(b => b.Name, Digest) : null,
-                Adapters = request.Adapters.Count > 0 ? request.Adapters.ToDictionary(b => b.Name, Digest) : null,
-                Template = request.Modelfile.Template,
-                System = request.Modelfile.System,
-                Parameters = request.Modelfile.ApiParameters(),
-                Stream = false,
-            };
-            await _retry.ExecuteAsync(async t =>
-            {
-                string? last = null;
-                await foreach (var status in _client.CreateModelAsync(create, t))
-                    last = status?.Status ?? last;
-                if (last != "success") throw new OllamaRegistrationException($"/api/create ended with status '{last ?? "(none)"}', not 'success'.");
-            }, ct);
-
-            var models = await _retry.ExecuteAsync(async t => await _client.ListLocalModelsAsync(t), ct);
-            if (!models.Any(m => SameModel(m.Name, request.ModelName)))
-                throw new OllamaRegistrationException($"'{request.ModelName}' was created but is missing from /api/tags ({string.Join(", ", models.Select(m => m.Name))}).");
-
+            await PushBlobsAsync(request, uploaded, existing, ct);
+            await CreateModelAsync(request, ct);
             var evaluations = new List<OllamaChatResult>();
             foreach (var prompt in request.EvaluationPrompts ?? [])
                 evaluations.Add(new OllamaChatResult(prompt, await _retry.ExecuteAsync(async t => await ChatOnceAsync(request.ModelName, prompt, t), ct)));
@@ -143,6 +111,48 @@ public sealed class OllamaRegistration
             activity?.SetStatus(ActivityStatusCode.Error, e.Message);
             return new RegistrationResult(RegistrationStatus.Failed, request.ModelName, $"{e.GetType().Name}: {e.Message}", uploaded, existing, []);
         }
+    }
+
+    /// <summary>Uploads each GGUF and adapter blob Ollama lacks; records which were uploaded and which it already had.</summary>
+    private async Task PushBlobsAsync(RegistrationRequest request, List<string> uploaded, List<string> existing, CancellationToken ct)
+    {
+        foreach (var blob in request.Files.Concat(request.Adapters))
+        {
+            if (await _retry.ExecuteAsync(async t => await _client.IsBlobExistsAsync(Digest(blob), t), ct))
+                existing.Add(blob.Name);
+            else
+            {
+                await _retry.ExecuteAsync(async t => await PushBlobStreamedAsync(blob, t), ct);
+                uploaded.Add(blob.Name);
+            }
+        }
+    }
+
+    /// <summary>/api/create from the uploaded blobs and the Modelfile's settings, then checks /api/tags lists the model.</summary>
+    private async Task CreateModelAsync(RegistrationRequest request, CancellationToken ct)
+    {
+        var create = new CreateModelRequest
+        {
+            Model = request.ModelName,
+            From = request.FromModel,
+            Files = request.Files.Count > 0 ? request.Files.ToDictionary(b => b.Name, Digest) : null,
+            Adapters = request.Adapters.Count > 0 ? request.Adapters.ToDictionary(b => b.Name, Digest) : null,
+            Template = request.Modelfile.Template,
+            System = request.Modelfile.System,
+            Parameters = request.Modelfile.ApiParameters(),
+            Stream = false,
+        };
+        await _retry.ExecuteAsync(async t =>
+        {
+            string? last = null;
+            await foreach (var status in _client.CreateModelAsync(create, t))
+                last = status?.Status ?? last;
+            if (last != "success") throw new OllamaRegistrationException($"/api/create ended with status '{last ?? "(none)"}', not 'success'.");
+        }, ct);
+
+        var models = await _retry.ExecuteAsync(async t => await _client.ListLocalModelsAsync(t), ct);
+        if (!models.Any(m => SameModel(m.Name, request.ModelName)))
+            throw new OllamaRegistrationException($"'{request.ModelName}' was created but is missing from /api/tags ({string.Join(", ", models.Select(m => m.Name))}).");
     }
 
     /// <summary>POST /api/blobs/sha256:… with the file streamed from disk (never loaded whole).</summary>

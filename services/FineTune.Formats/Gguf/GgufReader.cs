@@ -79,6 +79,23 @@ public sealed class GgufReader : IDisposable
     {
         var length = _file.Length;
         using var r = new BinaryReader(_file, Encoding.UTF8, leaveOpen: true);
+        var (tensorCount, kvCount) = ReadHeader(r, length);
+        ReadMetadata(r, kvCount);
+        ReadAlignment();
+        var tensors = ReadTensorInfos(r, tensorCount);
+        Tensors = tensors;
+        DataStart = GgufWriter.Pad(_file.Position, Alignment);
+        if (tensors.Count > 0)
+        {
+            var last = tensors[^1];
+            var end = DataStart + last.Offset + last.ByteSize;
+            if (end > length) throw Fail($"tensor '{last.Name}' ends at byte {end}, past the end of the {length}-byte file");
+        }
+    }
+
+    /// <summary>Magic, version and the two counts, each checked against what the file's length can hold.</summary>
+    private (ulong TensorCount, ulong KvCount) ReadHeader(BinaryReader r, long length)
+    {
         if (length < 24) throw Fail($"file is {length} bytes, too short for a GGUF header");
         var magic = r.ReadUInt32();
         if (magic != GgufConstants.Magic) throw Fail($"bad magic 0x{magic:X8}, expected 0x{GgufConstants.Magic:X8} (\"GGUF\")");
@@ -88,7 +105,11 @@ public sealed class GgufReader : IDisposable
         var kvCount = r.ReadUInt64();
         if (tensorCount > (ulong)length / 24 || kvCount > (ulong)length / 12)
             throw Fail($"header claims {tensorCount} tensors and {kvCount} metadata pairs, more than a {length}-byte file can hold");
+        return (tensorCount, kvCount);
+    }
 
+    private void ReadMetadata(BinaryReader r, ulong kvCount)
+    {
         var kv = new Dictionary<string, GgufValue>(StringComparer.Ordinal);
         var order = new List<string>();
         for (ulong i = 0; i < kvCount; i++)
@@ -101,50 +122,54 @@ public sealed class GgufReader : IDisposable
         }
         Metadata = kv;
         MetadataOrder = order;
+    }
 
-        if (kv.TryGetValue(GgufKeys.General.Alignment, out var align))
-        {
-            if (align.Type != GgufValueType.UInt32) throw Fail($"'{GgufKeys.General.Alignment}' has type {align.Describe()}, expected UInt32");
-            var a = align.AsUInt32();
-            if (a == 0 || (a & (a - 1)) != 0) throw Fail($"'{GgufKeys.General.Alignment}' = {a} is not a power of two");
-            Alignment = (int)a;
-        }
+    /// <summary>general.alignment, when present: a UInt32 power of two.</summary>
+    private void ReadAlignment()
+    {
+        if (!Metadata.TryGetValue(GgufKeys.General.Alignment, out var align)) return;
+        if (align.Type != GgufValueType.UInt32) throw Fail($"'{GgufKeys.General.Alignment}' has type {align.Describe()}, expected UInt32");
+        var a = align.AsUInt32();
+        if (a == 0 || (a & (a - 1)) != 0) throw Fail($"'{GgufKeys.General.Alignment}' = {a} is not a power of two");
+        Alignment = (int)a;
+    }
 
+    /// <summary>The tensor infos, each checked (name length, dims, supported type, block-aligned rows) and packed back to back.</summary>
+    private List<GgufTensorInfo> ReadTensorInfos(BinaryReader r, ulong tensorCount)
+    {
         var tensors = new List<GgufTensorInfo>();
         long expectedOffset = 0;
         for (ulong i = 0; i < tensorCount; i++)
         {
-            var name = ReadString(r, $"tensor name #{i}");
-            if (Encoding.UTF8.GetByteCount(name) > GgufConstants.MaxTensorNameBytes)
-                throw Fail($"tensor name '{name}' is longer than {GgufConstants.MaxTensorNameBytes} bytes");
-            var nDims = r.ReadUInt32();
-            if (nDims is 0 or > GgufConstants.MaxDims) throw Fail($"tensor '{name}' has {nDims} dims, expected 1..{GgufConstants.MaxDims}");
-            var ne = new long[nDims];
-            for (var d = 0; d < nDims; d++)
-            {
-                var v = r.ReadUInt64();
-                if (v == 0 || v > long.MaxValue / 2) throw Fail($"tensor '{name}' dim {d} = {v} is invalid");
-                ne[d] = (long)v;
-            }
-            var type = (GgmlType)r.ReadUInt32();
-            if (!GgmlTypeInfo.IsSupported(type)) throw Fail($"tensor '{name}' has unsupported ggml type {(uint)type}");
-            var info = GgmlTypeInfo.Of(type);
-            if (ne[0] % info.BlockElements != 0) throw Fail($"tensor '{name}': ne[0] = {ne[0]} is not a multiple of {type}'s block size {info.BlockElements}");
-            var offset = (long)r.ReadUInt64();
-            if (offset != expectedOffset) throw Fail($"tensor '{name}' has offset {offset}, expected {expectedOffset}");
-            var t = new GgufTensorInfo(name, ne, type, offset);
-            if (!_byName.TryAdd(name, t)) throw Fail($"duplicate tensor name '{name}'");
+            var t = ReadTensorInfo(r, i);
+            if (t.Offset != expectedOffset) throw Fail($"tensor '{t.Name}' has offset {t.Offset}, expected {expectedOffset}");
+            if (!_byName.TryAdd(t.Name, t)) throw Fail($"duplicate tensor name '{t.Name}'");
             tensors.Add(t);
             expectedOffset += GgufWriter.Pad(t.ByteSize, Alignment);
         }
-        Tensors = tensors;
-        DataStart = GgufWriter.Pad(_file.Position, Alignment);
-        if (tensors.Count > 0)
+        return tensors;
+    }
+
+    private GgufTensorInfo ReadTensorInfo(BinaryReader r, ulong i)
+    {
+        var name = ReadString(r, $"tensor name #{i}");
+        if (Encoding.UTF8.GetByteCount(name) > GgufConstants.MaxTensorNameBytes)
+            throw Fail($"tensor name '{name}' is longer than {GgufConstants.MaxTensorNameBytes} bytes");
+        var nDims = r.ReadUInt32();
+        if (nDims is 0 or > GgufConstants.MaxDims) throw Fail($"tensor '{name}' has {nDims} dims, expected 1..{GgufConstants.MaxDims}");
+        var ne = new long[nDims];
+        for (var d = 0; d < nDims; d++)
         {
-            var last = tensors[^1];
-            var end = DataStart + last.Offset + last.ByteSize;
-            if (end > length) throw Fail($"tensor '{last.Name}' ends at byte {end}, past the end of the {length}-byte file");
+            var v = r.ReadUInt64();
+            if (v == 0 || v > long.MaxValue / 2) throw Fail($"tensor '{name}' dim {d} = {v} is invalid");
+            ne[d] = (long)v;
         }
+        var type = (GgmlType)r.ReadUInt32();
+        if (!GgmlTypeInfo.IsSupported(type)) throw Fail($"tensor '{name}' has unsupported ggml type {(uint)type}");
+        var info = GgmlTypeInfo.Of(type);
+        if (ne[0] % info.BlockElements != 0) throw Fail($"tensor '{name}': ne[0] = {ne[0]} is not a multiple of {type}'s block size {info.BlockElements}");
+        var offset = (long)r.ReadUInt64();
+        return new GgufTensorInfo(name, ne, type, offset);
     }
 
     private GgufValue ReadValue(BinaryReader r, GgufValueType type, string key) => type switch

@@ -23,12 +23,7 @@ public sealed class TextGenerator(CausalLM model, Func<IReadOnlyList<int>, strin
     {
         options.Validate();
         if (prompts.Count == 0) return [];
-        if (prompts.Any(p => p.Length == 0)) throw new ArgumentException("every prompt needs at least one token");
-        if (options.StopStrings.Count > 0 && decode is null) throw new ArgumentException("stop strings need a decoder");
-        var vocab = model.Config.VocabSize;
-        foreach (var p in prompts)
-            if (p.Any(t => t < 0 || t >= vocab))
-                throw new ArgumentException($"prompt token {p.First(t => t < 0 || t >= vocab)} is outside the vocabulary [0, {vocab})");
+        Validate(prompts, options);
 
         var batch = prompts.Count;
         var longest = prompts.Max(p => p.Length);
@@ -39,30 +34,8 @@ public sealed class TextGenerator(CausalLM model, Func<IReadOnlyList<int>, strin
         using var generator = options.Seed is { } seed ? new Generator((ulong)seed, device) : null;
         var sampler = new Sampler(options, generator);
 
-        // Prefill: prompts left-padded to the longest, padding in segment 0.
         var clock = Stopwatch.StartNew();
-        var ids = new long[batch * longest];
-        var segments = new long[batch * longest];
-        for (var b = 0; b < batch; b++)
-        {
-            var pad = longest - prompts[b].Length;
-            for (var t = 0; t < prompts[b].Length; t++)
-            {
-                ids[b * longest + pad + t] = prompts[b][t];
-                segments[b * longest + pad + t] = 1;
-            }
-        }
-        var ragged = prompts.Any(p => p.Length != longest);
-        Tensor next;
-        using (var scope = NewDisposeScope())
-        {
-            var input = tensor(ids, [batch, longest], device: device);
-            var segs = ragged ? tensor(segments, [batch, longest], device: device) : null;
-            var hidden = model.ForwardHidden(input, segmentIds: segs, cache: cache);            // (B, T, C)
-            var logits = model.LmHead(hidden.narrow(1, longest - 1, 1)).squeeze(1);            // (B, V)
-            next = sampler.Next(logits, options.RepetitionPenalty != 1.0 ? states.Select(s => s.Seen).ToArray() : null)
-                .cpu().MoveToOuterDisposeScope();
-        }
+        var next = Prefill(prompts, longest, cache, sampler, states, options);
         var prefillSeconds = clock.Elapsed.TotalSeconds;
         clock.Restart();
 
@@ -72,19 +45,7 @@ public sealed class TextGenerator(CausalLM model, Func<IReadOnlyList<int>, strin
             cancellationToken.ThrowIfCancellationRequested();
             var tokens = next.data<long>().ToArray();
             next.Dispose();
-            for (var b = 0; b < batch; b++)
-            {
-                if (states[b].Finished) continue;
-                generated++;
-                var token = (int)tokens[b];
-                if (options.EosTokenIds.Contains(token))
-                {
-                    states[b].Finish(FinishReason.Eos, decode, onToken, b);
-                    continue;
-                }
-                states[b].Add(token, decode, onToken, b);
-                if (states[b].Tokens.Count >= options.MaxNewTokens) states[b].Finish(FinishReason.Length, decode, onToken, b);
-            }
+            generated += Accept(tokens, states, options, onToken);
             if (states.All(s => s.Finished) || step == options.MaxNewTokens - 1) { next = empty(0); break; }
 
             using var scope = NewDisposeScope();
@@ -100,6 +61,63 @@ public sealed class TextGenerator(CausalLM model, Func<IReadOnlyList<int>, strin
 
         LastStats = new GenerationStats(prompts.Sum(p => p.Length), prefillSeconds, generated, clock.Elapsed.TotalSeconds);
         return [.. states.Select(s => s.Result!)];
+    }
+
+    private void Validate(IReadOnlyList<int[]> prompts, GenerationOptions options)
+    {
+        if (prompts.Any(p => p.Length == 0)) throw new ArgumentException("every prompt needs at least one token");
+        if (options.StopStrings.Count > 0 && decode is null) throw new ArgumentException("stop strings need a decoder");
+        var vocab = model.Config.VocabSize;
+        foreach (var p in prompts)
+            if (p.Any(t => t < 0 || t >= vocab))
+                throw new ArgumentException($"prompt token {p.First(t => t < 0 || t >= vocab)} is outside the vocabulary [0, {vocab})");
+    }
+
+    /// <summary>Prefill: prompts left-padded to the longest, padding in segment 0; returns the first sampled token of each (on the CPU).</summary>
+    private Tensor Prefill(IReadOnlyList<int[]> prompts, int longest, KVCache cache, Sampler sampler, SequenceState[] states,
+        GenerationOptions options)
+    {
+        var batch = prompts.Count;
+        var device = model.Device;
+        var ids = new long[batch * longest];
+        var segments = new long[batch * longest];
+        for (var b = 0; b < batch; b++)
+        {
+            var pad = longest - prompts[b].Length;
+            for (var t = 0; t < prompts[b].Length; t++)
+            {
+                ids[b * longest + pad + t] = prompts[b][t];
+                segments[b * longest + pad + t] = 1;
+            }
+        }
+        var ragged = prompts.Any(p => p.Length != longest);
+        using var scope = NewDisposeScope();
+        var input = tensor(ids, [batch, longest], device: device);
+        var segs = ragged ? tensor(segments, [batch, longest], device: device) : null;
+        var hidden = model.ForwardHidden(input, segmentIds: segs, cache: cache);            // (B, T, C)
+        var logits = model.LmHead(hidden.narrow(1, longest - 1, 1)).squeeze(1);            // (B, V)
+        return sampler.Next(logits, options.RepetitionPenalty != 1.0 ? states.Select(s => s.Seen).ToArray() : null)
+            .cpu().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Hands each unfinished sequence its sampled token (finishing it on EOS or at the length limit); returns how many tokens were taken.</summary>
+    private int Accept(long[] tokens, SequenceState[] states, GenerationOptions options, Action<GeneratedToken>? onToken)
+    {
+        var generated = 0;
+        for (var b = 0; b < states.Length; b++)
+        {
+            if (states[b].Finished) continue;
+            generated++;
+            var token = (int)tokens[b];
+            if (options.EosTokenIds.Contains(token))
+            {
+                states[b].Finish(FinishReason.Eos, decode, onToken, b);
+                continue;
+            }
+            states[b].Add(token, decode, onToken, b);
+            if (states[b].Tokens.Count >= options.MaxNewTokens) states[b].Finish(FinishReason.Length, decode, onToken, b);
+        }
+        return generated;
     }
 
     /// <summary>One prompt's progress: tokens so far, text streamed so far, how it ended.</summary>

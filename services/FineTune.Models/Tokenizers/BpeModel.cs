@@ -154,17 +154,7 @@ internal sealed class BpeModel : TokenModel
     {
         if (IgnoreMerges && EndOfWordSuffix is null && _vocab.TryGetValue(word, out var whole))
             return [new Piece(whole, 0, word.Length)];
-        if (_library is not null)
-        {
-            var tokens = _library.EncodeToTokens(word, out _, considerPreTokenization: false, considerNormalization: false);
-            var result = new Piece[tokens.Count];
-            for (var i = 0; i < tokens.Count; i++)
-            {
-                var (offset, length) = tokens[i].Offset.GetOffsetAndLength(word.Length);
-                result[i] = new Piece(tokens[i].Id, offset, offset + length);
-            }
-            return result;
-        }
+        if (_library is not null) return EncodeWithLibrary(_library, word);
 
         // Symbols, one per code point: symbol id (-1 = not in the symbol table, never merges), unit span.
         var n = 0;
@@ -188,6 +178,13 @@ internal sealed class BpeModel : TokenModel
             sym[n - 1] = _symbolOf.TryGetValue(lastText, out var s) ? s : -1;
         }
 
+        var next = MergeSymbols(sym, to, n);
+        return ToPieces(word, sym, from, to, next, n, lastText);
+    }
+
+    /// <summary>Applies the merges, lowest rank first, to the symbol sequence in place; returns each surviving symbol's successor (-1 at the end).</summary>
+    private int[] MergeSymbols(int[] sym, int[] to, int n)
+    {
         var next = new int[n];
         var prev = new int[n];
         var alive = new bool[n];
@@ -216,7 +213,12 @@ internal sealed class BpeModel : TokenModel
             if (prev[e.Left] >= 0) Consider(prev[e.Left]);
             Consider(e.Left);
         }
+        return next;
+    }
 
+    /// <summary>The merged symbols as vocabulary ids: a symbol outside the vocabulary becomes its UTF-8 byte tokens where byte fallback is on, else the unknown token.</summary>
+    private Piece[] ToPieces(string word, int[] sym, int[] from, int[] to, int[] next, int n, string? lastText)
+    {
         var pieces = new List<Piece>(n);
         for (var i = 0; i >= 0 && i < n; i = next[i])
         {
@@ -239,6 +241,18 @@ internal sealed class BpeModel : TokenModel
             if (UnknownId is int unk) pieces.Add(new Piece(unk, from[i], to[i]));
         }
         return [.. pieces];
+    }
+
+    private static Piece[] EncodeWithLibrary(Microsoft.ML.Tokenizers.Tokenizer library, string word)
+    {
+        var tokens = library.EncodeToTokens(word, out _, considerPreTokenization: false, considerNormalization: false);
+        var result = new Piece[tokens.Count];
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            var (offset, length) = tokens[i].Offset.GetOffsetAndLength(word.Length);
+            result[i] = new Piece(tokens[i].Id, offset, offset + length);
+        }
+        return result;
     }
 
     private int Intern(string text)

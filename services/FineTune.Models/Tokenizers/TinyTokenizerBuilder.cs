@@ -45,7 +45,21 @@ public static class TinyTokenizerBuilder
         ArgumentOutOfRangeException.ThrowIfNegative(merges);
         Directory.CreateDirectory(folder);
         var learned = BpeTrainer.Learn(corpus ?? [BuiltInCorpus], SplitPattern.FromOniguruma(Qwen2Pattern, "tiny tokenizer"), merges);
+        var (vocab, mergeArray, next) = VocabularyAndMerges(learned);
+        var endOfText = next;
+        var imStart = next + 1;
+        var imEnd = next + 2;
+        var special = new[] { (EndOfText, endOfText), (ImStart, imStart), (ImEnd, imEnd) };
 
+        var options = new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+        AtomicFile.WriteAllText(Path.Combine(folder, "tokenizer.json"), TokenizerJson(vocab, mergeArray, special).ToJsonString(options));
+        AtomicFile.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), TokenizerConfigJson(special).ToJsonString(options));
+        return new TinyTokenizerInfo(imEnd + 1, learned.Count, endOfText, imStart, imEnd);
+    }
+
+    /// <summary>The 256 byte tokens, then one token per learned merge (in merge order); returns the next free id.</summary>
+    private static (JsonObject Vocab, JsonArray Merges, int Next) VocabularyAndMerges(IReadOnlyList<(string Left, string Right)> learned)
+    {
         var vocab = new JsonObject();
         for (var b = 0; b < 256; b++) vocab[ByteLevelAlphabet.Encode((byte)b).ToString()] = b;
         var mergeArray = new JsonArray();
@@ -55,12 +69,14 @@ public static class TinyTokenizerBuilder
             if (!vocab.ContainsKey(left + right)) vocab[left + right] = next++;
             mergeArray.Add(left + " " + right);
         }
-        var endOfText = next;
-        var imStart = next + 1;
-        var imEnd = next + 2;
+        return (vocab, mergeArray, next);
+    }
 
+    /// <summary>tokenizer.json: the added special tokens, Qwen2's Split + ByteLevel pre-tokenizer, and the BPE model.</summary>
+    private static JsonObject TokenizerJson(JsonObject vocab, JsonArray mergeArray, (string Content, int Id)[] special)
+    {
         var addedTokens = new JsonArray();
-        foreach (var (content, id) in new[] { (EndOfText, endOfText), (ImStart, imStart), (ImEnd, imEnd) })
+        foreach (var (content, id) in special)
             addedTokens.Add(new JsonObject
             {
                 ["id"] = id, ["content"] = content, ["single_word"] = false, ["lstrip"] = false,
@@ -100,9 +116,14 @@ public static class TinyTokenizerBuilder
                 ["vocab"] = vocab, ["merges"] = mergeArray,
             },
         };
+        return tokenizer;
+    }
 
+    /// <summary>tokenizer_config.json: the special tokens' decoder entries, ChatML's template, EOS and padding.</summary>
+    private static JsonObject TokenizerConfigJson((string Content, int Id)[] special)
+    {
         var decoderEntries = new JsonObject();
-        foreach (var (content, id) in new[] { (EndOfText, endOfText), (ImStart, imStart), (ImEnd, imEnd) })
+        foreach (var (content, id) in special)
             decoderEntries[id.ToString(System.Globalization.CultureInfo.InvariantCulture)] = new JsonObject
             {
                 ["content"] = content, ["lstrip"] = false, ["normalized"] = false, ["rstrip"] = false,
@@ -123,11 +144,7 @@ public static class TinyTokenizerBuilder
             ["tokenizer_class"] = "PreTrainedTokenizerFast",
             ["unk_token"] = null,
         };
-
-        var options = new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-        AtomicFile.WriteAllText(Path.Combine(folder, "tokenizer.json"), tokenizer.ToJsonString(options));
-        AtomicFile.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), config.ToJsonString(options));
-        return new TinyTokenizerInfo(imEnd + 1, learned.Count, endOfText, imStart, imEnd);
+        return config;
     }
 
     /// <summary>

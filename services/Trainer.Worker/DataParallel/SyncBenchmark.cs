@@ -28,22 +28,7 @@ public static class SyncBenchmark
         var root = Directory.CreateTempSubdirectory("ft-bench-sync-").FullName;
         try
         {
-            TinyModel.Write(Path.Combine(root, "model"), seed: 0, preset);
-            var random = new Random(1);
-            string[] words = ["alpha", "beta", "gamma", "delta", "price", "name", "json", "red", "blue", "seven", "forty", "shoe"];
-            string Text(int n) => string.Join(' ', Enumerable.Range(0, n).Select(_ => words[random.Next(words.Length)]));
-            await File.WriteAllLinesAsync(Path.Combine(root, "data.jsonl"), Enumerable.Range(0, 64).Select(_ =>
-                $$"""{"messages":[{"role":"user","content":"{{Text(seq / 6)}}"},{"role":"assistant","content":"{{Text(seq / 3)}}"}]}"""));
-            var spec = $$"""
-                model: model
-                data: data.jsonl
-                lora: { r: 16, alpha: 32, dropout: 0, target_modules: [all-linear] }
-                sft: { max_seq_len: {{seq}} }
-                training: { micro_batch_size: 2, gradient_accumulation_steps: 4, max_steps: {{steps + warmup}}, learning_rate: 1e-4, warmup_steps: 0, deterministic: true, seed: 5 }
-                """;
-
-            var jobFile = Path.Combine(root, "job.yaml");
-            await File.WriteAllTextAsync(jobFile, spec);
+            var jobFile = await WriteJobAsync(root, preset, seq, steps + warmup);
             TrainingJob Job(string output) { var j = TrainingJobFile.Load(jobFile); j.Output = Path.Combine(root, output); return j; }
             var trainable = 0L;
             var alone = await CollectAsync(RankRunner.TrainAsync(Job("alone"), root, null, 0, null));
@@ -79,19 +64,48 @@ public static class SyncBenchmark
             Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {preset.Name} ({preset.Layers}×{preset.HiddenSize}), seq {seq}, 2×4 rows | {trainable:N0} | {trainable * 4 / 1024.0:F0} KiB | {stepAlone:F0} ms | {stepPair:F0} ms | {exchange:F1} ms | {waiting:F1} ms | {exchange / stepPair:P1} | {maxDiff:E1} |"));
-            var n = sync!.Steps - atWarmup.Steps;
-            var inSync = coordinator.Skip(warmup).Average(x => x.SyncSeconds) * 1000;
-            var (send, wait, reduce) = ((sync.SendTime - atWarmup.Send).TotalMilliseconds / n, (sync.WaitTime - atWarmup.Wait).TotalMilliseconds / n,
-                (sync.ReduceTime - atWarmup.Reduce).TotalMilliseconds / n);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"rank 0, mean per step after warm-up: {inSync:F1} ms in sync = flatten + copy back {inSync - send - wait - reduce:F1} ms, " +
-                $"XADD {send:F1} ms, XREAD + decode + waiting {wait:F1} ms, sum {reduce:F1} ms"));
+            PrintSyncBreakdown(coordinator, sync!, atWarmup, warmup);
             return 0;
         }
         finally
         {
             Directory.Delete(root, recursive: true);
         }
+    }
+
+    /// <summary>The TinyModel, 64 random two-turn records of about <paramref name="seq"/> tokens, and the deterministic job file naming them.</summary>
+    private static async Task<string> WriteJobAsync(string root, TinyModelPreset preset, int seq, int maxSteps)
+    {
+        TinyModel.Write(Path.Combine(root, "model"), seed: 0, preset);
+        var random = new Random(1);
+        string[] words = ["alpha", "beta", "gamma", "delta", "price", "name", "json", "red", "blue", "seven", "forty", "shoe"];
+        string Text(int n) => string.Join(' ', Enumerable.Range(0, n).Select(_ => words[random.Next(words.Length)]));
+        await File.WriteAllLinesAsync(Path.Combine(root, "data.jsonl"), Enumerable.Range(0, 64).Select(_ =>
+            $$"""{"messages":[{"role":"user","content":"{{Text(seq / 6)}}"},{"role":"assistant","content":"{{Text(seq / 3)}}"}]}"""));
+        var spec = $$"""
+            model: model
+            data: data.jsonl
+            lora: { r: 16, alpha: 32, dropout: 0, target_modules: [all-linear] }
+            sft: { max_seq_len: {{seq}} }
+            training: { micro_batch_size: 2, gradient_accumulation_steps: 4, max_steps: {{maxSteps}}, learning_rate: 1e-4, warmup_steps: 0, deterministic: true, seed: 5 }
+            """;
+
+        var jobFile = Path.Combine(root, "job.yaml");
+        await File.WriteAllTextAsync(jobFile, spec);
+        return jobFile;
+    }
+
+    /// <summary>Rank 0's mean time per step in the gradient exchange after warm-up, by part: XADD, XREAD + waiting, sum, the rest.</summary>
+    private static void PrintSyncBreakdown(List<RankRunner.Step> coordinator, RedisGradientSync sync,
+        (TimeSpan Send, TimeSpan Wait, TimeSpan Reduce, int Steps) atWarmup, int warmup)
+    {
+        var n = sync.Steps - atWarmup.Steps;
+        var inSync = coordinator.Skip(warmup).Average(x => x.SyncSeconds) * 1000;
+        var (send, wait, reduce) = ((sync.SendTime - atWarmup.Send).TotalMilliseconds / n, (sync.WaitTime - atWarmup.Wait).TotalMilliseconds / n,
+            (sync.ReduceTime - atWarmup.Reduce).TotalMilliseconds / n);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"rank 0, mean per step after warm-up: {inSync:F1} ms in sync = flatten + copy back {inSync - send - wait - reduce:F1} ms, " +
+            $"XADD {send:F1} ms, XREAD + decode + waiting {wait:F1} ms, sum {reduce:F1} ms"));
     }
 
     private static async Task<List<RankRunner.Step>> CollectAsync(IAsyncEnumerable<RankRunner.Step> steps)

@@ -105,6 +105,8 @@ internal static class KQuantMath
         _ => MathF.Sqrt(MathF.Abs(x)),
     };
 
+    // Long on purpose: a numeric kernel kept statement for statement with ggml-quants.c's make_qkx2_quants, so that
+    // byte-identical output against llama.cpp can be checked by reading the two side by side; helpers would hide that.
     /// <summary>
     /// Asymmetric (scale, min) search over nstep+1 candidate inverse scales, weighted squared error.
     /// L[i] in [0, nmax]; returns the scale and sets <paramref name="theMin"/> to −min (a non-negative offset).

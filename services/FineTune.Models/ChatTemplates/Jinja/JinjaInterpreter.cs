@@ -153,11 +153,7 @@ internal sealed class JinjaInterpreter
                 env.Set(id.Name, rhs);
                 break;
             case TupleLiteralNode tuple:
-                if (rhs is not ArrayValue arr) throw new JinjaException("Cannot unpack non-iterable type in set");
-                if (arr.Items.Count != tuple.Items.Count)
-                    throw new JinjaException($"Too {(tuple.Items.Count > arr.Items.Count ? "few" : "many")} items to unpack in set");
-                for (var i = 0; i < tuple.Items.Count; i++)
-                    env.Set((tuple.Items[i] as IdentifierNode ?? throw new JinjaException("Cannot unpack to non-identifier in set")).Name, arr.Items[i]);
+                Unpack(env, tuple, rhs, " in set");
                 break;
             case MemberNode member:
                 if (Evaluate(member.Object, env) is not NamespaceValue ns) throw new JinjaException("cannot assign attribute on non-namespace object");
@@ -173,6 +169,28 @@ internal sealed class JinjaInterpreter
     private JinjaValue EvaluateFor(ForNode node, Environment env)
     {
         var scope = new Environment(env);
+        var items = LoopItems(node, scope);
+        var sb = new StringBuilder();
+        var noIteration = true;
+        for (var i = 0; i < items.Count; i++)
+        {
+            scope.Set("loop", LoopObject(items, i));
+            BindLoopVariable(node.LoopVar, scope, items[i]);
+            try
+            {
+                sb.Append(EvaluateBlock(node.Body, scope));
+            }
+            catch (ContinueSignal) { continue; }
+            catch (BreakSignal) { break; }
+            noIteration = false;
+        }
+        if (noIteration) sb.Append(EvaluateBlock(node.DefaultBlock, scope));
+        return new StringValue(sb.ToString());
+    }
+
+    /// <summary>The values a for loop iterates: an array's items or an object's keys, less those its inline `if` rejects.</summary>
+    private List<JinjaValue> LoopItems(ForNode node, Environment scope)
+    {
         Node? test = null;
         JinjaValue iterable;
         if (node.Iterable is SelectNode select)
@@ -188,59 +206,51 @@ internal sealed class JinjaInterpreter
             _ => throw new JinjaException($"Expected iterable or object type in for loop: got {iterable.GetType().Name}"),
         };
 
-        void Bind(Environment target, JinjaValue current)
-        {
-            switch (node.LoopVar)
-            {
-                case IdentifierNode id:
-                    target.Set(id.Name, current);
-                    break;
-                case TupleLiteralNode tuple:
-                    if (current is not ArrayValue c) throw new JinjaException("Cannot unpack non-iterable type");
-                    if (c.Items.Count != tuple.Items.Count)
-                        throw new JinjaException($"Too {(tuple.Items.Count > c.Items.Count ? "few" : "many")} items to unpack");
-                    for (var j = 0; j < tuple.Items.Count; j++)
-                        target.Set(((IdentifierNode)tuple.Items[j]).Name, c.Items[j]);
-                    break;
-            }
-        }
-
         var items = new List<JinjaValue>();
         foreach (var current in source)
         {
             if (test is not null)
             {
                 var loopScope = new Environment(scope);
-                Bind(loopScope, current);
+                BindLoopVariable(node.LoopVar, loopScope, current);
                 if (!Evaluate(test, loopScope).IsTruthy) continue;
             }
             items.Add(current);
         }
+        return items;
+    }
 
-        var sb = new StringBuilder();
-        var noIteration = true;
-        for (var i = 0; i < items.Count; i++)
+    private static ObjectValue LoopObject(List<JinjaValue> items, int i) => new(
+    [
+        new("index", new IntegerValue(i + 1)), new("index0", new IntegerValue(i)),
+        new("revindex", new IntegerValue(items.Count - i)), new("revindex0", new IntegerValue(items.Count - i - 1)),
+        new("first", JinjaValue.Bool(i == 0)), new("last", JinjaValue.Bool(i == items.Count - 1)),
+        new("length", new IntegerValue(items.Count)),
+        new("previtem", i > 0 ? items[i - 1] : JinjaValue.Undefined),
+        new("nextitem", i < items.Count - 1 ? items[i + 1] : JinjaValue.Undefined),
+    ]);
+
+    private static void BindLoopVariable(Node loopVar, Environment target, JinjaValue current)
+    {
+        switch (loopVar)
         {
-            scope.Set("loop", new ObjectValue(
-            [
-                new("index", new IntegerValue(i + 1)), new("index0", new IntegerValue(i)),
-                new("revindex", new IntegerValue(items.Count - i)), new("revindex0", new IntegerValue(items.Count - i - 1)),
-                new("first", JinjaValue.Bool(i == 0)), new("last", JinjaValue.Bool(i == items.Count - 1)),
-                new("length", new IntegerValue(items.Count)),
-                new("previtem", i > 0 ? items[i - 1] : JinjaValue.Undefined),
-                new("nextitem", i < items.Count - 1 ? items[i + 1] : JinjaValue.Undefined),
-            ]));
-            Bind(scope, items[i]);
-            try
-            {
-                sb.Append(EvaluateBlock(node.Body, scope));
-            }
-            catch (ContinueSignal) { continue; }
-            catch (BreakSignal) { break; }
-            noIteration = false;
+            case IdentifierNode id:
+                target.Set(id.Name, current);
+                break;
+            case TupleLiteralNode tuple:
+                Unpack(target, tuple, current, "");
+                break;
         }
-        if (noIteration) sb.Append(EvaluateBlock(node.DefaultBlock, scope));
-        return new StringValue(sb.ToString());
+    }
+
+    /// <summary>Assigns an array's items to a tuple of names (`set a, b = …`, `for k, v in …`); <paramref name="where"/> ends the error messages.</summary>
+    private static void Unpack(Environment target, TupleLiteralNode tuple, JinjaValue value, string where)
+    {
+        if (value is not ArrayValue arr) throw new JinjaException($"Cannot unpack non-iterable type{where}");
+        if (arr.Items.Count != tuple.Items.Count)
+            throw new JinjaException($"Too {(tuple.Items.Count > arr.Items.Count ? "few" : "many")} items to unpack{where}");
+        for (var i = 0; i < tuple.Items.Count; i++)
+            target.Set((tuple.Items[i] as IdentifierNode ?? throw new JinjaException($"Cannot unpack to non-identifier{where}")).Name, arr.Items[i]);
     }
 
     private JinjaValue EvaluateMacro(MacroNode node, Environment env)
@@ -452,43 +462,10 @@ internal sealed class JinjaInterpreter
 
         if (IsNumber(left) && IsNumber(right) && node.Operator != "**")
         {
-            var isFloat = left is FloatValue || right is FloatValue;
-            if (!isFloat)
-            {
-                var a = ((IntegerValue)left).Value;
-                var b = ((IntegerValue)right).Value;
-                switch (node.Operator)
-                {
-                    case "+": return new IntegerValue(a + b);
-                    case "-": return new IntegerValue(a - b);
-                    case "*": return new IntegerValue(a * b);
-                    case "/": return new FloatValue((double)a / b);
-                    case "//": return b == 0 ? new FloatValue(Math.Floor((double)a / b)) : new IntegerValue((long)Math.Floor((double)a / b));
-                    case "%": return b == 0 ? new FloatValue(double.NaN) : new IntegerValue(a % b);
-                    case "<": return JinjaValue.Bool(a < b);
-                    case ">": return JinjaValue.Bool(a > b);
-                    case ">=": return JinjaValue.Bool(a >= b);
-                    case "<=": return JinjaValue.Bool(a <= b);
-                }
-            }
-            else
-            {
-                var a = ToDouble(left);
-                var b = ToDouble(right);
-                switch (node.Operator)
-                {
-                    case "+": return new FloatValue(a + b);
-                    case "-": return new FloatValue(a - b);
-                    case "*": return new FloatValue(a * b);
-                    case "/": return new FloatValue(a / b);
-                    case "//": return new FloatValue(Math.Floor(a / b));
-                    case "%": return new FloatValue(a % b);
-                    case "<": return JinjaValue.Bool(a < b);
-                    case ">": return JinjaValue.Bool(a > b);
-                    case ">=": return JinjaValue.Bool(a >= b);
-                    case "<=": return JinjaValue.Bool(a <= b);
-                }
-            }
+            var result = left is FloatValue || right is FloatValue
+                ? FloatOperation(node.Operator, ToDouble(left), ToDouble(right))
+                : IntegerOperation(node.Operator, ((IntegerValue)left).Value, ((IntegerValue)right).Value);
+            if (result is not null) return result;
         }
         if (node.Operator == "**" && (IsNumber(left) || left is BooleanValue) && (IsNumber(right) || right is BooleanValue))
         {
@@ -513,6 +490,38 @@ internal sealed class JinjaInterpreter
             return JinjaValue.Bool(obj.Has(key.Value) == (node.Operator == "in"));
         throw new JinjaException($"Unknown operator \"{node.Operator}\" between {Describe(left)} and {Describe(right)}");
     }
+
+    /// <summary>An arithmetic or comparison operator on two integers; null where the operator is not one of those.</summary>
+    private static JinjaValue? IntegerOperation(string op, long a, long b) => op switch
+    {
+        "+" => new IntegerValue(a + b),
+        "-" => new IntegerValue(a - b),
+        "*" => new IntegerValue(a * b),
+        "/" => new FloatValue((double)a / b),
+        "//" => b == 0 ? new FloatValue(Math.Floor((double)a / b)) : new IntegerValue((long)Math.Floor((double)a / b)),
+        "%" => b == 0 ? new FloatValue(double.NaN) : new IntegerValue(a % b),
+        "<" => JinjaValue.Bool(a < b),
+        ">" => JinjaValue.Bool(a > b),
+        ">=" => JinjaValue.Bool(a >= b),
+        "<=" => JinjaValue.Bool(a <= b),
+        _ => null,
+    };
+
+    /// <summary>An arithmetic or comparison operator where either side is a float; null where the operator is not one of those.</summary>
+    private static JinjaValue? FloatOperation(string op, double a, double b) => op switch
+    {
+        "+" => new FloatValue(a + b),
+        "-" => new FloatValue(a - b),
+        "*" => new FloatValue(a * b),
+        "/" => new FloatValue(a / b),
+        "//" => new FloatValue(Math.Floor(a / b)),
+        "%" => new FloatValue(a % b),
+        "<" => JinjaValue.Bool(a < b),
+        ">" => JinjaValue.Bool(a > b),
+        ">=" => JinjaValue.Bool(a >= b),
+        "<=" => JinjaValue.Bool(a <= b),
+        _ => null,
+    };
 
     private static bool IsNumber(JinjaValue v) => v is IntegerValue or FloatValue;
 

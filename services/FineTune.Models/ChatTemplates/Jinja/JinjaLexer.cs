@@ -53,6 +53,10 @@ internal static class JinjaLexer
 
     private static bool IsInteger(char c) => c is >= '0' and <= '9';
 
+    // Long on purpose: one character-driven state machine (text vs. {{ }} / {% %} / {# #}, and the curly
+    // depth and previous token that decide how a character lexes), shaped like
+    // @huggingface/jinja's tokenize. Its local functions share that state; split up, every piece would
+    // take the position and depth by ref and the parity with the reference would be harder to check.
     public static List<Token> Tokenize(string source)
     {
         var src = Preprocess(source);
