@@ -127,7 +127,6 @@ public static class DatasetApi
                 MaxLength = query.MaxLength ?? 1024,
                 OverLong = query.OverLong ?? "truncate",
                 TrainOnInputs = query.TrainOnInputs ?? false,
-                Pack = query.Pack ?? false,
             }.ToFields());
         }
         var info = await services.Registry.GetAsync(stored.Info.Id) ?? stored.Info;
@@ -177,7 +176,7 @@ public static class DatasetApi
     }
 
     public static async Task<Results<Accepted<PreprocessResponse>, NotFound, ProblemHttpResult>> PreprocessAsync(
-        string id, [AsParameters] DatasetServices services, string model, int? maxLength, bool? trainOnInputs, bool? pack, string? overLong, string? jobId)
+        string id, [AsParameters] DatasetServices services, string model, int? maxLength, bool? trainOnInputs, string? overLong, string? jobId)
     {
         if (await services.Registry.GetAsync(id) is null) return TypedResults.NotFound();
         if (ModelProblem(services.Root, model) is { } problem) return problem;
@@ -190,7 +189,6 @@ public static class DatasetApi
             MaxLength = maxLength ?? 1024,
             OverLong = overLong ?? "truncate",
             TrainOnInputs = trainOnInputs ?? false,
-            Pack = pack ?? false,
         }.ToFields());
         return TypedResults.Accepted($"/api/datasets/{id}", new PreprocessResponse(requestId, StreamNames.PreprocessRequests));
     }
