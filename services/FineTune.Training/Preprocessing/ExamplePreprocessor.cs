@@ -17,7 +17,8 @@ public readonly record struct PreprocessedExample(TokenizedExample? Example, Exa
 /// and is cut by <see cref="Fit"/>. The preprocess worker runs it for every record it writes to shards
 /// (<see cref="PreprocessedShard"/>); <c>ft train</c> and the trainer run it in-process on a job's data files; the trainer
 /// cuts rows to sft.max_seq_len with the same <see cref="Fit"/>. Packing is not done here: shards hold one example per
-/// record, and <see cref="SftDataset"/> packs (best fit) when the job asks, after the eval split is drawn.
+/// record, and <see cref="SftDataset"/> packs (best fit) when the job asks, because packing depends on the job (its
+/// max_seq_len, and its seeded eval split, drawn over records before they are packed) and best fit needs a whole split.
 /// </summary>
 public sealed class ExamplePreprocessor(ConversationEncoder encoder, PreprocessOptions options)
 {
