@@ -7,7 +7,7 @@ using preprocess::Preprocess.Worker.Services;
 
 namespace FineTune.Data.Tests;
 
-/// <summary>Dataset → shards: golden tokens and masks, truncation and dropping, packing, idempotence.</summary>
+/// <summary>Dataset → shards: golden tokens and masks, truncation and dropping, one record per example, idempotence.</summary>
 [Trait(Repo.NeedsTrait, Repo.SharedTraitValue)] // reads ../shared; ./test.sh skips it, saying so, where ../shared is absent
 public sealed class PreprocessPipelineTests : IDisposable
 {
@@ -15,8 +15,8 @@ public sealed class PreprocessPipelineTests : IDisposable
 
     public void Dispose() => _fx.Dispose();
 
-    private static PreprocessRequest Request(string datasetId, string model = "tiny", int maxLength = 1024, string overLong = "truncate", bool pack = false, bool trainOnInputs = false) =>
-        new() { DatasetId = datasetId, Model = model, MaxLength = maxLength, OverLong = overLong, Pack = pack, TrainOnInputs = trainOnInputs };
+    private static PreprocessRequest Request(string datasetId, string model = "tiny", int maxLength = 1024, string overLong = "truncate", bool trainOnInputs = false) =>
+        new() { DatasetId = datasetId, Model = model, MaxLength = maxLength, OverLong = overLong, TrainOnInputs = trainOnInputs };
 
     /// <summary>
     /// Seed 001's two records through the real Llama 2 tokenizer and chat template. The golden file was produced by this
@@ -86,24 +86,18 @@ public sealed class PreprocessPipelineTests : IDisposable
     }
 
     [Fact]
-    public async Task PackedShardsGroupConsecutiveRecordsWithinMaxLength()
+    public async Task ShardsHoldOneUnpackedRecordPerExample()
     {
         var lines = string.Concat(Enumerable.Range(0, 40).Select(i => $"{{\"instruction\": \"question {i}\", \"output\": \"answer number {i}\"}}\n"));
         var info = await _fx.IngestAsync(lines);
-        var outcome = await _fx.Pipeline().RunAsync(Request(info.Id, maxLength: 64, pack: true), default);
+        var outcome = await _fx.Pipeline().RunAsync(Request(info.Id, maxLength: 64), default);
         using var reader = ShardReader.Open(Path.Combine(outcome.Folder, "train.bin"));
-        Assert.True(reader.IsPacked);
-        Assert.True(reader.PackCount is > 1 and < 40, $"{reader.PackCount} packs");
-        var next = 0;
-        for (var p = 0; p < reader.PackCount; p++)
-        {
-            var (first, count) = reader.Pack(p);
-            Assert.Equal(next, first);
-            next += count;
-            Assert.True(Enumerable.Range(first, count).Sum(reader.RecordLength) <= 64);
-        }
-        Assert.Equal(reader.Count, next);
-        Assert.Equal(reader.PackCount, outcome.Manifest.Split("train")!.Packs);
+        var train = outcome.Manifest.Split("train")!;
+        Assert.Equal(train.Records, reader.Count);
+        Assert.True(reader.Count > 1);
+        Assert.All(Enumerable.Range(0, reader.Count), i => Assert.InRange(reader.RecordLength(i), 2, 64));
+        var header = File.ReadAllBytes(reader.Path)[64..72];
+        Assert.All(header, b => Assert.Equal(0, b));   // pack count 0: packing happens in the trainer (SftDataset)
     }
 
     [Fact]

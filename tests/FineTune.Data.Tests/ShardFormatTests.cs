@@ -10,13 +10,13 @@ public sealed class ShardFormatTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private string Write(bool pack = false)
+    private string Write()
     {
         var path = _dir.File("s.bin");
         using var writer = new ShardWriter(path, Enumerable.Range(0, 32).Select(i => (byte)i).ToArray(), maxLength: 5);
-        writer.Add([10, 11, 12], [false, true, true], pack);
-        writer.Add([20, 21], [false, true], pack);
-        writer.Add([30, 31, 32, 33], [false, false, true, true], pack);
+        writer.Add([10, 11, 12], [false, true, true]);
+        writer.Add([20, 21], [false, true]);
+        writer.Add([30, 31, 32, 33], [false, false, true, true]);
         writer.Complete();
         return path;
     }
@@ -24,22 +24,21 @@ public sealed class ShardFormatTests : IDisposable
     [Fact]
     public void LayoutIsTheDocumentedOne()
     {
-        var bytes = File.ReadAllBytes(Write(pack: true));
+        var bytes = File.ReadAllBytes(Write());
         Assert.Equal("FTSHARD\0"u8.ToArray(), bytes[..8]);
         Assert.Equal(1u, BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)));
-        Assert.Equal(1u, BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(12)));
+        Assert.Equal(0u, BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(12)));               // flags: not packed (the trainer packs)
         Assert.Equal(Enumerable.Range(0, 32).Select(i => (byte)i), bytes[16..48]);
         Assert.Equal(3ul, BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(48)));
         Assert.Equal(9ul, BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(56)));
-        Assert.Equal(2ul, BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(64))); // [3+2] then [4]
+        Assert.Equal(0ul, BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(64)));              // no packs
         Assert.Equal(5u, BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(72)));
         Assert.Equal(10, BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(80)));
         Assert.Equal(33, BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(80 + 4 * 8)));
         Assert.Equal(new byte[] { 0, 1, 1, 0, 1, 0, 0, 1, 1 }, bytes[116..125]);
         var offsets = 128; // 116 + 9 = 125, aligned to 8
         Assert.Equal(new ulong[] { 0, 3, 5, 9 }, Enumerable.Range(0, 4).Select(i => BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(offsets + 8 * i))));
-        Assert.Equal(new ulong[] { 0, 2, 3 }, Enumerable.Range(0, 3).Select(i => BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(offsets + 32 + 8 * i))));
-        Assert.Equal(offsets + 32 + 24, bytes.Length);
+        Assert.Equal(offsets + 32, bytes.Length);
     }
 
     [Fact]
@@ -47,7 +46,6 @@ public sealed class ShardFormatTests : IDisposable
     {
         using var reader = ShardReader.Open(Write());
         Assert.Equal(3, reader.Count);
-        Assert.False(reader.IsPacked);
         var (tokens, mask) = reader.Read(2);
         Assert.Equal([30, 31, 32, 33], tokens);
         Assert.Equal([false, false, true, true], mask);

@@ -1,42 +1,40 @@
+using FineTune.Data;
+using FineTune.Data.Import;
 using FineTune.Data.Shards;
 using FineTune.Models.ChatTemplates;
 using FineTune.Models.Tiny;
 using FineTune.Training.Demo;
 using FineTune.Training.Jobs;
+using FineTune.Training.Preprocessing;
 
 namespace FineTune.Training.Tests;
 
 /// <summary>A job's data from preprocess shards: the same rows as in-process encoding, and a clear refusal of shards made for another model.</summary>
 public class ShardSourceTests
 {
-    /// <summary>Writes shards of <paramref name="files"/> the way the preprocess worker does (ConversationEncoder, one record per conversation).</summary>
+    /// <summary>Writes shards of <paramref name="files"/> with the preprocess worker's writer (PreprocessedShard, a job's options).</summary>
     private static async Task<string> WriteShardsAsync(string folder, string modelFolder, (string Split, string File)[] files,
         string? tokenizerHash = null, string? templateHash = null)
     {
         Directory.CreateDirectory(folder);
-        var encoder = ConversationEncoder.FromFolder(modelFolder);
+        var preprocessor = new ExamplePreprocessor(ConversationEncoder.FromFolder(modelFolder), new PreprocessOptions { MaxLength = 1 << 20 });
         var infos = new List<ShardFileInfo>();
         foreach (var (split, file) in files)
+            infos.Add(await PreprocessedShard.WriteAsync(preprocessor, Records(file), folder, split));
+        var manifest = PreprocessedShard.Manifest(new ShardOrigin(new string('a', 64), "0123456789abcdef", new string('b', 64), "model"), preprocessor, infos) with
         {
-            var conversations = await ConversationFile.ReadAsync(file);
-            using var writer = new ShardWriter(Path.Combine(folder, split + ".bin"), Convert.FromHexString(encoder.Tokenizer.ContentHash), 1 << 20);
-            foreach (var c in conversations)
-            {
-                var e = encoder.Encode(c);
-                writer.Add(e.InputIds, e.LossMask);
-            }
-            writer.Complete();
-            infos.Add(new ShardFileInfo(split, split + ".bin", writer.Records, writer.Tokens, writer.TargetTokens, 0, 0, 0));
-        }
-        var manifest = new ShardManifest
-        {
-            Hash = new string('a', 64), DatasetId = "0123456789abcdef", DatasetHash = new string('b', 64), Model = "model",
-            TokenizerHash = tokenizerHash ?? encoder.Tokenizer.ContentHash, TemplateHash = templateHash ?? encoder.Template.ContentHash,
-            MaxLength = 1 << 20, OverLong = "truncate", TrainOnInputs = false, Packed = false, FormatVersion = (int)ShardFormat.Version,
-            Files = infos, Created = DateTimeOffset.UtcNow,
+            TokenizerHash = tokenizerHash ?? preprocessor.Encoder.Tokenizer.ContentHash,
+            TemplateHash = templateHash ?? preprocessor.Encoder.Template.ContentHash,
         };
-        await File.WriteAllTextAsync(Path.Combine(folder, ShardManifest.FileName), System.Text.Json.JsonSerializer.Serialize(manifest, ShardManifest.Json));
+        await PreprocessedShard.WriteManifestAsync(folder, manifest);
         return folder;
+    }
+
+    private static async IAsyncEnumerable<Conversation> Records(string file)
+    {
+        await using var stream = File.OpenRead(file);
+        await foreach (var item in new DatasetReader().ReadAsync(stream))
+            if (item.Conversation is { } conversation) yield return conversation;
     }
 
     private static TrainingJob Job(TempDirectory dir, string? shards)

@@ -147,7 +147,6 @@ public static class DatasetApi
             MaxLength = query.MaxLength ?? 1024,
             OverLong = query.OverLong ?? "truncate",
             TrainOnInputs = query.TrainOnInputs ?? false,
-            Pack = query.Pack ?? false,
         }.ToFields());
     }
 
@@ -193,7 +192,7 @@ public static class DatasetApi
     }
 
     public static async Task<Results<Accepted<PreprocessResponse>, NotFound, ProblemHttpResult>> PreprocessAsync(
-        string id, [AsParameters] DatasetServices services, string model, int? maxLength, bool? trainOnInputs, bool? pack, string? overLong, string? jobId)
+        string id, [AsParameters] DatasetServices services, string model, int? maxLength, bool? trainOnInputs, string? overLong, string? jobId)
     {
         if (await services.Registry.GetAsync(id) is null) return TypedResults.NotFound();
         if (ModelProblem(services.Root, model) is { } problem) return problem;
@@ -206,7 +205,6 @@ public static class DatasetApi
             MaxLength = maxLength ?? 1024,
             OverLong = overLong ?? "truncate",
             TrainOnInputs = trainOnInputs ?? false,
-            Pack = pack ?? false,
         }.ToFields());
         return TypedResults.Accepted($"/api/datasets/{id}", new PreprocessResponse(requestId, StreamNames.PreprocessRequests));
     }

@@ -11,5 +11,4 @@ public sealed record UploadQuery(
     string? Model,
     int? MaxLength,
     bool? TrainOnInputs,
-    bool? Pack,
     string? OverLong);

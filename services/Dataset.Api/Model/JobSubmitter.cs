@@ -37,7 +37,6 @@ public static class JobSubmitter
             MaxLength = UncutLength,
             OverLong = "truncate",
             TrainOnInputs = job.Sft.TrainOnInputs,
-            Pack = false, // the trainer packs (best fit) when sft.packing is set
             Records = job.EvalSplit > 0 && job.EvalData is null,
             SystemPrompt = job.Sft.SystemPrompt,
         };

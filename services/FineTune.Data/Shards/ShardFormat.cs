@@ -6,12 +6,12 @@ namespace FineTune.Data.Shards;
 /// offset size  field
 /// 0      8     magic "FTSHARD\0"
 /// 8      4     version (u32) = 1
-/// 12     4     flags (u32): bit 0 = packed
+/// 12     4     flags (u32): bit 0 = packed (no longer written: the trainer packs; see docs/training.md)
 /// 16     32    tokenizer hash (SHA-256 of tokenizer.json + tokenizer_config.json)
 /// 48     8     record count N (u64)
 /// 56     8     token count T (u64)
-/// 64     8     pack count P (u64; 0 when not packed)
-/// 72     4     max length (u32): the sequence length records were truncated/dropped/packed to
+/// 64     8     pack count P (u64; 0 when not packed, which every current writer is)
+/// 72     4     max length (u32): the sequence length records were truncated/dropped to
 /// 76     4     reserved (0)
 /// 80     4·T   tokens: i32[T], every record's token ids back to back
 /// ..     T     mask: u8[T], 1 = the token is a training target (assistant turn incl. its end-of-turn token), else 0;
@@ -20,14 +20,14 @@ namespace FineTune.Data.Shards;
 /// ..     8·(P+1)  packs (only when P > 0): u64[P+1], pack j holds records packs[j] .. packs[j+1]) and fits max length
 /// </code>
 /// The mask is aligned with the inputs (mask[t] says whether token t is a target); a trainer predicting token t+1 from
-/// position t uses mask[t+1] as the loss weight of position t. Packed rows give each record its own segment id.
+/// position t uses mask[t+1] as the loss weight of position t. The trainer packs records into rows (best fit), giving each
+/// record its own segment id.
 /// </summary>
 public static class ShardFormat
 {
     public static ReadOnlySpan<byte> Magic => "FTSHARD\0"u8;
     public const uint Version = 1;
     public const int HeaderBytes = 80;
-    public const uint FlagPacked = 1;
 
     public static long MaskOffset(long tokens) => HeaderBytes + 4 * tokens;
     public static long OffsetsOffset(long tokens) => Align8(MaskOffset(tokens) + tokens);

@@ -28,7 +28,6 @@ public sealed record ShardManifest
     public required bool TrainOnInputs { get; init; }
     /// <summary>System prompt added to records that have none before rendering (null: none).</summary>
     public string? SystemPrompt { get; init; }
-    public required bool Packed { get; init; }
     public required int FormatVersion { get; init; }
     public required IReadOnlyList<ShardFileInfo> Files { get; init; }
     public required DateTimeOffset Created { get; init; }
@@ -53,5 +52,5 @@ public sealed record ShardManifest
     }
 }
 
-/// <summary>One shard file: split ("train" or "eval"), file name, counts.</summary>
-public sealed record ShardFileInfo(string Split, string File, long Records, long Tokens, long TargetTokens, long Truncated, long Dropped, long Packs);
+/// <summary>One shard file: split ("train" or "eval"), file name, counts. Records are never packed (the trainer packs).</summary>
+public sealed record ShardFileInfo(string Split, string File, long Records, long Tokens, long TargetTokens, long Truncated, long Dropped);

@@ -6,24 +6,21 @@ namespace FineTune.Data.Shards;
 
 /// <summary>
 /// Reads a shard file (<see cref="ShardFormat"/>) through a read-only memory map: the header is validated against the file
-/// length up front (errors name the file), and records are copied out on demand. Thread-safe for reads.
+/// length up front (errors name the file), and records are copied out on demand. Packs (written by
+/// workers before packing moved to the trainer) count in the file length and are otherwise ignored. Thread-safe for reads.
 /// </summary>
 public sealed class ShardReader : IDisposable
 {
     private readonly MemoryMappedFile _map;
     private readonly MemoryMappedViewAccessor _view;
     private readonly long[] _offsets;
-    private readonly long[] _packs;
 
     public string Path { get; }
     public int Version { get; }
-    public bool IsPacked { get; }
     public byte[] TokenizerHash { get; }
     public int Count { get; }
     public long TokenCount { get; }
     public int MaxLength { get; }
-    /// <summary>Packs (when <see cref="IsPacked"/>); otherwise 0.</summary>
-    public int PackCount => _packs.Length == 0 ? 0 : _packs.Length - 1;
 
     public static ShardReader Open(string path) => new(path);
 
@@ -44,7 +41,6 @@ public sealed class ShardReader : IDisposable
             Version = (int)BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(8));
             if (Version != ShardFormat.Version)
                 throw new InvalidDataException($"{path}: shard version {Version}, this reader supports {ShardFormat.Version}. Re-run preprocessing.");
-            IsPacked = (BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(12)) & ShardFormat.FlagPacked) != 0;
             TokenizerHash = header[16..48];
             var records = BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(48));
             var tokens = BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(56));
@@ -58,7 +54,6 @@ public sealed class ShardReader : IDisposable
             if (expected != length)
                 throw new InvalidDataException($"{path}: file is {length} bytes but its header describes {expected} (truncated or corrupt).");
             _offsets = ReadU64s(ShardFormat.OffsetsOffset(TokenCount), Count + 1);
-            _packs = packs > 0 ? ReadU64s(ShardFormat.PacksOffset(TokenCount, Count), (int)packs + 1) : [];
             if (_offsets[0] != 0 || _offsets[^1] != TokenCount)
                 throw new InvalidDataException($"{path}: offsets do not span the {TokenCount} tokens.");
         }
@@ -97,9 +92,6 @@ public sealed class ShardReader : IDisposable
         for (var i = 0; i < length; i++) mask[i] = maskBytes[i] != 0;
         return (tokens, mask);
     }
-
-    /// <summary>The records of pack <paramref name="index"/>: first record index and how many.</summary>
-    public (int First, int Count) Pack(int index) => ((int)_packs[index], (int)(_packs[index + 1] - _packs[index]));
 
     public void Dispose()
     {

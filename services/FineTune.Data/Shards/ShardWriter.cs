@@ -5,7 +5,7 @@ namespace FineTune.Data.Shards;
 
 /// <summary>
 /// Writes one shard file (layout in <see cref="ShardFormat"/>) as a state machine: Add records → Complete. Tokens stream to
-/// the output file as they come, masks to a side file; Complete appends mask, offsets and packs, writes the header, flushes
+/// the output file as they come, masks to a side file; Complete appends mask and offsets, writes the header, flushes
 /// and renames the temp file into place. Disposing without Complete deletes everything written.
 /// </summary>
 public sealed class ShardWriter : IDisposable
@@ -18,9 +18,7 @@ public sealed class ShardWriter : IDisposable
     private readonly FileStream _tokens;
     private readonly FileStream _mask;
     private readonly List<long> _offsets = [0];
-    private readonly List<long> _packs = [];
     private long _tokenCount;
-    private long _packTokens;
     private bool _completed;
 
     public ShardWriter(string path, ReadOnlySpan<byte> tokenizerHash, int maxLength)
@@ -39,21 +37,13 @@ public sealed class ShardWriter : IDisposable
     public long Records => _offsets.Count - 1;
     public long Tokens => _tokenCount;
     public long TargetTokens { get; private set; }
-    /// <summary>Packs written (known after <see cref="Complete"/>; 0 when not packed).</summary>
-    public long PackCount { get; private set; }
 
-    /// <summary>Appends one record; when <paramref name="pack"/> is set, greedily starts a new pack when it would overflow max length.</summary>
-    public void Add(ReadOnlySpan<int> tokens, ReadOnlySpan<bool> mask, bool pack = false)
+    /// <summary>Appends one record (records are never packed here: the trainer packs, see docs/training.md).</summary>
+    public void Add(ReadOnlySpan<int> tokens, ReadOnlySpan<bool> mask)
     {
         if (_completed) throw new InvalidOperationException("the shard is complete");
         if (tokens.Length != mask.Length) throw new ArgumentException($"{tokens.Length} tokens but {mask.Length} mask entries");
         if (tokens.Length == 0) throw new ArgumentException("a record needs at least one token");
-        if (pack && (_packs.Count == 0 || _packTokens + tokens.Length > _maxLength))
-        {
-            _packs.Add(Records);
-            _packTokens = 0;
-        }
-        _packTokens += tokens.Length;
 
         if (BitConverter.IsLittleEndian)
             _tokens.Write(MemoryMarshal.AsBytes(tokens));
@@ -76,25 +66,21 @@ public sealed class ShardWriter : IDisposable
     public void Complete()
     {
         if (_completed) return;
-        var packed = _packs.Count > 0;
-        if (packed) _packs.Add(Records);
-        PackCount = packed ? _packs.Count - 1 : 0;
         _mask.Position = 0;
         _mask.CopyTo(_tokens);
         var pad = ShardFormat.OffsetsOffset(_tokenCount) - (ShardFormat.MaskOffset(_tokenCount) + _tokenCount);
         _tokens.Write(new byte[pad]);
         WriteU64s(_offsets);
-        if (packed) WriteU64s(_packs);
 
         Span<byte> header = stackalloc byte[ShardFormat.HeaderBytes];
         header.Clear();
         ShardFormat.Magic.CopyTo(header);
         BinaryPrimitives.WriteUInt32LittleEndian(header[8..], ShardFormat.Version);
-        BinaryPrimitives.WriteUInt32LittleEndian(header[12..], packed ? ShardFormat.FlagPacked : 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[12..], 0);                 // flags: never packed
         _tokenizerHash.CopyTo(header[16..]);
         BinaryPrimitives.WriteUInt64LittleEndian(header[48..], (ulong)Records);
         BinaryPrimitives.WriteUInt64LittleEndian(header[56..], (ulong)_tokenCount);
-        BinaryPrimitives.WriteUInt64LittleEndian(header[64..], packed ? (ulong)(_packs.Count - 1) : 0);
+        BinaryPrimitives.WriteUInt64LittleEndian(header[64..], 0UL);                // pack count: never packed
         BinaryPrimitives.WriteUInt32LittleEndian(header[72..], (uint)_maxLength);
         _tokens.Position = 0;
         _tokens.Write(header);

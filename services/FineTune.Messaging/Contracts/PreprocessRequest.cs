@@ -5,7 +5,7 @@ namespace FineTune.Messaging.Contracts;
 /// <summary>
 /// A message on <c>ft:preprocess:requests</c>: tokenize dataset <see cref="DatasetId"/> for model folder
 /// <c>&lt;DataRoot&gt;/models/&lt;Model&gt;</c>. Fields (all strings): jobId (optional), datasetId, model, maxLength,
-/// overLong (truncate|drop), trainOnInputs (true|false), pack (true|false), records (true|false), systemPrompt (optional), plus traceparent/tracestate.
+/// overLong (truncate|drop), trainOnInputs (true|false), records (true|false), systemPrompt (optional), plus traceparent/tracestate.
 /// </summary>
 public sealed record PreprocessRequest
 {
@@ -17,8 +17,6 @@ public sealed record PreprocessRequest
     public string OverLong { get; init; } = "truncate";
     /// <summary>Train on every token (prompt included) instead of assistant turns only.</summary>
     public bool TrainOnInputs { get; init; }
-    /// <summary>Pack consecutive records into rows of at most MaxLength tokens (each keeps its own segment).</summary>
-    public bool Pack { get; init; }
     /// <summary>Tokenize every record in file order into one "records" split instead of the dataset's train and eval splits
     /// (a job that holds out its own eval_split needs the records in order).</summary>
     public bool Records { get; init; }
@@ -33,7 +31,6 @@ public sealed record PreprocessRequest
         yield return new("maxLength", MaxLength.ToString(CultureInfo.InvariantCulture));
         yield return new("overLong", OverLong);
         yield return new("trainOnInputs", TrainOnInputs ? "true" : "false");
-        yield return new("pack", Pack ? "true" : "false");
         if (Records) yield return new("records", "true");
         if (SystemPrompt is not null) yield return new("systemPrompt", SystemPrompt);
     }
@@ -56,7 +53,6 @@ public sealed record PreprocessRequest
             MaxLength = maxLength,
             OverLong = overLong,
             TrainOnInputs = Bool(message, "trainOnInputs"),
-            Pack = Bool(message, "pack"),
             Records = Bool(message, "records"),
             SystemPrompt = message.Get("systemPrompt"),
         };

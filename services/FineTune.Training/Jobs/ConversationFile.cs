@@ -1,13 +1,17 @@
 using FineTune.Data;
 using FineTune.Data.Import;
 using FineTune.Models.ChatTemplates;
+using FineTune.Training.Preprocessing;
 
 namespace FineTune.Training.Jobs;
 
-/// <summary>Reads a data file in any format FineTune.Data imports (seed formats, chat JSONL, text blocks, CSV) as chat messages.</summary>
+/// <summary>
+/// Reads a data file in any format FineTune.Data imports (seed formats, chat JSONL, text blocks, CSV) as chat messages, as
+/// the records are (the system prompt is added by <see cref="ExamplePreprocessor"/>, the one preprocessing step).
+/// </summary>
 public static class ConversationFile
 {
-    public static async Task<List<IReadOnlyList<ChatMessage>>> ReadAsync(string path, string? systemPrompt = null, CancellationToken cancellationToken = default)
+    public static async Task<List<IReadOnlyList<ChatMessage>>> ReadAsync(string path, CancellationToken cancellationToken = default)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"data file not found: {path}", path);
         var conversations = new List<IReadOnlyList<ChatMessage>>();
@@ -18,19 +22,11 @@ public static class ConversationFile
         {
             if (item.Issues is { } issues) errors.AddRange(issues.Where(i => i.Severity == IssueSeverity.Error));
             if (item.Conversation is { } c && (item.Issues is null || item.Issues.All(i => i.Severity != IssueSeverity.Error)))
-                conversations.Add(ToMessages(c, systemPrompt));
+                conversations.Add(ExamplePreprocessor.ToChat(c));
         }
         if (errors.Count > 0)
             throw new InvalidDataException($"{path}: {errors.Count} invalid record(s): " + string.Join("; ", errors.Take(5)) + (errors.Count > 5 ? "; …" : ""));
         if (conversations.Count == 0) throw new InvalidDataException($"{path}: no records");
         return conversations;
-    }
-
-    public static IReadOnlyList<ChatMessage> ToMessages(Conversation conversation, string? systemPrompt = null)
-    {
-        var messages = conversation.Messages.Select(m => new ChatMessage(m.Role, m.Content)).ToList();
-        if (systemPrompt is not null && (messages.Count == 0 || messages[0].Role != Roles.System))
-            messages.Insert(0, new ChatMessage(Roles.System, systemPrompt));
-        return messages;
     }
 }

@@ -3,6 +3,7 @@ using FineTune.Models.ChatTemplates;
 using FineTune.Training.Evaluation;
 using FineTune.Training.Model;
 using FineTune.Training.Peft;
+using FineTune.Training.Preprocessing;
 using FineTune.Training.Sft;
 using static TorchSharp.torch;
 
@@ -28,11 +29,8 @@ public static class EvaluationRun
         if (adapterFolder is not null) PeftAdapterFiles.Load(trainable, adapterFolder);
         model.eval();
 
-        var data = SftDataset.Build(conversations.Select(c =>
-        {
-            var e = encoder.Encode(c);
-            return new TokenizedExample(e.InputIds, e.LossMask);
-        }), new SftDataOptions { MaxSeqLen = options.MaxSeqLen });
+        var examples = new ExamplePreprocessor(encoder, new PreprocessOptions()).ProcessAll(conversations).Examples;
+        var data = SftDataset.Build(examples, new SftDataOptions { MaxSeqLen = options.MaxSeqLen });
         var padId = encoder.Tokenizer.PadId ?? encoder.Tokenizer.EosId ?? 0;
         var (loss, ppl) = HeldOutLoss.Compute(trainable, data, options.BatchSize, padId, CPU);
 
@@ -40,11 +38,11 @@ public static class EvaluationRun
         var samples = new List<(string, string)>();
         if (options.JsonExactMatch)
         {
-            var examples = conversations.Where(c => c.Count >= 2 && c[^1].Role == "assistant")
+            var prompts = conversations.Where(c => c.Count >= 2 && c[^1].Role == "assistant")
                 .Select(c => new GenerationExample(encoder.EncodePrompt(c.Take(c.Count - 1).ToList()), c[^1].Content ?? "")).ToList();
-            var metric = new JsonExactMatchMetric(examples, (_, prompts, ct) => TrainingRun.GenerateGreedy(model, encoder, prompts, options.MaxNewTokens, ct));
+            var metric = new JsonExactMatchMetric(prompts, (_, prompts, ct) => TrainingRun.GenerateGreedy(model, encoder, prompts, options.MaxNewTokens, ct));
             exact = metric.Compute(trainable, cancellationToken);
-            samples.AddRange(examples.Zip(metric.LastOutputs).Take(5).Select(p => (p.First.Expected, p.Second)));
+            samples.AddRange(prompts.Zip(metric.LastOutputs).Take(5).Select(p => (p.First.Expected, p.Second)));
         }
         return new Result(conversations.Count, loss, ppl, exact, samples);
     }

@@ -1,11 +1,12 @@
 using FineTune.Data.Shards;
 using FineTune.Models.ChatTemplates;
+using FineTune.Training.Preprocessing;
 using FineTune.Training.Sft;
 
 namespace FineTune.Training.Jobs;
 
 /// <summary>
-/// A job's pre-tokenized data: a folder the preprocess worker wrote (<c>shards/&lt;hash&gt;/manifest.json</c> plus one shard
+/// A job's preprocessed data: a folder the preprocess worker wrote (<c>shards/&lt;hash&gt;/manifest.json</c> plus one shard
 /// file per split). Before any record is used, the manifest is checked against the job: the tokenizer and the chat template
 /// must be the model's own (content hashes), the loss-mask mode and the system prompt the job's, and no record may have been
 /// cut shorter than the job's max_seq_len; any difference is a <see cref="TrainingJobException"/> naming the manifest and
@@ -57,8 +58,8 @@ public sealed class ShardSource
 
     public bool Has(string split) => Manifest.Split(split) is not null;
 
-    /// <summary>Every record of <paramref name="split"/>, in file order.</summary>
-    public List<TokenizedExample> Read(string split)
+    /// <summary>Every record of <paramref name="split"/>, in file order, with the split's truncated and dropped counts.</summary>
+    public PreprocessedExamples Read(string split)
     {
         var info = Manifest.Split(split) ?? throw new TrainingJobException(
             $"job: shards: {ManifestPath} has no '{split}' split (it has {string.Join(", ", Manifest.Files.Select(f => f.Split))})");
@@ -78,7 +79,7 @@ public sealed class ShardSource
                 var (tokens, mask) = reader.Read(i);
                 examples.Add(new TokenizedExample(tokens, mask));
             }
-            return examples;
+            return new PreprocessedExamples(examples, info.Truncated, info.Dropped);
         }
         catch (InvalidDataException ex)
         {

@@ -12,6 +12,7 @@ using FineTune.Training.Lora;
 using FineTune.Training.Model;
 using FineTune.Training.Parallel;
 using FineTune.Training.Peft;
+using FineTune.Training.Preprocessing;
 using FineTune.Training.Sft;
 using FineTune.Training.Training;
 using TorchSharp;
@@ -21,9 +22,11 @@ namespace FineTune.Training.Jobs;
 
 /// <summary>
 /// One fine-tuning job end to end, shared by <c>ft train</c> and the trainer service: load the base model and its tokenizer,
-/// read and encode the data (ConversationEncoder: chat template + assistant-only loss mask), hold out an eval split, inject
-/// LoRA, train (streaming <see cref="TrainingEvent"/>s), evaluate before and after, write the adapter in PEFT format
-/// to &lt;output&gt;/adapter and every record to &lt;output&gt;/metrics.jsonl.
+/// get the data as preprocessed examples — from the preprocess worker's shards, or by running the same
+/// <see cref="ExamplePreprocessor"/> in-process on the data files — hold out an eval split, build the rows (cut to
+/// max_seq_len, packed best-fit when asked: <see cref="SftDataset"/>), inject LoRA, train (streaming
+/// <see cref="TrainingEvent"/>s), evaluate before and after, write the adapter in PEFT format to &lt;output&gt;/adapter and
+/// every record to &lt;output&gt;/metrics.jsonl.
 /// </summary>
 public sealed class TrainingRun : IDisposable
 {
@@ -62,14 +65,17 @@ public sealed class TrainingRun : IDisposable
     public ParameterCount Parameters => Adapter.CountParameters();
 
     /// <summary>
-    /// Data-parallel group membership (default: one replica). A member other than rank 0 trains its shard of every step and
-    /// writes nothing: no evaluation, no checkpoints, no metrics.jsonl, no adapter; it resumes from the coordinator's checkpoints.
+    /// Data-parallel group membership (given to <see cref="PrepareAsync"/>; default one replica). A member other than rank 0
+    /// trains its shard of every step and writes nothing: no evaluation, no checkpoints, no metrics.jsonl, no adapter; it
+    /// resumes from the coordinator's checkpoints.
     /// </summary>
-    public IGradientSync GradientSync
-    {
-        get => _trainer.GradientSync;
-        set => _trainer.GradientSync = value;
-    }
+    public IGradientSync GradientSync => _trainer.GradientSync;
+
+    /// <summary>The token id padding is collated with.</summary>
+    public int PadId => PadIdOf(Encoder);
+
+    /// <summary>The rows of global micro-batch <paramref name="index"/>, as the trainer collates them (seeded order).</summary>
+    public IReadOnlyList<SftSequence> MicroBatch(long index) => _trainer.MicroBatch(index);
 
     /// <summary>Evaluation before training (step 0), once <see cref="RunAsync"/> has produced it.</summary>
     public EvalRecord? Before { get; private set; }
@@ -95,8 +101,12 @@ public sealed class TrainingRun : IDisposable
     /// <summary>File in the output folder holding <see cref="BeforeGenerations"/> (JSON array of strings).</summary>
     public const string BeforeGenerationsFile = "generations-before.json";
 
-    /// <summary>Loads everything the job names; throws with the file/field at fault. Paths are relative to <paramref name="baseDirectory"/>.</summary>
-    public static async Task<TrainingRun> PrepareAsync(TrainingJob job, string? baseDirectory = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Loads everything the job names; throws with the file/field at fault. Paths are relative to <paramref name="baseDirectory"/>.
+    /// <paramref name="gradientSync"/>: the data-parallel group this replica trains in (null: alone).
+    /// </summary>
+    public static async Task<TrainingRun> PrepareAsync(TrainingJob job, string? baseDirectory = null, CancellationToken cancellationToken = default,
+        IGradientSync? gradientSync = null)
     {
         var errors = TrainingJobFile.Validate(job);
         if (errors.Count > 0) throw new TrainingJobException("job: " + string.Join("; ", errors));
@@ -104,7 +114,6 @@ public sealed class TrainingRun : IDisposable
             ? throw new TrainingJobException($"job: {field} is required")
             : Path.GetFullPath(path, baseDirectory ?? Environment.CurrentDirectory);
         var modelFolder = Resolve(job.Model, "model");
-        var dataFile = Resolve(job.Data, "data");
         var output = Resolve(job.Output ?? "out", "output");
         var t = job.Training;
 
@@ -113,13 +122,15 @@ public sealed class TrainingRun : IDisposable
         // TorchSharp has no autocast: on CUDA the frozen base is BF16 and LoRA weights, optimizer state and loss are FP32.
         var dtype = device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32;
 
-        var encoder = ConversationEncoder.FromFolder(modelFolder);
+        var preprocessor = new ExamplePreprocessor(ConversationEncoder.FromFolder(modelFolder), PreprocessOptions.ForJob(job));
+        var dataFile = Resolve(job.Data, "data");
+        var evalFile = job.EvalData is null ? null : Resolve(job.EvalData, "eval_data");
+        var data = job.Shards is null
+            ? await PreprocessInProcessAsync(job, preprocessor, dataFile, evalFile, cancellationToken)
+            : await ReadShardsAsync(job, preprocessor, modelFolder, dataFile, evalFile, Resolve(job.Shards, "shards"), baseDirectory, cancellationToken);
         var sft = job.Sft.ToOptions();
-        var data = await ReadDataAsync(job, encoder, modelFolder, dataFile, job.EvalData is null ? null : Resolve(job.EvalData, "eval_data"),
-            job.Shards is null ? null : Resolve(job.Shards, "shards"), baseDirectory, cancellationToken);
-        var evalSet = data.EvalConversations;
         var train = SftDataset.Build(data.Train, sft);
-        var eval = data.Eval.Count == 0 ? null : SftDataset.Build(data.Eval, sft with { Packing = false, TrainOnInputs = false });
+        var eval = data.Eval.Examples.Count == 0 ? null : SftDataset.Build(data.Eval, sft with { Packing = false, TrainOnInputs = false });
 
         var model = CausalLM.Load(modelFolder, device, dtype);
         try
@@ -127,35 +138,40 @@ public sealed class TrainingRun : IDisposable
             var trainable = new CausalLMTrainable(model);
             torch.manual_seed(t.Seed);
             var adapter = LoraInjector.Inject(trainable, job.Lora.ToOptions());
-
-            JsonExactMatchMetric? exactMatch = null;
-            IReadOnlyList<string> prompts = [];
-            if (job.Eval.JsonExactMatch && evalSet.Count > 0)
-            {
-                var examples = evalSet
-                    .Where(c => c.Count >= 2 && c[^1].Role == "assistant")
-                    .Take(job.Eval.MaxExamples > 0 ? job.Eval.MaxExamples : int.MaxValue)
-                    .Select(c => new GenerationExample(encoder.EncodePrompt(c.Take(c.Count - 1).ToList()), c[^1].Content ?? ""))
-                    .ToList();
-                exactMatch = new JsonExactMatchMetric(examples, (m, prompts, ct) => GenerateGreedy(model, encoder, prompts, job.Eval.MaxNewTokens, ct, modelName: Path.GetFileName((job.Model ?? "finetune").TrimEnd('/'))));
-                prompts = evalSet
-                    .Where(c => c.Count >= 2 && c[^1].Role == "assistant")
-                    .Take(examples.Count)
-                    .Select(c => c.Take(c.Count - 1).LastOrDefault(m => m.Role == "user")?.Content ?? "")
-                    .ToList();
-            }
-
-            var padId = encoder.Tokenizer.PadId ?? encoder.Tokenizer.EosId ?? 0;
-            var trainer = new SftTrainer(adapter, train, eval, t.ToOptions(), padId, device,
+            var (exactMatch, prompts) = ExactMatch(job, model, preprocessor.Encoder, data.EvalConversations);
+            var trainer = new SftTrainer(adapter, train, eval, t.ToOptions(), PadIdOf(preprocessor.Encoder), device,
                 Path.Combine(output, CheckpointFolder), new PeftAdapterMetadata(job.Model),
-                exactMatch is null ? [] : [exactMatch]);
-            return new TrainingRun(job, output, model, encoder, adapter, train, eval, trainer, exactMatch, device) { ExactMatchPrompts = prompts, Shards = data.ShardFolder };
+                exactMatch is null ? [] : [exactMatch], gradientSync);
+            return new TrainingRun(job, output, model, preprocessor.Encoder, adapter, train, eval, trainer, exactMatch, device)
+                { ExactMatchPrompts = prompts, Shards = data.ShardFolder };
         }
         catch
         {
             model.Dispose();
             throw;
         }
+    }
+
+    private static int PadIdOf(ConversationEncoder encoder) => encoder.Tokenizer.PadId ?? encoder.Tokenizer.EosId ?? 0;
+
+    /// <summary>The JSON exact-match metric on the held-out conversations (when the job asks), and their last user messages.</summary>
+    private static (JsonExactMatchMetric? Metric, IReadOnlyList<string> Prompts) ExactMatch(TrainingJob job, CausalLM model, ConversationEncoder encoder,
+        List<IReadOnlyList<ChatMessage>> evalSet)
+    {
+        if (!job.Eval.JsonExactMatch || evalSet.Count == 0) return (null, []);
+        var answered = evalSet
+            .Where(c => c.Count >= 2 && c[^1].Role == "assistant")
+            .Take(job.Eval.MaxExamples > 0 ? job.Eval.MaxExamples : int.MaxValue)
+            .ToList();
+        var examples = answered
+            .Select(c => new GenerationExample(encoder.EncodePrompt(c.Take(c.Count - 1).ToList()), c[^1].Content ?? ""))
+            .ToList();
+        var modelName = Path.GetFileName((job.Model ?? "finetune").TrimEnd('/'));
+        var metric = new JsonExactMatchMetric(examples, (m, prompts, ct) => GenerateGreedy(model, encoder, prompts, job.Eval.MaxNewTokens, ct, modelName: modelName));
+        var prompts = answered
+            .Select(c => c.Take(c.Count - 1).LastOrDefault(m => m.Role == "user")?.Content ?? "")
+            .ToList();
+        return (metric, prompts);
     }
 
     /// <summary>
@@ -177,25 +193,10 @@ public sealed class TrainingRun : IDisposable
 
         if (resumedFrom is null)
         {
-            Before = _trainer.Evaluate(cancellationToken);
-            if (_exactMatch is not null)
-            {
-                BeforeGenerations = [.. _exactMatch.LastOutputs];
-                await WriteAtomicAsync(Path.Combine(Output, BeforeGenerationsFile), JsonSerializer.Serialize(BeforeGenerations), cancellationToken);
-            }
-            if (Before is not null)
-            {
-                _trainer.State.Evals.Add(Before);
-                await WriteRecordAsync(metrics, Before);
-                yield return Before;
-            }
+            Before = await EvaluateBeforeAsync(metrics, cancellationToken);
+            if (Before is not null) yield return Before;
         }
-        else
-        {
-            Before = CheckpointStore.ReadState(resumedFrom).Evals.FirstOrDefault(e => e.Step == 0);
-            var before = Path.Combine(Output, BeforeGenerationsFile);
-            if (File.Exists(before)) BeforeGenerations = JsonSerializer.Deserialize<string[]>(await File.ReadAllTextAsync(before, cancellationToken)) ?? [];
-        }
+        else await RestoreBeforeAsync(resumedFrom, cancellationToken);
 
         await foreach (var e in _trainer.RunAsync(cancellationToken))
         {
@@ -205,6 +206,36 @@ public sealed class TrainingRun : IDisposable
         }
 
         PeftAdapterFiles.Save(Adapter, Path.Combine(Output, AdapterFolder), new PeftAdapterMetadata(Job.Model));
+        await WriteSummaryAsync(resumedFrom, clock.Elapsed, cancellationToken);
+    }
+
+    /// <summary>The step-0 evaluation (recorded in the state and metrics.jsonl) and the generations it made.</summary>
+    private async Task<EvalRecord?> EvaluateBeforeAsync(StreamWriter metrics, CancellationToken cancellationToken)
+    {
+        var before = _trainer.Evaluate(cancellationToken);
+        if (_exactMatch is not null)
+        {
+            BeforeGenerations = [.. _exactMatch.LastOutputs];
+            await WriteAtomicAsync(Path.Combine(Output, BeforeGenerationsFile), JsonSerializer.Serialize(BeforeGenerations), cancellationToken);
+        }
+        if (before is not null)
+        {
+            _trainer.State.Evals.Add(before);
+            await WriteRecordAsync(metrics, before);
+        }
+        return before;
+    }
+
+    /// <summary>After a resume: the step-0 evaluation from the checkpoint, its generations from the output folder.</summary>
+    private async Task RestoreBeforeAsync(string resumedFrom, CancellationToken cancellationToken)
+    {
+        Before = CheckpointStore.ReadState(resumedFrom).Evals.FirstOrDefault(e => e.Step == 0);
+        var before = Path.Combine(Output, BeforeGenerationsFile);
+        if (File.Exists(before)) BeforeGenerations = JsonSerializer.Deserialize<string[]>(await File.ReadAllTextAsync(before, cancellationToken)) ?? [];
+    }
+
+    private async Task WriteSummaryAsync(string? resumedFrom, TimeSpan elapsed, CancellationToken cancellationToken)
+    {
         var summary = new
         {
             adapter = Path.Combine(Output, AdapterFolder),
@@ -221,7 +252,7 @@ public sealed class TrainingRun : IDisposable
             final_loss = _trainer.State.Steps.LastOrDefault()?.Loss,
             samples = _exactMatch is null ? null : _exactMatch.Examples.Zip(_exactMatch.LastOutputs)
                 .Take(10).Select(p => new { expected = p.First.Expected, generated = p.Second }).ToList(),
-            seconds = clock.Elapsed.TotalSeconds,
+            seconds = elapsed.TotalSeconds,
             resumed_from = resumedFrom,
         };
         await File.WriteAllTextAsync(Path.Combine(Output, SummaryFile), JsonSerializer.Serialize(summary, CheckpointStore.Json), cancellationToken);
@@ -251,61 +282,72 @@ public sealed class TrainingRun : IDisposable
         torch.manual_seed(options.Seed);
     }
 
-    /// <summary>The encoded train and held-out examples, and the held-out conversations (for generation metrics).</summary>
-    private sealed record JobData(List<TokenizedExample> Train, List<TokenizedExample> Eval,
+    /// <summary>The preprocessed train and held-out examples, and the held-out conversations with the system prompt (for generation metrics).</summary>
+    private sealed record JobData(PreprocessedExamples Train, PreprocessedExamples Eval,
         List<IReadOnlyList<ChatMessage>> EvalConversations, string? ShardFolder);
 
-    /// <summary>
-    /// Without shards, reads the data and eval files (or splits eval_split off the data, seeded) and encodes them with the
-    /// model's <see cref="ConversationEncoder"/>. With shards (<see cref="TrainingJob.Shards"/>), the training examples are the
-    /// shards' records: the "train" split, or with eval_split the "records" split (every record in file order, checked to
-    /// align with the data file) split the same seeded way; the held-out examples come from the shards' "eval" split when
-    /// eval_data is that same dataset's eval file, else eval_data is encoded in-process (generation metrics need its text anyway).
-    /// </summary>
-    private static async Task<JobData> ReadDataAsync(TrainingJob job, ConversationEncoder encoder, string modelFolder, string dataFile,
-        string? evalFile, string? shardFolder, string? baseDirectory, CancellationToken cancellationToken)
-    {
-        var system = job.Sft.SystemPrompt;
-        var trainOnInputs = job.Sft.TrainOnInputs;
-        if (shardFolder is null)
-        {
-            var conversations = await ConversationFile.ReadAsync(dataFile, system, cancellationToken);
-            List<IReadOnlyList<ChatMessage>> trainSet, evalSet;
-            if (evalFile is not null)
-            {
-                trainSet = conversations;
-                evalSet = await ConversationFile.ReadAsync(evalFile, system, cancellationToken);
-            }
-            else
-            {
-                var members = DatasetSplit.EvalMembers(conversations.Count, job.EvalSplit, job.Training.Seed);
-                trainSet = [.. conversations.Where((_, i) => !members[i])];
-                evalSet = [.. conversations.Where((_, i) => members[i])];
-            }
-            return new JobData([.. trainSet.Select(c => Encode(encoder, c, trainOnInputs))], [.. evalSet.Select(c => Encode(encoder, c, false))], evalSet, null);
-        }
+    /// <summary>Held-out examples are always masked to the assistant turns, whatever train_on_inputs says.</summary>
+    private static ExamplePreprocessor HeldOut(ExamplePreprocessor preprocessor) =>
+        new(preprocessor.Encoder, preprocessor.Options with { TrainOnInputs = false });
 
-        var shards = ShardSource.Open(shardFolder);
-        shards.CheckMatches(encoder, modelFolder, job);
+    private static List<IReadOnlyList<ChatMessage>> WithSystemPrompt(ExamplePreprocessor preprocessor, IEnumerable<IReadOnlyList<ChatMessage>> conversations) =>
+        [.. conversations.Select(preprocessor.WithSystemPrompt)];
+
+    /// <summary>
+    /// Without shards: reads the data and eval files (or splits eval_split off the data, seeded) and runs them through the
+    /// preprocessor in-process — the same step the preprocess worker runs with a job's options, giving the same examples.
+    /// </summary>
+    private static async Task<JobData> PreprocessInProcessAsync(TrainingJob job, ExamplePreprocessor preprocessor, string dataFile, string? evalFile,
+        CancellationToken cancellationToken)
+    {
+        var conversations = await ConversationFile.ReadAsync(dataFile, cancellationToken);
+        List<IReadOnlyList<ChatMessage>> trainSet, evalSet;
         if (evalFile is not null)
         {
-            var evalSet = await ConversationFile.ReadAsync(evalFile, system, cancellationToken);
+            trainSet = conversations;
+            evalSet = await ConversationFile.ReadAsync(evalFile, cancellationToken);
+        }
+        else
+        {
+            var members = DatasetSplit.EvalMembers(conversations.Count, job.EvalSplit, job.Training.Seed);
+            trainSet = [.. conversations.Where((_, i) => !members[i])];
+            evalSet = [.. conversations.Where((_, i) => members[i])];
+        }
+        return new JobData(preprocessor.ProcessAll(trainSet), HeldOut(preprocessor).ProcessAll(evalSet), WithSystemPrompt(preprocessor, evalSet), null);
+    }
+
+    /// <summary>
+    /// With shards (<see cref="TrainingJob.Shards"/>), the training examples are the shards' records: the "train" split, or
+    /// with eval_split the "records" split (every record in file order, checked to align with the data file) split the same
+    /// seeded way; the held-out examples come from the shards' "eval" split when eval_data is that same dataset's eval file,
+    /// else eval_data is preprocessed in-process (generation metrics need its text anyway).
+    /// </summary>
+    private static async Task<JobData> ReadShardsAsync(TrainingJob job, ExamplePreprocessor preprocessor, string modelFolder, string dataFile,
+        string? evalFile, string shardFolder, string? baseDirectory, CancellationToken cancellationToken)
+    {
+        var shards = ShardSource.Open(shardFolder);
+        shards.CheckMatches(preprocessor.Encoder, modelFolder, job);
+        if (evalFile is not null)
+        {
+            var evalSet = await ConversationFile.ReadAsync(evalFile, cancellationToken);
             var datasetEval = Path.GetFullPath(Path.Combine("datasets", shards.Manifest.DatasetId, DatasetFiles.Eval), baseDirectory ?? Environment.CurrentDirectory);
             var fromShards = !shards.Manifest.TrainOnInputs && shards.Has(ShardManifest.EvalSplit) && Path.GetFullPath(evalFile) == datasetEval;
-            var eval = fromShards ? shards.Read(ShardManifest.EvalSplit) : [.. evalSet.Select(c => Encode(encoder, c, false))];
-            return new JobData(shards.Read(ShardManifest.TrainSplit), eval, evalSet, shardFolder);
+            var eval = fromShards ? shards.Read(ShardManifest.EvalSplit) : HeldOut(preprocessor).ProcessAll(evalSet);
+            return new JobData(shards.Read(ShardManifest.TrainSplit), eval, WithSystemPrompt(preprocessor, evalSet), shardFolder);
         }
-        if (job.EvalSplit <= 0) return new JobData(shards.Read(ShardManifest.TrainSplit), [], [], shardFolder);
+        if (job.EvalSplit <= 0) return new JobData(shards.Read(ShardManifest.TrainSplit), new([], 0, 0), [], shardFolder);
 
         // eval_split: the shards' records split exactly as the data file's conversations are.
-        var records = shards.Read(ShardManifest.RecordsSplit);
-        var all = await ConversationFile.ReadAsync(dataFile, system, cancellationToken);
+        var records = shards.Read(ShardManifest.RecordsSplit).Examples;
+        var all = await ConversationFile.ReadAsync(dataFile, cancellationToken);
         if (records.Count != all.Count)
             throw new TrainingJobException($"job: shards: {Path.Combine(shardFolder, ShardManifest.FileName)} has {records.Count} records but {dataFile} has {all.Count}: they are not the same data");
         var split = DatasetSplit.EvalMembers(all.Count, job.EvalSplit, job.Training.Seed);
         var heldOut = all.Where((_, i) => split[i]).ToList();
-        var evalExamples = shards.Manifest.TrainOnInputs ? heldOut.Select(c => Encode(encoder, c, false)).ToList() : records.Where((_, i) => split[i]).ToList();
-        return new JobData([.. records.Where((_, i) => !split[i])], evalExamples, heldOut, shardFolder);
+        var evalExamples = shards.Manifest.TrainOnInputs
+            ? HeldOut(preprocessor).ProcessAll(heldOut)
+            : new PreprocessedExamples([.. records.Where((_, i) => split[i])], 0, 0);
+        return new JobData(new([.. records.Where((_, i) => !split[i])], 0, 0), evalExamples, WithSystemPrompt(preprocessor, heldOut), shardFolder);
     }
 
     private static async Task WriteAtomicAsync(string path, string text, CancellationToken cancellationToken)
@@ -313,12 +355,6 @@ public sealed class TrainingRun : IDisposable
         var temp = path + ".tmp";
         await File.WriteAllTextAsync(temp, text, cancellationToken);
         File.Move(temp, path, overwrite: true);
-    }
-
-    private static TokenizedExample Encode(ConversationEncoder encoder, IReadOnlyList<ChatMessage> conversation, bool trainOnInputs)
-    {
-        var e = encoder.Encode(conversation, trainOnInputs);
-        return new TokenizedExample(e.InputIds, e.LossMask);
     }
 
     /// <summary>Batched greedy decoding with the KV cache (FineTune.Models' TextGenerator), stopping at end-of-turn ids.</summary>

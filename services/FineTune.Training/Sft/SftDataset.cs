@@ -1,8 +1,12 @@
+using FineTune.Training.Preprocessing;
+
 namespace FineTune.Training.Sft;
 
 /// <summary>
-/// Training rows built from tokenized examples: truncated to max_seq_len (counted), examples left without any label dropped
-/// (counted), then one row per example or best-fit-decreasing packing into rows of max_seq_len tokens.
+/// Training rows built from preprocessed examples (<see cref="ExamplePreprocessor"/>, in-process or read from shards): cut
+/// to max_seq_len by the preprocessor's own <see cref="ExamplePreprocessor.Fit"/> (truncated and dropped examples counted),
+/// then one row per example or best-fit-decreasing packing into rows of max_seq_len tokens. This is the one place packing
+/// happens (docs/training.md, "Preprocessing: one path").
 /// </summary>
 public sealed class SftDataset
 {
@@ -16,35 +20,37 @@ public sealed class SftDataset
 
     public IReadOnlyList<SftSequence> Rows { get; }
 
-    /// <summary>Examples read.</summary>
+    /// <summary>Examples read (dropped ones included).</summary>
     public int Examples { get; }
 
     /// <summary>Examples longer than max_seq_len, cut to it.</summary>
     public int Truncated { get; }
 
-    /// <summary>Examples with no labelled token left (after truncation), skipped.</summary>
+    /// <summary>Examples skipped: no labelled token left (after truncation), or over-long in shards written with the drop policy.</summary>
     public int DroppedWithoutLabels { get; }
 
     public long LabelTokens => Rows.Sum(r => (long)r.LabelCount);
 
-    public static SftDataset Build(IEnumerable<TokenizedExample> examples, SftDataOptions options)
+    /// <summary>Rows of examples the preprocessor kept; its truncated and dropped counts add to the dataset's own.</summary>
+    public static SftDataset Build(PreprocessedExamples examples, SftDataOptions options) =>
+        Build(examples.Examples, options, (int)examples.Truncated, (int)examples.Dropped);
+
+    public static SftDataset Build(IEnumerable<TokenizedExample> examples, SftDataOptions options) => Build(examples, options, 0, 0);
+
+    private static SftDataset Build(IEnumerable<TokenizedExample> examples, SftDataOptions options, int truncated, int dropped)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxSeqLen, 2);
         var kept = new List<TokenizedExample>();
-        int count = 0, truncated = 0, dropped = 0;
+        var count = dropped;
         foreach (var original in examples)
         {
             count++;
             var e = original;
             if (options.TrainOnInputs) e = e with { LossMask = Enumerable.Repeat(true, e.Length).ToArray() };
-            if (e.Length > options.MaxSeqLen)
-            {
-                e = new TokenizedExample(e.InputIds[..options.MaxSeqLen], e.LossMask[..options.MaxSeqLen]);
-                truncated++;
-            }
-            // position 0 is never a target (nothing precedes it)
-            if (!e.LossMask.Skip(1).Any(m => m)) { dropped++; continue; }
-            kept.Add(e);
+            var fitted = ExamplePreprocessor.Fit(e, options.MaxSeqLen, dropOverLong: false);
+            if (fitted.Fate == ExampleFate.Truncated) truncated++;
+            if (fitted.Example is null) { dropped++; continue; }
+            kept.Add(fitted.Example);
         }
 
         var rows = options.Packing ? PackBestFit(kept, options.MaxSeqLen) : kept.Select(e => SftSequence.FromExample(e)).ToList();

@@ -39,9 +39,12 @@ public sealed class SftTrainer
     private readonly CheckpointCadence _cadence;
     private TrainerState _state;
 
+    /// <param name="gradientSync">How the members of a data-parallel group exchange gradients; null: one replica
+    /// (<see cref="LocalGradientSync"/>).</param>
     public SftTrainer(
         LoraAdapter adapter, SftDataset train, SftDataset? eval, TrainingOptions options, int padId, Device device,
-        string? checkpointDirectory = null, PeftAdapterMetadata? metadata = null, IReadOnlyList<ITaskMetric>? metrics = null)
+        string? checkpointDirectory = null, PeftAdapterMetadata? metadata = null, IReadOnlyList<ITaskMetric>? metrics = null,
+        IGradientSync? gradientSync = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MicroBatchSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.GradientAccumulationSteps, 1);
@@ -53,6 +56,7 @@ public sealed class SftTrainer
         _padId = padId;
         _device = device;
         _metrics = metrics ?? [];
+        GradientSync = gradientSync ?? LocalGradientSync.Instance;
         _metadata = metadata ?? new PeftAdapterMetadata(null);
         _checkpoints = checkpointDirectory is null ? null : new CheckpointStore(checkpointDirectory);
         adapter.Model.SetGradientCheckpointing(options.GradientCheckpointing);
@@ -75,8 +79,8 @@ public sealed class SftTrainer
 
     public AdamWOptimizer Optimizer => _optimizer;
 
-    /// <summary>How the members of a data-parallel group exchange gradients; <see cref="LocalGradientSync"/> (one replica) by default.</summary>
-    public IGradientSync GradientSync { get; set; } = LocalGradientSync.Instance;
+    /// <summary>How the members of a data-parallel group exchange gradients (given at construction).</summary>
+    public IGradientSync GradientSync { get; }
 
     /// <summary>Rank 0 evaluates and writes checkpoints; the other members of a group only train.</summary>
     public bool IsCoordinator => GradientSync.Rank == 0;
@@ -107,8 +111,7 @@ public sealed class SftTrainer
     public async IAsyncEnumerable<TrainingEvent> RunAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await Task.Yield();
-        var model = _adapter.Model;
-        model.Module.train();
+        _adapter.Model.Module.train();
         var parameters = _adapter.TrainableParameters.ToList();
         var clock = Stopwatch.StartNew();
         var stepsThisSession = 0;
@@ -116,53 +119,7 @@ public sealed class SftTrainer
         while (_state.GlobalStep < TotalSteps)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var stepStart = clock.Elapsed;
-            var step = _state.GlobalStep;
-            var lr = _schedule.At(step);
-            _optimizer.SetLearningRate(lr);
-
-            // One optimizer step = GradientAccumulationSteps micro-batches; the loss of each is Σ CE / (label tokens of all of them).
-            // Every member counts the label tokens of the whole global batch, and runs its own share of the micro-batches.
-            var sync = GradientSync;
-            var micro = Enumerable.Range(0, _options.GradientAccumulationSteps)
-                .Select(i => _order.RowsOf(_state.MicroBatchCursor + i).Select(r => _train.Rows[r]).ToList())
-                .ToList();
-            var labelTokens = micro.Sum(rows => rows.Sum(r => r.LabelCount));
-            using var lossDenominator = labelTokens.ToScalar();   // owned here, so no finalizer frees it while div reads it
-            long tokens = 0;
-            double lossSum = 0;
-            _optimizer.ZeroGrad();
-            for (var i = sync.Rank; i < micro.Count; i += sync.WorldSize)
-            {
-                using var scope = NewDisposeScope();
-                using var batch = SftBatch.Collate(micro[i], _padId, _device);
-                var sum = CausalLmLoss.Sum(model, batch);
-                sum.div(lossDenominator).backward();
-                lossSum += sum.item<float>();
-                tokens += batch.RealTokens;
-            }
-            var syncSeconds = 0.0;
-            if (sync.WorldSize > 1)
-            {
-                var syncStart = clock.Elapsed;
-                var total = await sync.AllReduceAsync(step, new GradientShard(FlattenGradients(parameters), lossSum, tokens), cancellationToken);
-                SetGradients(parameters, total.Gradients);
-                (lossSum, tokens) = (total.LossSum, total.Tokens);
-                syncSeconds = (clock.Elapsed - syncStart).TotalSeconds;
-            }
-            var gradNorm = GradientClipping.ClipByGlobalNorm(parameters, _options.MaxGradNorm);
-            _optimizer.Step();
-
-            var cursor = _state.MicroBatchCursor + _options.GradientAccumulationSteps;
-            _state = _state with { GlobalStep = step + 1, MicroBatchCursor = cursor };
-            stepsThisSession++;
-
-            var elapsed = (clock.Elapsed - stepStart).TotalSeconds;
-            var perStep = clock.Elapsed.TotalSeconds / stepsThisSession;
-            var record = new StepRecord(
-                step + 1, TotalSteps, _order.EpochAt(cursor), lossSum / labelTokens, lr, gradNorm,
-                elapsed > 0 ? tokens / elapsed : 0, perStep * (TotalSteps - step - 1), tokens) { SyncSeconds = syncSeconds };
-            _state.Steps.Add(record);
+            var record = await StepAsync(parameters, clock, ++stepsThisSession, cancellationToken);
             var last = _state.GlobalStep == TotalSteps;
             if (last || _options.LoggingSteps <= 1 || _state.GlobalStep % _options.LoggingSteps == 0)
                 yield return record;
@@ -185,6 +142,66 @@ public sealed class SftTrainer
                 yield return new CheckpointRecord(_state.GlobalStep, path);
             }
         }
+    }
+
+    /// <summary>The rows of global micro-batch <paramref name="index"/>, in the order they are collated (the seeded order).</summary>
+    public IReadOnlyList<SftSequence> MicroBatch(long index) => [.. _order.RowsOf(index).Select(r => _train.Rows[r])];
+
+    /// <summary>
+    /// One optimizer step = GradientAccumulationSteps micro-batches; the loss of each is Σ CE / (label tokens of all of them).
+    /// Every member counts the label tokens of the whole global batch, and runs its own share of the micro-batches; the
+    /// members' gradient sums are added before clipping. Advances the state and returns the step's record.
+    /// </summary>
+    private async Task<StepRecord> StepAsync(List<Parameter> parameters, Stopwatch clock, int stepsThisSession, CancellationToken cancellationToken)
+    {
+        var stepStart = clock.Elapsed;
+        var step = _state.GlobalStep;
+        var lr = _schedule.At(step);
+        _optimizer.SetLearningRate(lr);
+
+        var micro = Enumerable.Range(0, _options.GradientAccumulationSteps).Select(i => MicroBatch(_state.MicroBatchCursor + i)).ToList();
+        var labelTokens = micro.Sum(rows => rows.Sum(r => r.LabelCount));
+        var (lossSum, tokens) = AccumulateGradients(micro, labelTokens);
+        var syncSeconds = 0.0;
+        if (GradientSync.WorldSize > 1)
+        {
+            var syncStart = clock.Elapsed;
+            var total = await GradientSync.AllReduceAsync(step, new GradientShard(FlattenGradients(parameters), lossSum, tokens), cancellationToken);
+            SetGradients(parameters, total.Gradients);
+            (lossSum, tokens) = (total.LossSum, total.Tokens);
+            syncSeconds = (clock.Elapsed - syncStart).TotalSeconds;
+        }
+        var gradNorm = GradientClipping.ClipByGlobalNorm(parameters, _options.MaxGradNorm);
+        _optimizer.Step();
+
+        var cursor = _state.MicroBatchCursor + _options.GradientAccumulationSteps;
+        _state = _state with { GlobalStep = step + 1, MicroBatchCursor = cursor };
+        var elapsed = (clock.Elapsed - stepStart).TotalSeconds;
+        var perStep = clock.Elapsed.TotalSeconds / stepsThisSession;
+        var record = new StepRecord(
+            step + 1, TotalSteps, _order.EpochAt(cursor), lossSum / labelTokens, lr, gradNorm,
+            elapsed > 0 ? tokens / elapsed : 0, perStep * (TotalSteps - step - 1), tokens) { SyncSeconds = syncSeconds };
+        _state.Steps.Add(record);
+        return record;
+    }
+
+    /// <summary>Forward and backward of this member's micro-batches (r, r+K, …): gradients summed, loss sum and real tokens returned.</summary>
+    private (double LossSum, long Tokens) AccumulateGradients(List<IReadOnlyList<SftSequence>> micro, int labelTokens)
+    {
+        using var lossDenominator = labelTokens.ToScalar();   // owned here, so no finalizer frees it while div reads it
+        long tokens = 0;
+        double lossSum = 0;
+        _optimizer.ZeroGrad();
+        for (var i = GradientSync.Rank; i < micro.Count; i += GradientSync.WorldSize)
+        {
+            using var scope = NewDisposeScope();
+            using var batch = SftBatch.Collate(micro[i], _padId, _device);
+            var sum = CausalLmLoss.Sum(_adapter.Model, batch);
+            sum.div(lossDenominator).backward();
+            lossSum += sum.item<float>();
+            tokens += batch.RealTokens;
+        }
+        return (lossSum, tokens);
     }
 
     /// <summary>Held-out loss/perplexity and the task metrics on the model as it is now; null when there is nothing to evaluate.</summary>

@@ -2,23 +2,25 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using FineTune.Data;
 using FineTune.Data.Shards;
 using FineTune.Data.Storage;
 using FineTune.Messaging;
 using FineTune.Messaging.Contracts;
 using FineTune.Models.ChatTemplates;
+using FineTune.Training.Preprocessing;
 
 namespace Preprocess.Worker.Services;
 
 /// <summary>
 /// Dataset → token shards, idempotent by content. The output hash is SHA-256 over the dataset hash, the model's
 /// tokenization files (tokenizer.json, tokenizer_config.json, chat_template.jinja, generation_config.json, config.json),
-/// max length, over-long policy, trainOnInputs, packing, the splits and the shard format version; when
+/// max length, over-long policy, trainOnInputs, system prompt, the splits and the shard format version; when
 /// <c>shards/&lt;hash&gt;/manifest.json</c> exists the work is skipped. Otherwise every record of the train and eval splits
-/// is rendered with the model's chat template and tokenized by <see cref="ConversationEncoder"/>, over-long records are
-/// truncated or dropped (and counted), and the shards plus manifest are written to a temp folder renamed into place.
+/// (or every record in file order) goes through FineTune.Training's <see cref="ExamplePreprocessor"/> — the one
+/// preprocessing step, which in-process training runs too — into <see cref="PreprocessedShard"/> files, one record per
+/// example (the trainer packs; docs/training.md "Preprocessing: one path"), and the shards plus manifest are written to a
+/// temp folder renamed into place.
 /// </summary>
 public sealed class PreprocessPipeline(DataRoot root, DatasetStore datasets, EncoderCache encoders, ILogger<PreprocessPipeline> logger)
 {
@@ -32,34 +34,23 @@ public sealed class PreprocessPipeline(DataRoot root, DatasetStore datasets, Enc
 
     private static readonly string[] ModelFiles = ["tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "generation_config.json", "config.json"];
 
+    /// <summary>The dataset and model folder a request names, resolved and hashed.</summary>
+    private sealed record Resolved(DatasetInfo Info, string ModelFolder, string FilesHash, string Hash);
+
     public async Task<PreprocessOutcome> RunAsync(PreprocessRequest request, CancellationToken cancellationToken)
     {
-        DatasetInfo info;
-        string modelFolder, filesHash, hash;
-        using (var resolve = Source.StartActivity("preprocess resolve"))
-        {
-            info = (DatasetId.IsValid(request.DatasetId) ? await datasets.ReadInfoAsync(request.DatasetId, cancellationToken) : null)
-                ?? throw new InvalidMessageException($"dataset '{request.DatasetId}' does not exist");
-            try { modelFolder = root.Model(request.Model); }
-            catch (ArgumentException ex) { throw new InvalidMessageException(ex.Message); }
-            if (!File.Exists(Path.Combine(modelFolder, "tokenizer.json")))
-                throw new InvalidMessageException($"model '{request.Model}' has no tokenizer.json under the data root's models/ folder");
-            filesHash = HashFiles(modelFolder);
-            hash = OutputHash(info.Hash, filesHash, request);
-            resolve?.SetTag("dataset.id", info.Id);
-            resolve?.SetTag("preprocess.hash", hash);
-        }
-
-        var folder = root.Shard(hash);
+        var resolved = await ResolveAsync(request, cancellationToken);
+        var folder = root.Shard(resolved.Hash);
         if (File.Exists(Path.Combine(folder, ShardManifest.FileName)))
         {
-            logger.LogInformation("Shards {Hash} for dataset {DatasetId} exist already: skipped", hash, info.Id);
-            return new PreprocessOutcome(hash, folder, ShardManifest.Load(folder), Skipped: true);
+            logger.LogInformation("Shards {Hash} for dataset {DatasetId} exist already: skipped", resolved.Hash, resolved.Info.Id);
+            return new PreprocessOutcome(resolved.Hash, folder, ShardManifest.Load(folder), Skipped: true);
         }
 
         ConversationEncoder encoder;
         using (Source.StartActivity("preprocess load tokenizer"))
-            encoder = encoders.Get(modelFolder, filesHash);
+            encoder = encoders.Get(resolved.ModelFolder, resolved.FilesHash);
+        var preprocessor = new ExamplePreprocessor(encoder, Options(request));
 
         Directory.CreateDirectory(root.Shards);
         var temp = Path.Combine(root.Shards, $".tmp-{Guid.NewGuid():N}");
@@ -73,7 +64,7 @@ public sealed class PreprocessPipeline(DataRoot root, DatasetStore datasets, Enc
                 : [(ShardManifest.TrainSplit, DatasetFiles.Train), (ShardManifest.EvalSplit, DatasetFiles.Eval)];
             foreach (var (split, source) in splits)
             {
-                try { files.Add(await WriteSplitAsync(encoder, info.Id, split, source, temp, request, cancellationToken)); }
+                try { files.Add(await WriteSplitAsync(preprocessor, resolved.Info.Id, split, source, temp, cancellationToken)); }
                 catch (InvalidDataException ex) { throw new InvalidMessageException(ex.Message); }   // a damaged record: no retry helps
             }
             var seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
@@ -82,24 +73,8 @@ public sealed class PreprocessPipeline(DataRoot root, DatasetStore datasets, Enc
             RecordsPerSecond.Record(records / seconds);
             TokensPerSecond.Record(tokens / seconds);
 
-            var manifest = new ShardManifest
-            {
-                Hash = hash,
-                DatasetId = info.Id,
-                DatasetHash = info.Hash,
-                Model = request.Model,
-                TokenizerHash = encoder.Tokenizer.ContentHash,
-                TemplateHash = encoder.Template.ContentHash,
-                MaxLength = request.MaxLength,
-                OverLong = request.OverLong,
-                TrainOnInputs = request.TrainOnInputs,
-                SystemPrompt = request.SystemPrompt,
-                Packed = request.Pack,
-                FormatVersion = (int)ShardFormat.Version,
-                Files = files,
-                Created = DateTimeOffset.UtcNow,
-            };
-            await File.WriteAllBytesAsync(Path.Combine(temp, ShardManifest.FileName), JsonSerializer.SerializeToUtf8Bytes(manifest, ShardManifest.Json), cancellationToken);
+            var manifest = PreprocessedShard.Manifest(new ShardOrigin(resolved.Hash, resolved.Info.Id, resolved.Info.Hash, request.Model), preprocessor, files);
+            await PreprocessedShard.WriteManifestAsync(temp, manifest, cancellationToken);
             try
             {
                 Directory.Move(temp, folder);
@@ -107,11 +82,11 @@ public sealed class PreprocessPipeline(DataRoot root, DatasetStore datasets, Enc
             catch (IOException) when (Directory.Exists(folder))
             {
                 // Another worker finished the same request first: its output is identical by construction.
-                return new PreprocessOutcome(hash, folder, ShardManifest.Load(folder), Skipped: true);
+                return new PreprocessOutcome(resolved.Hash, folder, ShardManifest.Load(folder), Skipped: true);
             }
             logger.LogInformation("Wrote shards {Hash} for dataset {DatasetId}: {Records} records, {Tokens} tokens in {Seconds:F2}s",
-                hash, info.Id, records, tokens, seconds);
-            return new PreprocessOutcome(hash, folder, manifest, Skipped: false);
+                resolved.Hash, resolved.Info.Id, records, tokens, seconds);
+            return new PreprocessOutcome(resolved.Hash, folder, manifest, Skipped: false);
         }
         finally
         {
@@ -119,40 +94,50 @@ public sealed class PreprocessPipeline(DataRoot root, DatasetStore datasets, Enc
         }
     }
 
-    private async Task<ShardFileInfo> WriteSplitAsync(ConversationEncoder encoder, string datasetId, string split, string source, string folder,
-        PreprocessRequest request, CancellationToken cancellationToken)
+    /// <summary>The request's preprocessing options; a request no retry can fix is refused.</summary>
+    internal static PreprocessOptions Options(PreprocessRequest request)
+    {
+        if (request.MaxLength < 2) throw new InvalidMessageException($"maxLength {request.MaxLength}: at least 2 tokens");
+        if (request.OverLong is not (PreprocessOptions.Truncate or PreprocessOptions.Drop))
+            throw new InvalidMessageException($"overLong '{request.OverLong}': truncate or drop");
+        return new()
+        {
+            MaxLength = request.MaxLength,
+            OverLong = request.OverLong,
+            TrainOnInputs = request.TrainOnInputs,
+            SystemPrompt = request.SystemPrompt,
+        };
+    }
+
+    private async Task<Resolved> ResolveAsync(PreprocessRequest request, CancellationToken cancellationToken)
+    {
+        using var activity = Source.StartActivity("preprocess resolve");
+        var info = (DatasetId.IsValid(request.DatasetId) ? await datasets.ReadInfoAsync(request.DatasetId, cancellationToken) : null)
+            ?? throw new InvalidMessageException($"dataset '{request.DatasetId}' does not exist");
+        string modelFolder;
+        try { modelFolder = root.Model(request.Model); }
+        catch (ArgumentException ex) { throw new InvalidMessageException(ex.Message); }
+        if (!File.Exists(Path.Combine(modelFolder, "tokenizer.json")))
+            throw new InvalidMessageException($"model '{request.Model}' has no tokenizer.json under the data root's models/ folder");
+        var filesHash = HashFiles(modelFolder);
+        var hash = OutputHash(info.Hash, filesHash, request);
+        activity?.SetTag("dataset.id", info.Id);
+        activity?.SetTag("preprocess.hash", hash);
+        return new Resolved(info, modelFolder, filesHash, hash);
+    }
+
+    private async Task<ShardFileInfo> WriteSplitAsync(ExamplePreprocessor preprocessor, string datasetId, string split, string source, string folder,
+        CancellationToken cancellationToken)
     {
         using var activity = Source.StartActivity($"preprocess tokenize {split}");
-        var file = $"{split}.bin";
-        var tokenizerHash = Convert.FromHexString(encoder.Tokenizer.ContentHash);
-        long truncated = 0, dropped = 0;
-        using var writer = new ShardWriter(Path.Combine(folder, file), tokenizerHash, request.MaxLength);
-        await foreach (var record in datasets.EnumerateAsync(datasetId, source, cancellationToken))
-        {
-            var messages = record.Messages.Select(m => new ChatMessage(m.Role, m.Content)).ToList();
-            if (request.SystemPrompt is { } system && (messages.Count == 0 || messages[0].Role != "system"))
-                messages.Insert(0, new ChatMessage("system", system)); // as in-process training does (ConversationFile)
-            var encoded = encoder.Encode(messages, request.TrainOnInputs);
-            ReadOnlySpan<int> ids = encoded.InputIds;
-            ReadOnlySpan<bool> mask = encoded.LossMask;
-            if (ids.Length > request.MaxLength)
-            {
-                if (request.OverLong == "drop") { dropped++; continue; }
-                ids = ids[..request.MaxLength];
-                mask = mask[..request.MaxLength];
-                if (!mask.Contains(true)) { dropped++; continue; } // nothing left to learn from
-                truncated++;
-            }
-            writer.Add(ids, mask, request.Pack);
-        }
-        writer.Complete();
-        RecordsCounter.Add(writer.Records, new KeyValuePair<string, object?>("split", split));
-        TokensCounter.Add(writer.Tokens, new KeyValuePair<string, object?>("split", split));
-        activity?.SetTag("preprocess.records", writer.Records);
-        activity?.SetTag("preprocess.tokens", writer.Tokens);
-        activity?.SetTag("preprocess.truncated", truncated);
-        activity?.SetTag("preprocess.dropped", dropped);
-        return new ShardFileInfo(split, file, writer.Records, writer.Tokens, writer.TargetTokens, truncated, dropped, writer.PackCount);
+        var info = await PreprocessedShard.WriteAsync(preprocessor, datasets.EnumerateAsync(datasetId, source, cancellationToken), folder, split, cancellationToken);
+        RecordsCounter.Add(info.Records, new KeyValuePair<string, object?>("split", split));
+        TokensCounter.Add(info.Tokens, new KeyValuePair<string, object?>("split", split));
+        activity?.SetTag("preprocess.records", info.Records);
+        activity?.SetTag("preprocess.tokens", info.Tokens);
+        activity?.SetTag("preprocess.truncated", info.Truncated);
+        activity?.SetTag("preprocess.dropped", info.Dropped);
+        return info;
     }
 
     internal static string HashFiles(string modelFolder)
@@ -170,9 +155,10 @@ public sealed class PreprocessPipeline(DataRoot root, DatasetStore datasets, Enc
 
     internal static string OutputHash(string datasetHash, string filesHash, PreprocessRequest request) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n',
-            // "manifest-2": manifests record the template hash and the system prompt (older shard folders are not reused)
-            "ft-preprocess", ShardFormat.Version, "manifest-2", datasetHash, filesHash, request.MaxLength, request.OverLong,
-            request.TrainOnInputs ? "inputs" : "assistant", request.Pack ? "packed" : "unpacked")
+            // "manifest-3": records are never packed, and records without a target after position 0 are dropped
+            // (ExamplePreprocessor.Fit); older shard folders are not reused
+            "ft-preprocess", ShardFormat.Version, "manifest-3", datasetHash, filesHash, request.MaxLength, request.OverLong,
+            request.TrainOnInputs ? "inputs" : "assistant")
             + (request.Records ? "\nrecords" : "")
             + (request.SystemPrompt is { } system ? "\nsystem\n" + system : ""))));
 }

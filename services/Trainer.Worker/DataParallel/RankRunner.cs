@@ -39,13 +39,13 @@ public static class RankRunner
         Action<RedisGradientSync>? created = null)
     {
         using var blocking = group is null ? null : await BlockingRedis.ConnectAsync(redis!);
-        using var run = await TrainingRun.PrepareAsync(job, baseDirectory);
+        RedisGradientSync? sync = null;
         if (group is not null)
         {
-            var sync = new RedisGradientSync(redis!.GetDatabase(), blocking!.GetDatabase(), group, rank, _ => Task.FromResult(true), TimeSpan.FromMinutes(5));
-            run.GradientSync = sync;
+            sync = new RedisGradientSync(redis!.GetDatabase(), blocking!.GetDatabase(), group, rank, _ => Task.FromResult(true), TimeSpan.FromMinutes(5));
             created?.Invoke(sync);
         }
+        using var run = await TrainingRun.PrepareAsync(job, baseDirectory, gradientSync: sync);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var last = clock.Elapsed;
         await foreach (var e in run.RunAsync())

@@ -110,9 +110,8 @@ public sealed class GroupMember(IConnectionMultiplexer redis, GroupStore groups,
             replica.InGroup(jobId, spec.Training.Device, rank, group.Generation);
             await BeatAsync();
             logger.LogInformation("Serving {Group} as rank {Rank}", group, rank);
-            using var run = await TrainingRun.PrepareAsync(spec, trainer.DataRoot, stopping);
             var sync = new RedisGradientSync(redis.GetDatabase(), blocking, group, rank, trainer.IsServingAsync(jobId), options.Value.SyncTimeout);
-            run.GradientSync = sync;
+            using var run = await TrainingRun.PrepareAsync(spec, trainer.DataRoot, stopping, sync);
             try
             {
                 await foreach (var _ in run.RunAsync(resume: true, stopping)) { }

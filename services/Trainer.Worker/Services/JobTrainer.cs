@@ -115,12 +115,12 @@ public sealed class JobTrainer(JobStore jobs, GroupStore groups, IConnectionMult
                 replica.InGroup(jobId, spec.Training.Device, 0, group.Generation);
                 await BeatAsync();
                 TrainingRun run;
+                IGradientSync sync = group.Size == 1 ? LocalGradientSync.Instance
+                    : new RedisGradientSync(redis.GetDatabase(), blocking.GetDatabase(), group, 0, IsServingAsync(jobId), options.SyncTimeout);
                 using (Source.StartActivity("load model"))
-                    run = await TrainingRun.PrepareAsync(spec, dataRoot, stopping);
+                    run = await TrainingRun.PrepareAsync(spec, dataRoot, stopping, sync);
                 using (run)
                 {
-                    run.GradientSync = group.Size == 1 ? LocalGradientSync.Instance
-                        : new RedisGradientSync(redis.GetDatabase(), blocking.GetDatabase(), group, 0, IsServingAsync(jobId), options.SyncTimeout);
                     await jobs.AddEventAsync(jobId, "training", $"{run.Parameters} on {string.Join(" + ", group.Members)}; {run.Train.Examples} examples, {run.TotalSteps} steps");
                     int? grewAt;
                     try
