@@ -96,8 +96,9 @@ for run in $(seq 1 "$RUNS"); do
   stop_hogs
   # the trainer replicas' console logs, as the AppHost kept them (complete once the app has stopped)
   logs=$(readlink -f "$REPO/.ft/logs/latest" || true)
-  cat "$logs"/trainer-*.log > "$STATE/trainer-console-$run.txt" 2>/dev/null || true
-  files=$(ls "$logs"/trainer-*.log 2>/dev/null | wc -l)
+  trainer_logs=$(ls "$logs"/trainer-*.log 2>/dev/null | grep -v -- '-rebuilder-' || true)   # not Aspire's rebuilder resources
+  cat $trainer_logs /dev/null > "$STATE/trainer-console-$run.txt" 2>/dev/null || true
+  files=$(echo $trainer_logs | wc -w)
   exceptions=$(grep -c 'Exception' "$STATE/trainer-console-$run.txt" || true)
   native=$(grep -c 'ExternalException\|SEHException\|Scalar\.h' "$STATE/trainer-console-$run.txt" || true)
   lines=$(wc -l < "$STATE/trainer-console-$run.txt")
