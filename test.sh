@@ -19,7 +19,7 @@ if [ ! -d ../shared/reference ]; then
   echo "test.sh: ../shared is absent: skipping the test classes that read it (trait Needs=shared: reference tokenizers, chat templates, manifest schemas)" >&2
 fi
 for project in $(dotnet sln FineTune.Aspire.sln list | grep -E '^tests/.*\.Tests\.csproj$'); do
-  dotnet test "$project" -c Release --no-build -nologo "${filter[@]}" "$@" 2>&1 | tee -a "$log"
+  dotnet test "$project" -c Release --no-build -nologo -p:FullSuite=true "${filter[@]}" "$@" 2>&1 | tee -a "$log"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 done
 
