@@ -1,7 +1,8 @@
+using FineTune.Contracts.Jobs;
 using FineTune.Data.Shards;
+using FineTune.Demo;
 using FineTune.Models.ChatTemplates;
 using FineTune.Models.Tiny;
-using FineTune.Training.Demo;
 using FineTune.Training.Jobs;
 
 namespace FineTune.Training.Tests;

@@ -1,4 +1,5 @@
 using FineTune.Contracts.Quantization;
+using ComputeDTypeName = FineTune.Contracts.Quantization.ComputeDType;
 using static TorchSharp.torch;
 
 namespace FineTune.Models.Quantization;
@@ -34,9 +35,9 @@ public sealed record BaseQuantization
     /// <summary>Parses a compute dtype name (float32, bfloat16, float16); null when unknown.</summary>
     public static ScalarType? ParseComputeDType(string? value) => QuantizationNames.ParseComputeDType(value) switch
     {
-        ComputeDType.Float32 => ScalarType.Float32,
-        ComputeDType.BFloat16 => ScalarType.BFloat16,
-        ComputeDType.Float16 => ScalarType.Float16,
+        ComputeDTypeName.Float32 => ScalarType.Float32,
+        ComputeDTypeName.BFloat16 => ScalarType.BFloat16,
+        ComputeDTypeName.Float16 => ScalarType.Float16,
         _ => null,
     };
 }
