@@ -39,7 +39,7 @@ public sealed class PreprocessWorkerTests : IAsyncLifetime
         _fx.Dispose();
     }
 
-    private PreprocessWorker Worker(string consumer) => new(_mux, _fx.Pipeline(),
+    private PreprocessWorker Worker(string consumer) => new(_mux, _fx.Pipeline(), new GeneratedModelWriter(_fx.Root, NullLogger<GeneratedModelWriter>.Instance),
         Options.Create(new PreprocessWorkerOptions
         {
             Consumer = new StreamWorkerOptions
@@ -123,6 +123,30 @@ public sealed class PreprocessWorkerTests : IAsyncLifetime
         var jobEvents = await Db.StreamRangeAsync(StreamNames.JobEvents("job-1"));
         Assert.Equal(2, jobEvents.Length);
         Assert.Contains("skipped", jobEvents[1]["message"].ToString());
+        await worker.StopAsync(default);
+    }
+
+    [Fact]
+    public async Task RequestNamingAGeneratedModelWritesItOnceThenTokenizesWithIt()
+    {
+        var info = await _fx.IngestFixtureAsync("seed003_extraction.json");
+        var model = new FineTune.Contracts.Models.GeneratedModel("nano", 0, FineTune.Contracts.Models.GeneratedModel.BuiltinCorpus);
+        var folder = _fx.Root.Model(model.Folder);
+        Assert.False(Directory.Exists(folder));
+        using var worker = Worker("p1");
+        await worker.StartAsync(default);
+        var request = new PreprocessRequest { JobId = "job-g", DatasetId = info.Id, Model = model.Folder, MaxLength = 256, GenerateModel = model.ToField() };
+        await Db.PublishAsync(StreamNames.PreprocessRequests, request.ToFields());
+        await WaitForReadyAsync(1);
+        var written = File.GetLastWriteTimeUtc(Path.Combine(folder, "model.safetensors"));
+        await Db.PublishAsync(StreamNames.PreprocessRequests, request.ToFields());
+        await WaitForReadyAsync(2);
+
+        var events = await ReadyAsync();
+        Assert.Equal([false, true], events.Select(e => e.Skipped));
+        var manifest = JsonDocument.Parse(events[0].Manifest).RootElement;
+        Assert.Equal(HfTokenizer.FromFolder(folder).ContentHash, manifest.GetProperty("tokenizerHash").GetString());
+        Assert.Equal(written, File.GetLastWriteTimeUtc(Path.Combine(folder, "model.safetensors")));
         await worker.StopAsync(default);
     }
 

@@ -1,3 +1,4 @@
+using FineTune.Contracts.Quantization;
 using FineTune.Export.Gguf;
 using FineTune.Export.Verification;
 using FineTune.Formats.Gguf;

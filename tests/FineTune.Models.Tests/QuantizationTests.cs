@@ -1,3 +1,4 @@
+using FineTune.Contracts.Quantization;
 using FineTune.Models.Quantization;
 using TorchSharp;
 using TorchSharp.Modules;

@@ -1,3 +1,4 @@
+using FineTune.Contracts.Optim;
 using FineTune.Training.Optim;
 using TorchSharp;
 using TorchSharp.Modules;

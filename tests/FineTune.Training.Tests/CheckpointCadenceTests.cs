@@ -1,3 +1,4 @@
+using FineTune.Contracts.Jobs;
 using FineTune.Training.Checkpoints;
 using FineTune.Training.Jobs;
 

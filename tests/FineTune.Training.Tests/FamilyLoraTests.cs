@@ -1,3 +1,4 @@
+using FineTune.Contracts.Optim;
 using FineTune.Models;
 using FineTune.Models.Tiny;
 using FineTune.Training.Lora;
@@ -70,7 +71,7 @@ public class FamilyLoraTests
         var options = new TrainingOptions
         {
             MicroBatchSize = 4, GradientAccumulationSteps = 1, MaxSteps = 30, LearningRate = 1e-2, WarmupSteps = 2,
-            LrScheduler = Optim.LrScheduleKind.Constant, Seed = 1,
+            LrScheduler = LrScheduleKind.Constant, Seed = 1,
         };
         var trainer = new SftTrainer(adapter, data, null, options, padId: 0, CPU);
         var steps = new List<StepRecord>();

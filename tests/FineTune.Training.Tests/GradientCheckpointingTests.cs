@@ -1,5 +1,6 @@
+using FineTune.Contracts.Jobs;
+using FineTune.Demo;
 using FineTune.Models.Tiny;
-using FineTune.Training.Demo;
 using FineTune.Training.Jobs;
 using FineTune.Training.Lora;
 using FineTune.Training.Model;

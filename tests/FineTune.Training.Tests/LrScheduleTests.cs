@@ -1,3 +1,4 @@
+using FineTune.Contracts.Optim;
 using FineTune.Training.Optim;
 
 namespace FineTune.Training.Tests;

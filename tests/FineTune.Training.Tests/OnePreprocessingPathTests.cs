@@ -1,4 +1,5 @@
 using System.Text.Json;
+using FineTune.Contracts.Jobs;
 using FineTune.Data;
 using FineTune.Data.Shards;
 using FineTune.Data.Storage;

@@ -1,3 +1,6 @@
+using FineTune.Contracts.Jobs;
+using FineTune.Contracts.Optim;
+using FineTune.Contracts.Quantization;
 using FineTune.Models;
 using FineTune.Models.Quantization;
 using FineTune.Training.Jobs;
@@ -33,7 +36,7 @@ public class QuantizedBaseTests
         var options = new TrainingOptions
         {
             MicroBatchSize = 4, GradientAccumulationSteps = 2, MaxSteps = 60, LearningRate = 1e-2, WarmupSteps = 5,
-            LrScheduler = Optim.LrScheduleKind.Constant, Seed = 1,
+            LrScheduler = LrScheduleKind.Constant, Seed = 1,
         };
         var steps = new List<StepRecord>();
         await foreach (var e in new SftTrainer(adapter, data, null, options, padId: 0, CPU).RunAsync()) if (e is StepRecord s) steps.Add(s);

@@ -1,3 +1,4 @@
+using FineTune.Contracts.Optim;
 using FineTune.Models;
 using FineTune.Training.Lora;
 using FineTune.Training.Merge;
@@ -43,7 +44,7 @@ public class RealDecoderTests
         var options = new TrainingOptions
         {
             MicroBatchSize = 4, GradientAccumulationSteps = 2, MaxSteps = 100, LearningRate = 1e-2, WarmupSteps = 5,
-            LrScheduler = Optim.LrScheduleKind.Constant, Seed = 1,
+            LrScheduler = LrScheduleKind.Constant, Seed = 1,
         };
         var trainer = new SftTrainer(adapter, data, null, options, padId: 0, CPU);
         var steps = new List<StepRecord>();

@@ -1,9 +1,10 @@
 using FineTune.Data;
 using FineTune.Data.Import;
+using FineTune.Contracts.Jobs;
 using FineTune.Data.Shards;
+using FineTune.Demo;
 using FineTune.Models.ChatTemplates;
 using FineTune.Models.Tiny;
-using FineTune.Training.Demo;
 using FineTune.Training.Jobs;
 using FineTune.Training.Preprocessing;
 

@@ -1,3 +1,5 @@
+using FineTune.Contracts.Jobs;
+using FineTune.Contracts.Optim;
 using FineTune.Training.Jobs;
 using FineTune.Training.Optim;
 

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
+using FineTune.Demo;
 using FineTune.Models.Tiny;
-using FineTune.Training.Demo;
 using FineTune.Training.Evaluation;
 using FineTune.Training.Jobs;
 using FineTune.Training.Merge;
@@ -24,26 +24,6 @@ public class TrainingRunTests
         Assert.True(records.Select(r => r.Html[..Math.Min(12, r.Html.Length)]).Distinct().Count() >= 6, "layouts vary");
         var heldOut = ProductExtractionTask.Generate(50, seed: 2).Select(r => r.Html).ToHashSet();
         Assert.True(heldOut.Count(h => records.Any(r => r.Html == h)) <= 1, "held-out snippets are new");
-    }
-
-    [Fact]
-    public void DemoModelTokenizerIsLearntFromTheTrainingSplitSoTaskWordsAreSingleTokens()
-    {
-        using var dir = new TempDirectory("ft-demo-model");
-        DemoJob.WriteModel(dir.File("model"), "nano");
-        var tokenizer = FineTune.Models.Tokenizers.HfTokenizer.FromFolder(dir.File("model"));
-        var generic = dir.File("generic");
-        TinyModel.Write(generic, seed: 0, TinyModelPreset.Nano);
-        var genericTokenizer = FineTune.Models.Tokenizers.HfTokenizer.FromFolder(generic);
-
-        // Every value the task draws from is one token after a space, as a domain tokenizer makes it.
-        foreach (var word in ProductExtractionTask.Manufacturers.Concat(ProductExtractionTask.Categories))
-            Assert.Single(tokenizer.Encode(" " + word, addSpecialTokens: false));
-        var record = ProductExtractionTask.Generate(1, DemoJob.EvalSeed).Single();
-        var text = record.Html + record.Product.ToJson().ToJsonString();
-        int demo = tokenizer.Encode(text, false).Length, builtIn = genericTokenizer.Encode(text, false).Length;
-        Assert.True(demo * 3 < builtIn * 2, $"a held-out record takes {demo} tokens with the demo tokenizer, {builtIn} with the built-in one");
-        Assert.Equal(text, tokenizer.Decode(tokenizer.Encode(text, false), skipSpecialTokens: false));
     }
 
     [Fact]

@@ -1,5 +1,5 @@
+using FineTune.Demo;
 using FineTune.Models.Tiny;
-using FineTune.Training.Demo;
 using FineTune.Training.Jobs;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;

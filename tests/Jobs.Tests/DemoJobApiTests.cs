@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using FineTune.Training.Demo;
+using FineTune.Demo;
 
 namespace Jobs.Tests;
 

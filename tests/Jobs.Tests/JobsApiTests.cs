@@ -121,6 +121,29 @@ public sealed class JobsApiTests(JobsTestBed bed)
     }
 
     [Fact]
+    public async Task DefaultTinyModelIsNamedByTheFrontDoorAndWrittenByThePreprocessWorker()
+    {
+        var dataset = await bed.UploadSumsAsync();
+        using var created = await bed.Http.PostAsync("/api/jobs", JobsTestBed.Json(new
+        {
+            dataset,
+            model = "tiny",
+            lora = new { r = 4, alpha = 8, dropout = 0 },
+            sft = new { max_seq_len = 64 },
+            training = new { micro_batch_size = 2, gradient_accumulation_steps = 1, max_steps = 1, warmup_steps = 0 },
+        }));
+        var body = await created.Content.ReadAsStringAsync();
+        Assert.True(created.StatusCode == HttpStatusCode.Created, body);
+        var id = JsonDocument.Parse(body).RootElement.GetProperty("id").GetString()!;
+
+        var job = await bed.WaitForStatusAsync(id, s => s is "done" or "failed", JobTimeout);
+        Assert.Equal("done", job.GetProperty("status").GetString());
+        Assert.Equal("models/tiny-llama", job.GetProperty("fields").GetProperty("spec").GetProperty("model").GetString());
+        Assert.True(File.Exists(Path.Combine(bed.DataRoot, "models", "tiny-llama", "config.json")));
+        Assert.Contains("Generated model tiny-llama", bed.Preprocess.Output);
+    }
+
+    [Fact]
     public async Task JobWithItsOwnEvalSplitTrainsFromTheRecordsShardAndHoldsOutTheSameRecords()
     {
         var dataset = await bed.UploadSumsAsync();

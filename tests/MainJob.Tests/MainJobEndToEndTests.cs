@@ -1,12 +1,12 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using FineTune.Demo;
 using FineTune.Export;
 using FineTune.Export.Tests;
 using FineTune.Export.Verification;
 using FineTune.Formats.Gguf;
 using FineTune.Models;
-using FineTune.Training.Demo;
 using FineTune.Training.Model;
 using FineTune.Training.Peft;
 using Xunit.Abstractions;

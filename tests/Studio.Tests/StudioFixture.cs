@@ -1,7 +1,7 @@
 extern alias frontdoor;
 extern alias inference;
+using FineTune.Demo;
 using FineTune.Models.Tiny;
-using FineTune.Training.Demo;
 using FineTune.Training.Jobs;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;

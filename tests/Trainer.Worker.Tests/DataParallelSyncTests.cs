@@ -1,3 +1,4 @@
+using FineTune.Contracts.Jobs;
 using FineTune.Formats.Safetensors;
 using FineTune.Training.Jobs;
 using StackExchange.Redis;

@@ -1,5 +1,7 @@
 using System.CommandLine;
-using FineTune.Training.Demo;
+using FineTune.Contracts.Jobs;
+using FineTune.Demo;
+using FineTune.Models.Tiny;
 using FineTune.Training.Jobs;
 using FineTune.Training.Training;
 using Spectre.Console;
@@ -36,7 +38,7 @@ public static class TrainCommand
             {
                 var folder = parse.GetValue(output) ?? Path.Combine(".ft", "demo");
                 Console.Error.WriteLine($"ft: preparing the demo in {Path.GetFullPath(folder)} (tiny model, {DemoJob.TrainExamples} generated examples, {DemoJob.EvalExamples} held out)");
-                job = DemoJob.Prepare(folder, parse.GetValue(preset)!, parse.GetValue(steps));
+                job = PrepareDemo(folder, parse.GetValue(preset)!, parse.GetValue(steps));
             }
             else
             {
@@ -52,6 +54,22 @@ public static class TrainCommand
             return await RunAsync(job, parse.GetValue(resume), parse.GetValue(json), cancellationToken);
         });
         return command;
+    }
+
+    /// <summary>
+    /// Writes the demo into <paramref name="folder"/>: its model (once; <see cref="DemoJob.Model"/>, with the tokenizer learnt
+    /// from <see cref="DemoJob.TokenizerCorpus"/>), the train and held-out data, and returns <see cref="DemoJob.Create"/>'s job.
+    /// </summary>
+    private static TrainingJob PrepareDemo(string folder, string preset, int? maxSteps)
+    {
+        folder = Path.GetFullPath(folder);
+        var model = Path.Combine(folder, "model");
+        var spec = DemoJob.Model(preset);
+        if (!File.Exists(Path.Combine(model, "config.json")))
+            TinyModel.Write(model, spec.Seed, TinyModelPreset.Named(spec.Preset), overwrite: true,
+                tokenizerCorpus: DemoJob.TokenizerCorpus(), merges: DemoJob.TokenizerMerges);
+        var (train, eval) = DemoJob.WriteData(Path.Combine(folder, "data"));
+        return DemoJob.Create(model, train, eval, Path.Combine(folder, "run"), maxSteps);
     }
 
     private static async Task<int> RunAsync(TrainingJob job, bool resume, bool json, CancellationToken cancellationToken)

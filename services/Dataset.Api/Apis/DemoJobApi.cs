@@ -2,11 +2,11 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Dataset.Api.Model;
+using FineTune.Contracts.Models;
 using FineTune.Data;
 using FineTune.Data.Storage;
+using FineTune.Demo;
 using FineTune.Messaging.Jobs;
-using FineTune.Models.Tiny;
-using FineTune.Training.Demo;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Hosting;
 using YamlDotNet.Serialization;
@@ -17,8 +17,8 @@ namespace Dataset.Api.Apis;
 /// <summary>
 /// <c>POST /api/jobs/demo</c>: the embedded default job (seed 003's HTML → JSON extraction on the tiny model) through the front
 /// door. The task, the base model and the recipe are <see cref="DemoJob"/>'s: its generated train split and separately seeded
-/// held-out split become two datasets, its model (<see cref="DemoJob.WriteModel"/>) is written once to
-/// <c>models/&lt;preset&gt;-llama-products</c>, and its LoRA, SFT,
+/// held-out split become two datasets, its model (<see cref="DemoJob.Model"/>) is named for the preprocess worker to write
+/// once to <c>models/&lt;preset&gt;-llama-products</c> (this service has no TorchSharp), and its LoRA, SFT,
 /// training and eval sections are the job's options, with the request's sections merged over them key by key (a smaller
 /// configuration for CI: <c>{"preset":"nano","training":{"max_steps":40},"eval":{"max_examples":16}}</c>). Then the job runs
 /// like any other (preprocess → train → export, <c>export</c> on by default).
@@ -61,17 +61,18 @@ public static class DemoJobApi
         foreach (var (key, _) in body)
             if (!Keys.Contains(key)) errors[key] = [$"unknown field (allowed: {string.Join(", ", Keys)})"];
         var preset = body["preset"]?.GetValueKind() == JsonValueKind.String ? body["preset"]!.GetValue<string>() : "tiny";
-        try { TinyModelPreset.Named(preset); }
-        catch (ArgumentException ex) { errors["preset"] = [ex.Message]; }
         var modelSeed = body["model_seed"]?.GetValueKind() == JsonValueKind.Number ? body["model_seed"]!.GetValue<int>() : 0;
+        GeneratedModel? model = null;
+        try { model = DemoJob.Model(preset, modelSeed); }
+        catch (ArgumentException ex) { errors["preset"] = [ex.Message]; }
         foreach (var section in Sections)
             if (body[section] is { } node && node.GetValueKind() != JsonValueKind.Object) errors[section] = ["must be an object"];
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The demo job was rejected");
 
-        var (train, eval, recipe, modelName) = await PrepareAsync(services, preset, modelSeed, cancellationToken);
+        var (train, eval, recipe) = await PrepareAsync(services, model!, cancellationToken);
 
         // DemoJob's recipe, with the request's sections merged over it.
-        var options = new JsonObject { ["model"] = modelName, ["export"] = body["export"]?.DeepClone() ?? true };
+        var options = new JsonObject { ["model"] = model!.Folder, ["export"] = body["export"]?.DeepClone() ?? true };
         foreach (var section in Sections)
         {
             var merged = recipe[section]!.AsObject();
@@ -80,7 +81,7 @@ public static class DemoJobApi
             options[section] = merged.DeepClone();
         }
         var specErrors = new Dictionary<string, List<string>>();
-        var result = JobSpecBuilder.Build(options, train, train.Id, services.Root, specErrors, evalDataset: eval);
+        var result = JobSpecBuilder.Build(options, train, train.Id, services.Root, specErrors, evalDataset: eval, generated: model);
         if (result is null)
             return TypedResults.ValidationProblem(specErrors.ToDictionary(e => e.Key, e => e.Value.ToArray()), title: "The demo job was rejected",
                 detail: string.Join("; ", specErrors.Select(e => $"{e.Key}: {string.Join(", ", e.Value)}")));
@@ -91,30 +92,21 @@ public static class DemoJobApi
     }
 
     /// <summary>
-    /// Writes (once per preset and seed) the demo model to <c>models/&lt;preset&gt;-llama-products</c> and imports DemoJob's train and held-out files as
-    /// two datasets (content-addressed, so repeated demos reuse them). Returns the datasets, DemoJob's recipe as JSON sections
-    /// and the model's folder name.
+    /// Imports DemoJob's train and held-out files as two datasets (content-addressed, so repeated demos reuse them). Returns
+    /// the datasets and DemoJob's recipe as JSON sections. The model (<paramref name="model"/>) is the preprocess worker's to write.
     /// </summary>
-    private static async Task<(DatasetInfo Train, DatasetInfo Eval, JsonObject Recipe, string Model)> PrepareAsync(
-        JobServices services, string preset, int modelSeed, CancellationToken cancellationToken)
+    private static async Task<(DatasetInfo Train, DatasetInfo Eval, JsonObject Recipe)> PrepareAsync(
+        JobServices services, GeneratedModel model, CancellationToken cancellationToken)
     {
         var root = services.Root;
-        var modelName = ModelName(preset, modelSeed);
         await PrepareGate.WaitAsync(cancellationToken);
         try
         {
-            // The base model: DemoJob's (its tokenizer is learnt from the training split), written once per preset and seed.
-            var modelFolder = root.Model(modelName);
-            if (!File.Exists(Path.Combine(modelFolder, "config.json")))
-            {
-                Directory.CreateDirectory(root.Models);
-                DemoJob.WriteModel(modelFolder, preset, modelSeed); // assembled aside and moved into place (TinyModel.Write)
-            }
             var work = Path.Combine(root.Path, "demo", $".tmp-{Guid.NewGuid():N}");
             try
             {
                 var (trainFile, evalFile) = DemoJob.WriteData(work);
-                var job = DemoJob.Create(modelFolder, trainFile, evalFile, Path.Combine(work, "run"));
+                var job = DemoJob.Create("models/" + model.Folder, trainFile, evalFile, Path.Combine(work, "run"));
                 var train = await ImportAsync(services, trainFile, "seed-003 demo: train", cancellationToken);
                 var eval = await ImportAsync(services, evalFile, "seed-003 demo: held-out", cancellationToken);
                 var recipe = new JsonObject
@@ -125,7 +117,7 @@ public static class DemoJobApi
                     ["eval"] = JsonNode.Parse(Recipe.Serialize(job.Eval)),
                 };
                 if (recipe["sft"]?["system_prompt"] is null) recipe["sft"]!.AsObject().Remove("system_prompt");
-                return (train, eval, recipe, modelName);
+                return (train, eval, recipe);
             }
             finally
             {
@@ -137,10 +129,6 @@ public static class DemoJobApi
             PrepareGate.Release();
         }
     }
-
-    /// <summary>The demo base model's folder name under models/: <c>&lt;preset&gt;-llama-products</c> (and <c>-s&lt;seed&gt;</c>).</summary>
-    public static string ModelName(string preset, int modelSeed) =>
-        $"{preset.ToLowerInvariant()}-llama-products" + (modelSeed == 0 ? "" : $"-s{modelSeed}");
 
     private static async Task<DatasetInfo> ImportAsync(JobServices services, string file, string name, CancellationToken cancellationToken)
     {

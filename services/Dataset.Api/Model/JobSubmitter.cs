@@ -39,6 +39,7 @@ public static class JobSubmitter
             TrainOnInputs = job.Sft.TrainOnInputs,
             Records = job.EvalSplit > 0 && job.EvalData is null,
             SystemPrompt = job.Sft.SystemPrompt,
+            GenerateModel = result.Generate?.ToField(), // "tiny" and the demo's model: the preprocess worker writes them (no TorchSharp here)
         };
         await services.Jobs.SetStatusAsync(id, JobStatus.Preprocessing);
         await services.Redis.GetDatabase().PublishAsync(StreamNames.PreprocessRequests, request.ToFields());

@@ -5,7 +5,8 @@ namespace FineTune.Messaging.Contracts;
 /// <summary>
 /// A message on <c>ft:preprocess:requests</c>: tokenize dataset <see cref="DatasetId"/> for model folder
 /// <c>&lt;DataRoot&gt;/models/&lt;Model&gt;</c>. Fields (all strings): jobId (optional), datasetId, model, maxLength,
-/// overLong (truncate|drop), trainOnInputs (true|false), records (true|false), systemPrompt (optional), plus traceparent/tracestate.
+/// overLong (truncate|drop), trainOnInputs (true|false), records (true|false), systemPrompt (optional),
+/// generateModel (optional), plus traceparent/tracestate.
 /// </summary>
 public sealed record PreprocessRequest
 {
@@ -22,6 +23,9 @@ public sealed record PreprocessRequest
     public bool Records { get; init; }
     /// <summary>System prompt added to records that have none (a job's sft.system_prompt), or null.</summary>
     public string? SystemPrompt { get; init; }
+    /// <summary>The model is one the platform generates (FineTune.Contracts' GeneratedModel field, <c>preset/seed/corpus</c>):
+    /// the worker writes <c>models/&lt;Model&gt;</c> first when it is not there yet. Null: the folder must exist.</summary>
+    public string? GenerateModel { get; init; }
 
     public IEnumerable<KeyValuePair<string, string>> ToFields()
     {
@@ -33,6 +37,7 @@ public sealed record PreprocessRequest
         yield return new("trainOnInputs", TrainOnInputs ? "true" : "false");
         if (Records) yield return new("records", "true");
         if (SystemPrompt is not null) yield return new("systemPrompt", SystemPrompt);
+        if (GenerateModel is not null) yield return new("generateModel", GenerateModel);
     }
 
     /// <summary>Reads and validates a request; a bad field is an <see cref="InvalidMessageException"/> (dead-lettered at once).</summary>
@@ -55,6 +60,7 @@ public sealed record PreprocessRequest
             TrainOnInputs = Bool(message, "trainOnInputs"),
             Records = Bool(message, "records"),
             SystemPrompt = message.Get("systemPrompt"),
+            GenerateModel = message.Get("generateModel") is { Length: > 0 } generate ? generate : null,
         };
     }
 

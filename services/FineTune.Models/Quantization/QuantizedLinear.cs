@@ -1,3 +1,4 @@
+using FineTune.Contracts.Quantization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

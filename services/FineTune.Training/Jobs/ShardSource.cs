@@ -1,3 +1,4 @@
+using FineTune.Contracts.Jobs;
 using FineTune.Data.Shards;
 using FineTune.Models.ChatTemplates;
 using FineTune.Training.Preprocessing;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using FineTune.Contracts.Jobs;
 using FineTune.Data.Shards;
 using FineTune.Data.Storage;
 using FineTune.Models;

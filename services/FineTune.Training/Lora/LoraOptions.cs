@@ -1,3 +1,4 @@
+using FineTune.Contracts.Lora;
 using FineTune.Models.Quantization;
 
 namespace FineTune.Training.Lora;
@@ -7,15 +8,11 @@ namespace FineTune.Training.Lora;
 /// </summary>
 public sealed record LoraOptions
 {
-    /// <summary>
-    /// Every projection of attention and MLP: the seven of Llama/Qwen/Mistral/Gemma (the Unsloth/Axolotl default) and
-    /// Phi-3's fused qkv_proj and gate_up_proj (PEFT's names). As in PEFT, names a model lacks select nothing.
-    /// </summary>
-    public static readonly IReadOnlyList<string> DefaultTargets =
-        ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "qkv_proj", "gate_up_proj"];
+    /// <summary>Every projection of attention and MLP (<see cref="LoraTargets.Default"/>).</summary>
+    public static readonly IReadOnlyList<string> DefaultTargets = LoraTargets.Default;
 
     /// <summary>The target that selects every Linear of attention and MLP (PEFT's "all-linear"; lm_head excluded).</summary>
-    public const string AllLinear = "all-linear";
+    public const string AllLinear = LoraTargets.AllLinear;
 
     /// <summary>Rank r of the update B·A.</summary>
     public int Rank { get; init; } = 8;

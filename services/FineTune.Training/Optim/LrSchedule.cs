@@ -1,3 +1,4 @@
+using FineTune.Contracts.Optim;
 namespace FineTune.Training.Optim;
 
 /// <summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using FineTune.Contracts.Quantization;
 using FineTune.Models.Quantization;
 using FineTune.Training.Lora;
 

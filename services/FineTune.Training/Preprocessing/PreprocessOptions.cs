@@ -1,3 +1,4 @@
+using FineTune.Contracts.Jobs;
 using FineTune.Training.Jobs;
 
 namespace FineTune.Training.Preprocessing;

@@ -6,7 +6,7 @@ namespace Microsoft.Extensions.Hosting;
 
 internal static class ApplicationServiceExtensions
 {
-    /// <summary>Redis, the data root, the preprocess pipeline and the stream worker that feeds it.</summary>
+    /// <summary>Redis, the data root, the generated-model writer, the preprocess pipeline and the stream worker that feeds it.</summary>
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.AddJobStoreRedis("redis");
@@ -15,6 +15,7 @@ internal static class ApplicationServiceExtensions
         builder.Services.AddSingleton(new DataRoot(dataRoot));
         builder.Services.AddSingleton<DatasetStore>();
         builder.Services.AddSingleton<EncoderCache>();
+        builder.Services.AddSingleton<GeneratedModelWriter>();
         builder.Services.AddSingleton<PreprocessPipeline>();
         builder.Services.AddOptions<PreprocessWorkerOptions>().BindConfiguration(PreprocessWorkerOptions.Section);
         builder.Services.AddHostedService<PreprocessWorker>();

@@ -10,10 +10,11 @@ using StackExchange.Redis;
 namespace Preprocess.Worker.Services;
 
 /// <summary>
-/// Consumes <c>ft:preprocess:requests</c> (group <c>preprocessors</c>), runs the <see cref="PreprocessPipeline"/> and
-/// publishes the manifest to <c>ft:preprocess:ready</c> (and, for a job, a line on its events stream).
+/// Consumes <c>ft:preprocess:requests</c> (group <c>preprocessors</c>), writes a generated model the request names
+/// (<see cref="GeneratedModelWriter"/>) when it is not there yet, runs the <see cref="PreprocessPipeline"/> and publishes the manifest to <c>ft:preprocess:ready</c> (and, for a job, a line on its events stream).
 /// </summary>
-public sealed class PreprocessWorker(IConnectionMultiplexer redis, PreprocessPipeline pipeline, IOptions<PreprocessWorkerOptions> options, ILogger<PreprocessWorker> logger)
+public sealed class PreprocessWorker(IConnectionMultiplexer redis, PreprocessPipeline pipeline, GeneratedModelWriter models,
+    IOptions<PreprocessWorkerOptions> options, ILogger<PreprocessWorker> logger)
     : StreamWorker(redis, options.Value.Consumer, logger)
 {
     private readonly JobStore _jobs = new(redis);
@@ -25,6 +26,9 @@ public sealed class PreprocessWorker(IConnectionMultiplexer redis, PreprocessPip
     {
         var request = PreprocessRequest.From(message);
         Activity.Current?.SetTag("job.id", request.JobId);
+        if (request.GenerateModel is { } generate)
+            using (PreprocessPipelineActivity("preprocess generate model"))
+                await models.EnsureAsync(request.Model, generate, cancellationToken);
         var outcome = await pipeline.RunAsync(request, cancellationToken);
 
         var db = Database;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using FineTune.Contracts.Jobs;
 using FineTune.Messaging;
 using FineTune.Training.Jobs;
 using FineTune.Training.Training;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using FineTune.Contracts.Jobs;
 using FineTune.Models.Tiny;
 using FineTune.Training.Jobs;
 using FineTune.Training.Training;

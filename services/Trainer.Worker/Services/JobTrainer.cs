@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text.Json;
+using FineTune.Contracts.Jobs;
 using FineTune.Messaging;
 using FineTune.Messaging.Jobs;
 using FineTune.Training.Jobs;

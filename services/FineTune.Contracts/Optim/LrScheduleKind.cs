@@ -1,4 +1,4 @@
-namespace FineTune.Training.Optim;
+namespace FineTune.Contracts.Optim;
 
 /// <summary>Learning-rate schedule after warmup (the names of HF's lr_scheduler_type).</summary>
 public enum LrScheduleKind

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace FineTune.Training.Demo;
+namespace FineTune.Demo;
 
 /// <summary>
 /// Seed 003's task, generated: an HTML product snippet in, a JSON object {name, price, category, manufacturer} out.

@@ -1,15 +1,13 @@
-using FineTune.Models.Quantization;
-using FineTune.Training.Lora;
-using FineTune.Training.Optim;
-using FineTune.Training.Sft;
-using FineTune.Training.Training;
+using FineTune.Contracts.Lora;
+using FineTune.Contracts.Optim;
 
-namespace FineTune.Training.Jobs;
+namespace FineTune.Contracts.Jobs;
 
 /// <summary>
 /// A fine-tuning job: every hyper-parameter in one document (YAML or JSON, snake_case keys), grouped as
 /// model / data / lora / sft / training / eval. <see cref="TrainingJobFile"/> reads and validates it; docs/training.md
-/// lists every field with the seeds' values as examples.
+/// lists every field with the seeds' values as examples. FineTune.Training turns the sections into its option records
+/// (TrainingJobOptions); this document needs no TorchSharp, so the front door validates jobs with it.
 /// </summary>
 public sealed class TrainingJob
 {
@@ -25,7 +23,7 @@ public sealed class TrainingJob
     /// <summary>
     /// Pre-tokenized data (a preprocess worker's <c>shards/&lt;hash&gt;</c> folder) for <see cref="Data"/> and, when they cover it,
     /// <see cref="EvalData"/>: training examples are read from its shards instead of encoding the data in-process. The manifest
-    /// must match the model's tokenizer and chat template (<see cref="ShardSource"/>).
+    /// must match the model's tokenizer and chat template (FineTune.Training's ShardSource checks it).
     /// </summary>
     public string? Shards { get; set; }
 
@@ -49,7 +47,7 @@ public sealed class TrainingJob
         public double Alpha { get; set; } = 16;
         public double Dropout { get; set; } = 0.05;
         /// <summary>List of module names, or the single entry "all-linear".</summary>
-        public List<string> TargetModules { get; set; } = [.. LoraOptions.DefaultTargets];
+        public List<string> TargetModules { get; set; } = [.. LoraTargets.Default];
         public bool UseRslora { get; set; }
         public List<string> ModulesToSave { get; set; } = [];
         /// <summary>The frozen base's storage while training: none, nf4 (QLoRA) or int8.</summary>
@@ -58,18 +56,6 @@ public sealed class TrainingJob
         public bool DoubleQuant { get; set; } = true;
         /// <summary>The dtype quantized weights are dequantized to for the matmul (bnb_4bit_compute_dtype); null: the model's.</summary>
         public string? ComputeDtype { get; set; }
-
-        public LoraOptions ToOptions() => new()
-        {
-            Rank = R, Alpha = Alpha, Dropout = Dropout, TargetModules = TargetModules, UseRsLora = UseRslora, ModulesToSave = ModulesToSave,
-            Quantization = new BaseQuantization
-            {
-                Kind = BaseQuantization.ParseKind(Quantization) ?? throw new FormatException($"lora.quantization must be none, nf4 or int8 (got {Quantization})"),
-                DoubleQuant = DoubleQuant,
-                ComputeDType = ComputeDtype is null ? null : BaseQuantization.ParseComputeDType(ComputeDtype)
-                    ?? throw new FormatException($"lora.compute_dtype must be float32, bfloat16 or float16 (got {ComputeDtype})"),
-            },
-        };
     }
 
     public sealed class SftSection
@@ -79,8 +65,6 @@ public sealed class TrainingJob
         public bool TrainOnInputs { get; set; }
         /// <summary>System prompt added to conversations that have none (optional).</summary>
         public string? SystemPrompt { get; set; }
-
-        public SftDataOptions ToOptions() => new() { MaxSeqLen = MaxSeqLen, Packing = Packing, TrainOnInputs = TrainOnInputs };
     }
 
     public sealed class TrainingSection
@@ -121,17 +105,8 @@ public sealed class TrainingJob
         /// </summary>
         public int Parallelism { get; set; } = 1;
 
-        public TrainingOptions ToOptions() => new()
-        {
-            MicroBatchSize = MicroBatchSize, GradientAccumulationSteps = GradientAccumulationSteps, Epochs = Epochs, MaxSteps = MaxSteps,
-            LearningRate = LearningRate, LrScheduler = ParseSchedule(LrScheduler), WarmupSteps = WarmupSteps, WeightDecay = WeightDecay,
-            AdamBeta1 = AdamBeta1, AdamBeta2 = AdamBeta2, AdamEpsilon = AdamEpsilon, MaxGradNorm = MaxGradNorm, Seed = Seed,
-            LoggingSteps = LoggingSteps, EvalSteps = EvalSteps, SaveSteps = SaveSteps, SaveTotalLimit = SaveTotalLimit,
-            SaveFraction = SaveFraction, SaveInterval = TimeSpan.FromMinutes(SaveMinutes),
-            Deterministic = Deterministic, Threads = Threads, GradientCheckpointing = GradientCheckpointing,
-        };
-
-        internal static LrScheduleKind ParseSchedule(string value) => value.ToLowerInvariant() switch
+        /// <summary>Parses <c>training.lr_scheduler</c> (HF's names); a <see cref="FormatException"/> names the allowed values.</summary>
+        public static LrScheduleKind ParseSchedule(string value) => value.ToLowerInvariant() switch
         {
             "constant" or "constant_with_warmup" => LrScheduleKind.Constant,
             "linear" => LrScheduleKind.Linear,

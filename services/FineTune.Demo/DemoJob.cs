@@ -1,11 +1,13 @@
-using FineTune.Models.Tiny;
-using FineTune.Training.Jobs;
+using FineTune.Contracts.Jobs;
+using FineTune.Contracts.Models;
 
-namespace FineTune.Training.Demo;
+namespace FineTune.Demo;
 
 /// <summary>
-/// The embedded default job: the tiny model learns seed 003's HTML → JSON extraction. <see cref="Prepare"/> writes the
-/// model, the train and held-out data, and returns the job (its recipe is documented in docs/benchmarks/training.md).
+/// The embedded default job: the tiny model learns seed 003's HTML → JSON extraction. <see cref="WriteData"/> writes the
+/// train and held-out data, <see cref="Model"/> names the demo's base model and <see cref="Create"/> returns the job (its
+/// recipe is documented in docs/benchmarks/training.md). Nothing here needs TorchSharp: whoever has it (the preprocess
+/// worker, <c>ft train --demo</c>) writes the model from <see cref="Model"/> and <see cref="TokenizerCorpus"/>.
 /// </summary>
 public static class DemoJob
 {
@@ -16,16 +18,6 @@ public static class DemoJob
 
     /// <summary>Merges learnt for the demo model's tokenizer: enough to make every recurring word of the task one token.</summary>
     public const int TokenizerMerges = 2000;
-
-    public static TrainingJob Prepare(string folder, string preset = "tiny", int? maxSteps = null, int modelSeed = 0)
-    {
-        folder = Path.GetFullPath(folder);
-        var model = Path.Combine(folder, "model");
-        if (!File.Exists(Path.Combine(model, "config.json")))
-            WriteModel(model, preset, modelSeed);
-        var (train, eval) = WriteData(Path.Combine(folder, "data"));
-        return Create(model, train, eval, Path.Combine(folder, "run"), maxSteps);
-    }
 
     /// <summary>Writes the generated train and held-out splits (seed 003's JSONL format) into <paramref name="folder"/>.</summary>
     public static (string Train, string Eval) WriteData(string folder)
@@ -38,14 +30,19 @@ public static class DemoJob
     }
 
     /// <summary>
-    /// Writes the demo's base model: the tiny architecture at <paramref name="preset"/>, randomly initialised, with a
-    /// tokenizer whose merges are learnt from the training split only (never the held-out one), so the task's words are
-    /// single tokens, as with a real model's tokenizer trained on text like this.
+    /// The demo's base model: the tiny architecture at <paramref name="preset"/>, randomly initialised from
+    /// <paramref name="seed"/>, with a tokenizer whose merges are learnt from <see cref="TokenizerCorpus"/>.
     /// </summary>
-    public static void WriteModel(string folder, string preset = "tiny", int seed = 0) =>
-        TinyModel.Write(folder, seed, TinyModelPreset.Named(preset), overwrite: true,
-            tokenizerCorpus: ProductExtractionTask.Generate(TrainExamples, TrainSeed).Select(r => r.Html + "\n" + r.Product.ToJson().ToJsonString()),
-            merges: TokenizerMerges);
+    public static GeneratedModel Model(string preset = "tiny", int seed = 0) =>
+        new(GeneratedModel.KnownPreset(preset) ?? throw new ArgumentException($"unknown tiny model preset '{preset}' (presets: {string.Join(", ", GeneratedModel.Presets)})"),
+            seed, GeneratedModel.ProductsCorpus);
+
+    /// <summary>
+    /// The text the demo model's tokenizer learns its merges from: the training split only (never the held-out one), so the
+    /// task's words are single tokens, as with a real model's tokenizer trained on text like this.
+    /// </summary>
+    public static IEnumerable<string> TokenizerCorpus() =>
+        ProductExtractionTask.Generate(TrainExamples, TrainSeed).Select(r => r.Html + "\n" + r.Product.ToJson().ToJsonString());
 
     public static TrainingJob Create(string model, string train, string eval, string output, int? maxSteps = null) => new()
     {

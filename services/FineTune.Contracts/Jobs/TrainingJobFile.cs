@@ -1,10 +1,10 @@
-using FineTune.Models.Quantization;
-using FineTune.Training.Lora;
+using FineTune.Contracts.Lora;
+using FineTune.Contracts.Quantization;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
 
-namespace FineTune.Training.Jobs;
+namespace FineTune.Contracts.Jobs;
 
 /// <summary>Reads a job file (YAML, or JSON which YAML also reads) and validates it; every error names the file and the field.</summary>
 public static class TrainingJobFile
@@ -58,9 +58,9 @@ public static class TrainingJobFile
         Check(l.Alpha > 0, "lora.alpha", "must be > 0", l.Alpha);
         Check(l.Dropout is >= 0 and < 1, "lora.dropout", "must be in [0, 1)", l.Dropout);
         Check(l.TargetModules.Count > 0, "lora.target_modules", "must name at least one module or be [all-linear]", "[]");
-        Check(!(l.TargetModules.Contains(LoraOptions.AllLinear) && l.TargetModules.Count > 1), "lora.target_modules", "uses all-linear alone", string.Join(",", l.TargetModules));
-        Check(BaseQuantization.ParseKind(l.Quantization) is not null, "lora.quantization", "must be none, nf4 or int8", l.Quantization);
-        Check(l.ComputeDtype is null || BaseQuantization.ParseComputeDType(l.ComputeDtype) is not null, "lora.compute_dtype",
+        Check(!(l.TargetModules.Contains(LoraTargets.AllLinear) && l.TargetModules.Count > 1), "lora.target_modules", "uses all-linear alone", string.Join(",", l.TargetModules));
+        Check(QuantizationNames.ParseKind(l.Quantization) is not null, "lora.quantization", "must be none, nf4 or int8", l.Quantization);
+        Check(l.ComputeDtype is null || QuantizationNames.ParseComputeDType(l.ComputeDtype) is not null, "lora.compute_dtype",
             "must be float32, bfloat16 or float16", l.ComputeDtype);
         var s = job.Sft;
         Check(s.MaxSeqLen >= 2, "sft.max_seq_len", "must be >= 2", s.MaxSeqLen);
@@ -106,5 +106,3 @@ public static class TrainingJobFile
     }
 }
 
-/// <summary>An invalid job file; the message names the file and the field.</summary>
-public sealed class TrainingJobException(string message, Exception? inner = null) : Exception(message, inner);
