@@ -6,6 +6,7 @@ using FineTune.Training.Sft;
 using FineTune.Training.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using FineTune.Models.Core;
 
 namespace FineTune.Training.Tests;
 

@@ -1,5 +1,5 @@
 using FineTune.Data.Shards;
-using FineTune.Models.ChatTemplates;
+using FineTune.Models.Core.ChatTemplates;
 using FineTune.Models.Tiny;
 using FineTune.Training.Demo;
 using FineTune.Training.Jobs;

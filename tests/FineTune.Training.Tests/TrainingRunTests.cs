@@ -31,10 +31,10 @@ public class TrainingRunTests
     {
         using var dir = new TempDirectory("ft-demo-model");
         DemoJob.WriteModel(dir.File("model"), "nano");
-        var tokenizer = FineTune.Models.Tokenizers.HfTokenizer.FromFolder(dir.File("model"));
+        var tokenizer = FineTune.Models.Core.Tokenizers.HfTokenizer.FromFolder(dir.File("model"));
         var generic = dir.File("generic");
         TinyModel.Write(generic, seed: 0, TinyModelPreset.Nano);
-        var genericTokenizer = FineTune.Models.Tokenizers.HfTokenizer.FromFolder(generic);
+        var genericTokenizer = FineTune.Models.Core.Tokenizers.HfTokenizer.FromFolder(generic);
 
         // Every value the task draws from is one token after a space, as a domain tokenizer makes it.
         foreach (var word in ProductExtractionTask.Manufacturers.Concat(ProductExtractionTask.Categories))

@@ -3,6 +3,7 @@ using FineTune.Export;
 using FineTune.Export.Ollama;
 using FineTune.Export.Verification;
 using FineTune.Formats.Gguf;
+using FineTune.Training.Merge;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FineTune.Cli.Commands;
@@ -55,7 +56,8 @@ public static class ExportCommand
             using var http = request.Register ? new HttpClient { BaseAddress = OllamaUri(parse.GetValue(ollama)), Timeout = Timeout.InfiniteTimeSpan } : null;
             var registration = http is null ? null : new OllamaRegistration(http, NullLogger.Instance);
             var runner = request.Verify ? new LlamaCppRunner(parse.GetValue(nodeTools) ?? FindNodeTools()) : null;
-            var job = new ExportJob(NullLogger.Instance, registration, runner)
+            // The CLI has TorchSharp, so it merges here (the export worker takes the trainer's merged folder instead).
+            var job = new ExportJob(NullLogger.Instance, registration, runner, (b, a, o) => AdapterMerger.Merge(b, a, o))
             {
                 Progress = new SyncProgress(stage => Console.Error.WriteLine($"ft export: {stage}")),
             };

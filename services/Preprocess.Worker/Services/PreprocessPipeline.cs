@@ -8,7 +8,7 @@ using FineTune.Data.Shards;
 using FineTune.Data.Storage;
 using FineTune.Messaging;
 using FineTune.Messaging.Contracts;
-using FineTune.Models.ChatTemplates;
+using FineTune.Models.Core.ChatTemplates;
 
 namespace Preprocess.Worker.Services;
 
