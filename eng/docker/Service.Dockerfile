@@ -24,8 +24,9 @@ COPY global.json Directory.Build.props Directory.Build.targets Directory.Package
 COPY build/ build/
 COPY ServiceDefaults/ ServiceDefaults/
 COPY services/ services/
-# -r linux-x64 puts libtorch, libc10, libtorch_cpu (or _cuda) and libLibTorchSharp.so beside the assemblies. Every
-# service gets them: Dataset.Api too, through FineTune.Training (it writes the embedded tiny model on first use).
+# -r linux-x64 puts libtorch, libc10, libtorch_cpu (or _cuda) and libLibTorchSharp.so beside the assemblies of every
+# service that references TorchSharp, Dataset.Api too through FineTune.Training (it writes the embedded tiny model on
+# first use); not Export.Worker (the trainer merges, the export only converts).
 RUN dotnet publish services/${SERVICE}/${SERVICE}.csproj -c Release -r linux-x64 --self-contained false \
       -p:TorchSharpBackend=${TORCHSHARP_BACKEND} -p:UseAppHost=false -o /app
 
