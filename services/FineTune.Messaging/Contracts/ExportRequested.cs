@@ -6,9 +6,9 @@ namespace FineTune.Messaging.Contracts;
 /// <summary>
 /// A message on <c>ft:export:requests</c> (group <c>exporters</c>): export job <see cref="JobId"/>'s model. Fields (all
 /// strings): jobId, model (folder under &lt;DataRoot&gt;/models or an absolute path), adapter (PEFT folder; default
-/// &lt;DataRoot&gt;/jobs/&lt;jobId&gt;/artifacts/adapter when it exists), merged (the adapter merged into the base, which the
-/// trainer writes; default &lt;output&gt;/merged when it exists; the export worker does not merge), output (artifacts folder; default
-/// &lt;DataRoot&gt;/jobs/&lt;jobId&gt;/artifacts), ggufType (f16|bf16|q8_0|q4_0|q4_k_m; default q4_k_m),
+/// &lt;DataRoot&gt;/jobs/&lt;jobId&gt;/artifacts/adapter when it exists), merged (the adapter merged into the base, which
+/// the trainer writes; default &lt;output&gt;/merged when it exists; the export worker does not merge), output (artifacts
+/// folder; default &lt;DataRoot&gt;/jobs/&lt;jobId&gt;/artifacts), ggufType (f16|bf16|q8_0|q4_0|q4_k_m; default q4_k_m),
 /// name (Ollama model name; default ft-&lt;jobId&gt;), system, temperature, topP, numCtx, evalPrompts (JSON array of
 /// strings), verify (true|false), register (true|false, default true), plus traceparent/tracestate. docs/export.md.
 /// A superset of the trainer's request (jobId, model, adapter, merged, output): both parse here.
