@@ -8,7 +8,7 @@ using System.Text;
 using FineTune.Data;
 using FineTune.Data.Storage;
 using FineTune.Messaging.Contracts;
-using FineTune.Models.ChatTemplates;
+using FineTune.Models.Core.ChatTemplates;
 using Microsoft.Extensions.Logging.Abstractions;
 using Preprocess.Worker.Services;
 

@@ -26,7 +26,8 @@ COPY ServiceDefaults/ ServiceDefaults/
 COPY services/ services/
 # -r linux-x64 puts libtorch, libc10, libtorch_cpu (or _cuda) and libLibTorchSharp.so beside the assemblies of the
 # services that reference TorchSharp. Dataset.Api does not (FineTune.Contracts validates its jobs; the preprocess worker
-# writes the generated models it names), so its image carries no libtorch.
+# writes the generated models it names), nor does Export.Worker (the trainer merges, the export only converts), so their
+# images carry no libtorch.
 RUN dotnet publish services/${SERVICE}/${SERVICE}.csproj -c Release -r linux-x64 --self-contained false \
       -p:TorchSharpBackend=${TORCHSHARP_BACKEND} -p:UseAppHost=false -o /app
 

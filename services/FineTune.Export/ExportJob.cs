@@ -1,7 +1,11 @@
-// The export of one job, the same code for Export.Worker and `ft export`:
-//   adapter/ (the PEFT adapter, copied) → merged/ (base + adapter, AdapterMerger) → model-<type>.gguf (HfToGgufConverter)
-//   → adapter.gguf (PeftToGgufLoraConverter) → Modelfile (+ Modelfile.adapter) → optional llama.cpp verification
-//   → optional Ollama registration → export.json (artifact hashes).
+// The export of one job, the same code for Export.Worker and `ft export`, one span (export.<stage>) and one
+// ft.export.stage.duration sample per stage:
+//   merge: adapter/ (the PEFT adapter, copied) and merged/ (base + adapter) → gguf_adapter: adapter.gguf
+//   (PeftToGgufLoraConverter) → gguf: model-<type>.gguf (HfToGgufConverter) → modelfile: Modelfile (+ Modelfile.adapter)
+//   → verify: optional llama.cpp run → register: optional Ollama registration → export.json (artifact hashes).
+// No TorchSharp here: the merged folder comes made. The trainer writes it when training finishes (jobs/<id>/artifacts/merged,
+// AdapterMerger, which dequantizes a quantized base once); `ft export` passes AdapterMerger as the AdapterMerge delegate
+// and merges here. docs/architecture.md says why the merge stays with the trainer.
 // Every artifact appears atomically (temp + rename). Same inputs ⇒ same input hash ⇒ an existing export whose
 // artifacts still hash the same is returned as is (Skipped).
 using System.Diagnostics;
@@ -12,17 +16,20 @@ using System.Text.Json;
 using FineTune.Export.Gguf;
 using FineTune.Export.Ollama;
 using FineTune.Export.Verification;
-using FineTune.Models.ChatTemplates;
-using FineTune.Models.Tokenizers;
-using FineTune.Training.Merge;
-using FineTune.Training.Peft;
+using FineTune.Formats.Peft;
+using FineTune.Models.Core.ChatTemplates;
+using FineTune.Models.Core.Tokenizers;
 using Microsoft.Extensions.Logging;
 
 namespace FineTune.Export;
 
 public sealed record ExportOutcome(bool Skipped, ExportManifest Manifest, string Folder);
 
-public sealed class ExportJob(ILogger logger, OllamaRegistration? ollama = null, LlamaCppRunner? llamaCpp = null)
+/// <summary>Folds the PEFT adapter in <c>adapterFolder</c> into the base in <c>baseFolder</c>, writing a plain HF folder at <c>outputFolder</c>.</summary>
+public delegate void AdapterMerge(string baseFolder, string adapterFolder, string outputFolder);
+
+/// <param name="merge">Merges an adapter whose request names no merged folder; null (the export worker) requires one.</param>
+public sealed class ExportJob(ILogger logger, OllamaRegistration? ollama = null, LlamaCppRunner? llamaCpp = null, AdapterMerge? merge = null)
 {
     public const string TelemetryName = "FineTune.Export";
     public static readonly ActivitySource Activity = new(TelemetryName);
@@ -30,6 +37,9 @@ public sealed class ExportJob(ILogger logger, OllamaRegistration? ollama = null,
     private static readonly Histogram<double> StageSeconds = Meter.CreateHistogram<double>("ft.export.stage.duration", "s", "Duration of export stages");
     private static readonly Counter<long> BytesIn = Meter.CreateCounter<long>("ft.export.gguf.input_bytes", "By", "Weight bytes converted to GGUF");
     private static readonly Counter<long> Exports = Meter.CreateCounter<long>("ft.export.exports", description: "Exports by outcome");
+
+    /// <summary>The folder under the output that holds the merged model (what Inference.Api serves as the job's model).</summary>
+    public const string MergedFolder = "merged";
 
     public IProgress<string>? Progress { get; init; }
 
@@ -46,103 +56,172 @@ public sealed class ExportJob(ILogger logger, OllamaRegistration? ollama = null,
             return new ExportOutcome(true, existing, output);
         }
 
-        var parameters = GgufModelParameters.FromFolder(request.BaseModel);
-        var artifacts = new List<(string Kind, string Path)>();
-        double mergeSeconds = 0;
-        var sourceFolder = request.BaseModel;
-        string? adapterForm = null;
-
+        var run = new Run(request, output, GgufModelParameters.FromFolder(request.BaseModel));
         if (request.Adapter is not null)
         {
-            var adapterCopy = Path.Combine(output, "adapter");
-            CopyFolderAtomically(request.Adapter, adapterCopy);
-            artifacts.Add(("peft-adapter", "adapter"));
-            var merged = Path.Combine(output, "merged");
-            if (Directory.Exists(merged)) Directory.Delete(merged, recursive: true);
-            Report("merging adapter into the base model");
-            var sw = Stopwatch.StartNew();
-            using (Activity.StartActivity("export.merge"))
-                AdapterMerger.Merge(request.BaseModel, request.Adapter, merged);
-            mergeSeconds = sw.Elapsed.TotalSeconds;
-            StageSeconds.Record(mergeSeconds, new KeyValuePair<string, object?>("stage", "merge"));
-            artifacts.Add(("merged", "merged"));
-            sourceFolder = merged;
+            MergeStage(run, request.Adapter);
+            GgufAdapterStage(run, request.Adapter);
+        }
+        var gguf = GgufStage(run);
+        var modelfile = ModelfileStage(run);
+        var verification = request.Verify ? await VerifyAsync(Path.Combine(output, run.GgufName), request, ct) : null;
+        var hashed = run.Artifacts.Select(a => Hash(output, a.Kind, a.Path)).ToList();
+        var registration = await RegisterAsync(run, modelfile, hashed, ct);
 
-            var fullModules = PeftAdapterFiles.ReadConfig(request.Adapter).Options.ModulesToSave;
-            if (fullModules.Count > 0)
+        var manifest = Manifest(run, inputHash, hashed, gguf, verification, registration);
+        manifest.Write(output);
+        Exports.Add(1, new KeyValuePair<string, object?>("outcome", "exported"));
+        logger.LogInformation("Exported {Type} GGUF to {Folder} ({Bytes} bytes in {Seconds:F1}s)", request.GgufType.Name, output, gguf.OutputBytes, gguf.Elapsed.TotalSeconds);
+        return new ExportOutcome(false, manifest, output);
+    }
+
+    /// <summary>What the stages of one export share: the request, the output folder, the artifacts so far.</summary>
+    private sealed class Run(ExportRequest request, string output, GgufModelParameters parameters)
+    {
+        public ExportRequest Request { get; } = request;
+        public string Output { get; } = output;
+        public GgufModelParameters Parameters { get; } = parameters;
+        public List<(string Kind, string Path)> Artifacts { get; } = [];
+        public string GgufName { get; } = $"model-{request.GgufType.Name}.gguf";
+        /// <summary>The HF folder the GGUF is made from: the base, or the merged model.</summary>
+        public string Source { get; set; } = request.BaseModel;
+        public double MergeSeconds { get; set; }
+        public string? AdapterForm { get; set; }
+    }
+
+    /// <summary>One stage: its span (export.&lt;name&gt;) and its ft.export.stage.duration sample, both ended on dispose.</summary>
+    private sealed class Stage(string name) : IDisposable
+    {
+        private readonly System.Diagnostics.Activity? _span = Activity.StartActivity("export." + name);
+        private readonly long _start = Stopwatch.GetTimestamp();
+
+        public double Seconds => Stopwatch.GetElapsedTime(_start).TotalSeconds;
+
+        public void Dispose()
+        {
+            StageSeconds.Record(Seconds, new KeyValuePair<string, object?>("stage", name));
+            _span?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Copies the adapter to adapter/ and puts the merged model at merged/: the request's merged folder (the trainer's) in
+    /// place or copied, else merged here by the <see cref="AdapterMerge"/> delegate (the CLI's, with TorchSharp).
+    /// </summary>
+    private void MergeStage(Run run, string adapter)
+    {
+        using var stage = new Stage("merge");
+        CopyFolderAtomically(adapter, Path.Combine(run.Output, "adapter"));
+        run.Artifacts.Add(("peft-adapter", "adapter"));
+        var merged = Path.Combine(run.Output, MergedFolder);
+        if (run.Request.Merged is { } given)
+        {
+            if (!File.Exists(Path.Combine(given, "config.json")))
+                throw new DirectoryNotFoundException($"{given}: the merged model (base + adapter) is not there: no config.json");
+            if (Path.GetFullPath(given) != merged)
             {
-                // llama.cpp (and Ollama's ADAPTER) adapters carry lora_a/lora_b pairs only; modules trained in full live in the merged model.
-                Report($"no GGUF LoRA adapter: the adapter trains {string.Join(", ", fullModules)} in full (modules_to_save), which llama.cpp adapters cannot carry; the merged GGUF has them");
-            }
-            else
-            {
-                Report("writing the GGUF LoRA adapter");
-                using (Activity.StartActivity("export.gguf_adapter"))
-                    PeftToGgufLoraConverter.Convert(request.Adapter, request.BaseModel, Path.Combine(output, "adapter.gguf"));
-                artifacts.Add(("gguf-adapter", "adapter.gguf"));
-                adapterForm = AdapterForms.ForOllama(parameters.HfArchitecture);
+                Report("copying the merged model");
+                CopyFolderAtomically(given, merged);
             }
         }
+        else
+        {
+            if (merge is null)
+                throw new InvalidOperationException($"The adapter {adapter} comes without its merged model, and this export does not merge " +
+                    "(no TorchSharp here): the trainer writes jobs/<jobId>/artifacts/merged when training finishes; `ft merge` writes one by hand.");
+            if (Directory.Exists(merged)) Directory.Delete(merged, recursive: true);
+            Report("merging adapter into the base model");
+            merge(run.Request.BaseModel, adapter, merged);
+        }
+        run.Artifacts.Add(("merged", MergedFolder));
+        run.Source = merged;
+        run.MergeSeconds = stage.Seconds;
+    }
 
-        var ggufName = $"model-{request.GgufType.Name}.gguf";
+    /// <summary>adapter.gguf for llama.cpp's --lora and Ollama's ADAPTER, unless the adapter trains modules in full.</summary>
+    private void GgufAdapterStage(Run run, string adapter)
+    {
+        using var stage = new Stage("gguf_adapter");
+        var fullModules = PeftLoraConfig.ReadFolder(adapter).ModulesToSave;
+        if (fullModules.Count > 0)
+        {
+            // llama.cpp (and Ollama's ADAPTER) adapters carry lora_a/lora_b pairs only; modules trained in full live in the merged model.
+            Report($"no GGUF LoRA adapter: the adapter trains {string.Join(", ", fullModules)} in full (modules_to_save), which llama.cpp adapters cannot carry; the merged GGUF has them");
+            return;
+        }
+        Report("writing the GGUF LoRA adapter");
+        PeftToGgufLoraConverter.Convert(adapter, run.Request.BaseModel, Path.Combine(run.Output, "adapter.gguf"));
+        run.Artifacts.Add(("gguf-adapter", "adapter.gguf"));
+        run.AdapterForm = AdapterForms.ForOllama(run.Parameters.HfArchitecture);
+    }
+
+    /// <summary>model-&lt;type&gt;.gguf from the merged model (or the base), quantized as asked and read back to verify.</summary>
+    private GgufExportResult GgufStage(Run run)
+    {
+        var request = run.Request;
+        using var stage = new Stage("gguf");
         Report($"converting to GGUF {request.GgufType.Name}");
-        GgufExportResult gguf;
-        using (Activity.StartActivity("export.gguf"))
-            gguf = new HfToGgufConverter
-            {
-                ModelName = request.ModelName,
-                Verify = true,
-                Progress = new Progress<(int Done, int Total, string Tensor)>(p => { if (p.Done == p.Total || p.Done % 16 == 0) Report($"GGUF {p.Done}/{p.Total} tensors"); }),
-            }.Convert(sourceFolder, Path.Combine(output, ggufName), request.GgufType);
+        var gguf = new HfToGgufConverter
+        {
+            ModelName = request.ModelName,
+            Verify = true,
+            Progress = new Progress<(int Done, int Total, string Tensor)>(p => { if (p.Done == p.Total || p.Done % 16 == 0) Report($"GGUF {p.Done}/{p.Total} tensors"); }),
+        }.Convert(run.Source, Path.Combine(run.Output, run.GgufName), request.GgufType);
         foreach (var warning in gguf.Warnings)
         {
             logger.LogWarning("Export: {Warning}", warning);
             Progress?.Report($"warning: {warning}");
         }
-        StageSeconds.Record(gguf.Elapsed.TotalSeconds, new KeyValuePair<string, object?>("stage", "gguf"));
         BytesIn.Add(gguf.InputBytes);
-        artifacts.Add(("gguf", ggufName));
+        run.Artifacts.Add(("gguf", run.GgufName));
+        return gguf;
+    }
 
-        // Modelfiles: the merged GGUF (works everywhere), and base + adapter in the form Ollama accepts for this architecture.
+    /// <summary>Modelfiles: the merged GGUF (works everywhere), and base + adapter in the form Ollama accepts for this architecture.</summary>
+    private static Modelfile ModelfileStage(Run run)
+    {
+        var request = run.Request;
+        using var stage = new Stage("modelfile");
         var template = ChatTemplate.FromFolder(request.BaseModel).Source;
         var tokenizer = HfTokenizer.FromFolder(request.BaseModel);
         var eosTokens = tokenizer.EosIds.Select(tokenizer.IdToToken).OfType<string>().ToList();
-        var modelfile = Modelfile.Create("./" + ggufName, null, template, eosTokens, request.System, request.Parameters, request.ChatFamily);
-        AtomicFile.WriteAllText(Path.Combine(output, Modelfile.FileName), modelfile.Render());
-        artifacts.Add(("modelfile", Modelfile.FileName));
-        if (adapterForm is not null)
+        var modelfile = Modelfile.Create("./" + run.GgufName, null, template, eosTokens, request.System, request.Parameters, request.ChatFamily);
+        AtomicFile.WriteAllText(Path.Combine(run.Output, Modelfile.FileName), modelfile.Render());
+        run.Artifacts.Add(("modelfile", Modelfile.FileName));
+        if (run.AdapterForm is not null)
         {
-            var adapterModelfile = Modelfile.Create(Path.GetFullPath(request.BaseModel), adapterForm == AdapterForms.Gguf ? "./adapter.gguf" : "./adapter",
+            var adapterModelfile = Modelfile.Create(Path.GetFullPath(request.BaseModel), run.AdapterForm == AdapterForms.Gguf ? "./adapter.gguf" : "./adapter",
                 template, eosTokens, request.System, request.Parameters, request.ChatFamily);
-            AtomicFile.WriteAllText(Path.Combine(output, Modelfile.FileName + ".adapter"), adapterModelfile.Render());
-            artifacts.Add(("modelfile-adapter", Modelfile.FileName + ".adapter"));
+            AtomicFile.WriteAllText(Path.Combine(run.Output, Modelfile.FileName + ".adapter"), adapterModelfile.Render());
+            run.Artifacts.Add(("modelfile-adapter", Modelfile.FileName + ".adapter"));
         }
-        var createCommand = Modelfile.CreateCommand(request.ModelName, Modelfile.FileName);
+        return modelfile;
+    }
 
-        string? verification = null;
-        if (request.Verify)
-            verification = await VerifyAsync(Path.Combine(output, ggufName), request, ct);
+    private async Task<RegistrationResult?> RegisterAsync(Run run, Modelfile modelfile, IReadOnlyList<ExportArtifact> hashed, CancellationToken ct)
+    {
+        if (!run.Request.Register || ollama is null) return null;
+        using var stage = new Stage("register");
+        Report("registering in Ollama");
+        var blob = new OllamaBlob(run.GgufName, Path.Combine(run.Output, run.GgufName), hashed.Single(a => a.Kind == "gguf").Sha256);
+        return await ollama.RegisterAsync(new RegistrationRequest(run.Request.ModelName, [blob], [], modelfile,
+            EvaluationPrompts: run.Request.EvaluationPrompts), ct);
+    }
 
-        var hashed = artifacts.Select(a => Hash(output, a.Kind, a.Path)).ToList();
-        RegistrationResult? registration = null;
-        if (request.Register && ollama is not null)
-        {
-            Report("registering in Ollama");
-            var blob = new OllamaBlob(ggufName, Path.Combine(output, ggufName), hashed.Single(a => a.Kind == "gguf").Sha256);
-            registration = await ollama.RegisterAsync(new RegistrationRequest(request.ModelName, [blob], [], modelfile,
-                EvaluationPrompts: request.EvaluationPrompts), ct);
-        }
-
-        var manifest = new ExportManifest
+    private ExportManifest Manifest(Run run, string inputHash, IReadOnlyList<ExportArtifact> hashed, GgufExportResult gguf,
+        string? verification, RegistrationResult? registration)
+    {
+        var createCommand = Modelfile.CreateCommand(run.Request.ModelName, Modelfile.FileName);
+        return new ExportManifest
         {
             InputHash = inputHash,
-            GgufType = request.GgufType.Name,
-            Architecture = parameters.Architecture,
-            ModelName = request.ModelName,
+            GgufType = run.Request.GgufType.Name,
+            Architecture = run.Parameters.Architecture,
+            ModelName = run.Request.ModelName,
             Artifacts = hashed,
-            AdapterForm = adapterForm,
+            AdapterForm = run.AdapterForm,
             OllamaCreateCommand = createCommand,
-            MergeSeconds = mergeSeconds,
+            MergeSeconds = run.MergeSeconds,
             GgufSeconds = gguf.Elapsed.TotalSeconds,
             GgufInputMegabytesPerSecond = gguf.InputMegabytesPerSecond,
             TensorTypes = gguf.Tensors.GroupBy(t => t.Type.ToString()).ToDictionary(g => g.Key, g => g.Count()),
@@ -152,16 +231,13 @@ public sealed class ExportJob(ILogger logger, OllamaRegistration? ollama = null,
             Evaluations = registration?.Evaluations,
             Created = DateTimeOffset.UtcNow,
         };
-        manifest.Write(output);
-        Exports.Add(1, new KeyValuePair<string, object?>("outcome", "exported"));
-        logger.LogInformation("Exported {Type} GGUF to {Folder} ({Bytes} bytes in {Seconds:F1}s)", request.GgufType.Name, output, gguf.OutputBytes, gguf.Elapsed.TotalSeconds);
-        return new ExportOutcome(false, manifest, output);
     }
 
     private async Task<string> VerifyAsync(string ggufPath, ExportRequest request, CancellationToken ct)
     {
         if (llamaCpp is null || !llamaCpp.IsAvailable)
             throw new InvalidOperationException("Verification was requested but node-llama-cpp is not installed (eng/prereqs.sh).");
+        using var stage = new Stage("verify");
         Report("verifying with llama.cpp");
         var prompts = request.EvaluationPrompts.Count > 0 ? request.EvaluationPrompts : ["Hello"];
         var response = await llamaCpp.RunAsync([new LlamaCppJob(ggufPath, prompts, 16)], TimeSpan.FromMinutes(10), ct);

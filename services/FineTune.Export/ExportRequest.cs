@@ -1,4 +1,4 @@
-// What to export: a base model folder and optionally a PEFT adapter, into an artifacts folder.
+// What to export: a base model folder and optionally a PEFT adapter with its merged model, into an artifacts folder.
 using FineTune.Export.Ollama;
 using FineTune.Formats.Gguf;
 
@@ -10,6 +10,11 @@ public sealed record ExportRequest
     public required string BaseModel { get; init; }
     /// <summary>PEFT adapter folder (adapter_config.json + adapter_model.safetensors); null exports the base alone.</summary>
     public string? Adapter { get; init; }
+    /// <summary>
+    /// The adapter merged into the base (an HF folder as AdapterMerger writes it), the GGUF's source when <see cref="Adapter"/>
+    /// is set: the trainer writes jobs/&lt;jobId&gt;/artifacts/merged. Null asks the job's <see cref="AdapterMerge"/> to merge.
+    /// </summary>
+    public string? Merged { get; init; }
     /// <summary>Artifacts folder (jobs/&lt;jobId&gt;/artifacts): adapter/, merged/, model-&lt;type&gt;.gguf, adapter.gguf, Modelfile, export.json.</summary>
     public required string OutputFolder { get; init; }
     public GgufFileType GgufType { get; init; } = GgufFileType.Q4_K_M;

@@ -1,6 +1,7 @@
 using FineTune.Formats.Safetensors;
 using TorchSharp;
 using static TorchSharp.torch;
+using FineTune.Models.Core;
 
 namespace FineTune.Models;
 

@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using FineTune.Models.Core;
 
 namespace FineTune.Models;
 

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using FineTune.Models.Core;
 
 namespace FineTune.Models;
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using FineTune.Formats.Safetensors;
+using FineTune.Models.Core;
 
 namespace FineTune.Models;
 

@@ -3,7 +3,7 @@ using FineTune.Contracts.Models;
 using FineTune.Demo;
 using FineTune.Messaging;
 using FineTune.Models.Tiny;
-using FineTune.Models.Tokenizers;
+using FineTune.Models.Core.Tokenizers;
 using Microsoft.Extensions.Logging.Abstractions;
 using preprocess::Preprocess.Worker.Services;
 

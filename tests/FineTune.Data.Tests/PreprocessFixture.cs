@@ -1,7 +1,7 @@
 extern alias preprocess;
 using FineTune.Data;
 using FineTune.Data.Storage;
-using FineTune.Models.Tokenizers;
+using FineTune.Models.Core.Tokenizers;
 using Microsoft.Extensions.Logging.Abstractions;
 using preprocess::Preprocess.Worker.Services;
 

@@ -2,7 +2,7 @@ extern alias preprocess;
 using System.Text;
 using FineTune.Data.Shards;
 using FineTune.Messaging.Contracts;
-using FineTune.Models.Tokenizers;
+using FineTune.Models.Core.Tokenizers;
 using preprocess::Preprocess.Worker.Services;
 
 namespace FineTune.Data.Tests;

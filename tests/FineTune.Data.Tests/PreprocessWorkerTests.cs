@@ -5,7 +5,7 @@ using System.Text.Json;
 using FineTune.Data.Shards;
 using FineTune.Messaging;
 using FineTune.Messaging.Contracts;
-using FineTune.Models.Tokenizers;
+using FineTune.Models.Core.Tokenizers;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -2,6 +2,7 @@ using FineTune.Export.Gguf;
 using FineTune.Export.Ollama;
 using FineTune.Formats.Gguf;
 using FineTune.Formats.Safetensors;
+using FineTune.Training.Merge;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FineTune.Export.Tests;
@@ -10,6 +11,9 @@ public sealed class ExportJobTests : IDisposable
 {
     private readonly TempDirectory _dir = new("exportjob");
     private static readonly TinyHfModel.Spec Spec = new("qwen2", VocabRows: 672, Seed: 41, TinyTokenizer: true);
+
+    /// <summary>What `ft export` passes: the CLI has TorchSharp and merges; the export worker passes none.</summary>
+    private static readonly AdapterMerge Merge = (baseFolder, adapter, output) => AdapterMerger.Merge(baseFolder, adapter, output);
 
     public void Dispose() => _dir.Dispose();
 
@@ -36,7 +40,7 @@ public sealed class ExportJobTests : IDisposable
     {
         var (baseFolder, adapter) = Inputs();
         var output = _dir.File("artifacts");
-        var outcome = await new ExportJob(NullLogger.Instance).RunAsync(Request(baseFolder, adapter, output));
+        var outcome = await new ExportJob(NullLogger.Instance, merge: Merge).RunAsync(Request(baseFolder, adapter, output));
 
         Assert.False(outcome.Skipped);
         Assert.True(File.Exists(Path.Combine(output, "adapter", "adapter_model.safetensors")));
@@ -71,7 +75,7 @@ public sealed class ExportJobTests : IDisposable
     {
         var (baseFolder, adapter) = Inputs();
         var output = _dir.File("artifacts");
-        await new ExportJob(NullLogger.Instance).RunAsync(Request(baseFolder, adapter, output));
+        await new ExportJob(NullLogger.Instance, merge: Merge).RunAsync(Request(baseFolder, adapter, output));
         var reference = TinyPeftAdapter.Merge(baseFolder, adapter, _dir.File("reference"), 8f / 4);
         using var ours = SafetensorsCheckpoint.Open(Path.Combine(output, "merged"));
         using var theirs = SafetensorsCheckpoint.Open(reference);
@@ -88,7 +92,7 @@ public sealed class ExportJobTests : IDisposable
     {
         var (baseFolder, adapter) = Inputs();
         var output = _dir.File("artifacts");
-        var job = new ExportJob(NullLogger.Instance);
+        var job = new ExportJob(NullLogger.Instance, merge: Merge);
         var first = await job.RunAsync(Request(baseFolder, adapter, output));
         var stamp = File.GetLastWriteTimeUtc(Path.Combine(output, "model-q8_0.gguf"));
         var second = await job.RunAsync(Request(baseFolder, adapter, output));
@@ -111,10 +115,50 @@ public sealed class ExportJobTests : IDisposable
         var (baseFolder, adapter) = Inputs();
         await using var stub = await OllamaStub.StartAsync();
         using var http = new HttpClient { BaseAddress = stub.Endpoint };
-        var job = new ExportJob(NullLogger.Instance, new OllamaRegistration(http, NullLogger.Instance));
+        var job = new ExportJob(NullLogger.Instance, new OllamaRegistration(http, NullLogger.Instance), merge: Merge);
         var outcome = await job.RunAsync(Request(baseFolder, adapter, _dir.File("artifacts")) with { EvaluationPrompts = ["Price?"] });
         Assert.Equal("Registered", outcome.Manifest.Registration);
         Assert.NotNull(stub.Model("shop-extractor"));
         Assert.Equal("stub reply to: Price?", outcome.Manifest.Evaluations!.Single().Response);
+    }
+
+    [Fact]
+    public async Task TheTrainersMergedFolderIsConvertedAsItIsWithoutMergingAgain()
+    {
+        var (baseFolder, adapter) = Inputs();
+        var output = _dir.File("artifacts");
+        var merged = AdapterMerger.Merge(baseFolder, adapter, Path.Combine(output, ExportJob.MergedFolder)).Folder;   // as the trainer does
+        var weights = Directory.GetFiles(merged, "*.safetensors").Single();
+        var stamp = File.GetLastWriteTimeUtc(weights);
+
+        var outcome = await new ExportJob(NullLogger.Instance).RunAsync(Request(baseFolder, adapter, output) with { Merged = merged });
+
+        Assert.Equal(stamp, File.GetLastWriteTimeUtc(weights));
+        Assert.Equal(["peft-adapter", "merged", "gguf-adapter", "gguf", "modelfile", "modelfile-adapter"], outcome.Manifest.Artifacts.Select(a => a.Kind));
+        var reference = await new ExportJob(NullLogger.Instance, merge: Merge).RunAsync(Request(baseFolder, adapter, _dir.File("merged-here")));
+        Assert.Equal(reference.Manifest.Artifacts.Single(a => a.Kind == "gguf").Sha256, outcome.Manifest.Artifacts.Single(a => a.Kind == "gguf").Sha256);
+    }
+
+    [Fact]
+    public async Task AMergedFolderElsewhereIsCopiedIntoTheArtifacts()
+    {
+        var (baseFolder, adapter) = Inputs();
+        var merged = AdapterMerger.Merge(baseFolder, adapter, _dir.File("trainer-merged")).Folder;
+        var output = _dir.File("artifacts");
+        var outcome = await new ExportJob(NullLogger.Instance).RunAsync(Request(baseFolder, adapter, output) with { Merged = merged });
+        Assert.False(outcome.Skipped);
+        foreach (var file in Directory.GetFiles(merged))
+            Assert.Equal(FileDigest.Sha256Hex(file), FileDigest.Sha256Hex(Path.Combine(output, ExportJob.MergedFolder, Path.GetFileName(file))));
+    }
+
+    [Fact]
+    public async Task AnAdapterWithoutItsMergedModelIsRefusedWhereTheJobCannotMerge()
+    {
+        var (baseFolder, adapter) = Inputs();
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => new ExportJob(NullLogger.Instance).RunAsync(Request(baseFolder, adapter, _dir.File("artifacts"))));
+        Assert.Contains("artifacts/merged", e.Message);
+        var missing = await Assert.ThrowsAsync<DirectoryNotFoundException>(() =>
+            new ExportJob(NullLogger.Instance).RunAsync(Request(baseFolder, adapter, _dir.File("artifacts")) with { Merged = _dir.File("nowhere") }));
+        Assert.Contains("nowhere", missing.Message);
     }
 }

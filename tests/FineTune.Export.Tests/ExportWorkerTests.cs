@@ -5,6 +5,7 @@ using Export.Worker.Services;
 using FineTune.Messaging;
 using FineTune.Messaging.Contracts;
 using FineTune.Messaging.Jobs;
+using FineTune.Training.Merge;
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 
@@ -44,7 +45,9 @@ public sealed class ExportWorkerTests : IAsyncLifetime
     {
         var spec = new TinyHfModel.Spec("qwen2", VocabRows: 672, Seed: 51, TinyTokenizer: true);
         TinyHfModel.Write(Path.Combine(_root.Path, "models", "tiny"), spec);
-        TinyPeftAdapter.Write(Path.Combine(_root.Path, "jobs", "job1", "artifacts", "adapter"), spec);
+        var adapter = TinyPeftAdapter.Write(Path.Combine(_root.Path, "jobs", "job1", "artifacts", "adapter"), spec);
+        // The trainer merges (the export worker has no TorchSharp) into artifacts/merged, where the worker looks by default.
+        AdapterMerger.Merge(Path.Combine(_root.Path, "models", "tiny"), adapter, Path.Combine(_root.Path, "jobs", "job1", "artifacts", "merged"));
         var jobs = new JobStore(_mux);
         await jobs.CreateAsync("job1", "{}");
         using var worker = Worker(jobs);
@@ -100,6 +103,7 @@ public sealed class ExportWorkerTests : IAsyncLifetime
         var spec = new TinyHfModel.Spec("qwen2", VocabRows: 672, Seed: 52, TinyTokenizer: true);
         var model = TinyHfModel.Write(Path.Combine(_root.Path, "models", "tiny"), spec);
         var adapter = TinyPeftAdapter.Write(Path.Combine(_root.Path, "jobs", "job3", "run", "adapter"), spec);
+        var merged = AdapterMerger.Merge(model, adapter, Path.Combine(_root.Path, "jobs", "job3", "run", "merged")).Folder;
         var output = Path.Combine(_root.Path, "jobs", "job3", "artifacts");
         var jobs = new JobStore(_mux);
         await jobs.CreateAsync("job3", "{}");
@@ -108,7 +112,7 @@ public sealed class ExportWorkerTests : IAsyncLifetime
         await worker.StartAsync(CancellationToken.None);
         try
         {
-            await _mux.GetDatabase().PublishAsync(StreamNames.ExportRequests, new ExportRequested { JobId = "job3", Model = model, Adapter = adapter }.ToFields());
+            await _mux.GetDatabase().PublishAsync(StreamNames.ExportRequests, new ExportRequested { JobId = "job3", Model = model, Adapter = adapter, Merged = merged }.ToFields());
             var job = await WaitForFinalAsync(jobs, "job3");
             Assert.True(job["status"] == JobStatus.Done, job.GetValueOrDefault("error"));
             var artifacts = JsonNode.Parse(job["artifacts"])!;
@@ -116,6 +120,31 @@ public sealed class ExportWorkerTests : IAsyncLifetime
             Assert.Equal("q4_k_m", artifacts["export"]!["ggufType"]!.GetValue<string>());
             Assert.True(File.Exists(Path.Combine(output, "model-q4_k_m.gguf")));
             Assert.True(File.Exists(Path.Combine(output, "adapter.gguf")));
+            Assert.True(File.Exists(Path.Combine(output, "merged", "config.json")));
+        }
+        finally
+        {
+            await worker.StopAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task AnAdapterThatTheTrainerDidNotMergeFailsTheJobSayingSo()
+    {
+        var spec = new TinyHfModel.Spec("qwen2", VocabRows: 672, Seed: 53, TinyTokenizer: true);
+        var model = TinyHfModel.Write(Path.Combine(_root.Path, "models", "tiny4"), spec);
+        var adapter = TinyPeftAdapter.Write(Path.Combine(_root.Path, "jobs", "job4", "run", "adapter"), spec);
+        var jobs = new JobStore(_mux);
+        await jobs.CreateAsync("job4", "{}");
+        using var worker = Worker(jobs);
+        await worker.StartAsync(CancellationToken.None);
+        try
+        {
+            await _mux.GetDatabase().PublishAsync(StreamNames.ExportRequests, new ExportRequested { JobId = "job4", Model = model, Adapter = adapter }.ToFields());
+            var job = await WaitForFinalAsync(jobs, "job4");
+            Assert.Equal(JobStatus.Failed, job["status"]);
+            Assert.Contains("artifacts/merged", job["error"]);
+            Assert.False(File.Exists(Path.Combine(_root.Path, "jobs", "job4", "artifacts", "model-q4_k_m.gguf")));
         }
         finally
         {

@@ -3,6 +3,7 @@ using FineTune.Export.Verification;
 using FineTune.Formats.Gguf;
 using FineTune.Models;
 using FineTune.Models.Tiny;
+using FineTune.Models.Core;
 
 namespace FineTune.Export.Tests;
 

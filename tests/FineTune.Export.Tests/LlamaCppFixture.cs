@@ -2,7 +2,7 @@ using System.Diagnostics;
 using FineTune.Export.Gguf;
 using FineTune.Export.Verification;
 using FineTune.Formats.Gguf;
-using FineTune.Models.ChatTemplates;
+using FineTune.Models.Core.ChatTemplates;
 
 namespace FineTune.Export.Tests;
 

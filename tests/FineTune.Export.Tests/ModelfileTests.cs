@@ -1,5 +1,5 @@
 using FineTune.Export.Ollama;
-using FineTune.Models.ChatTemplates;
+using FineTune.Models.Core.ChatTemplates;
 
 namespace FineTune.Export.Tests;
 

@@ -1,5 +1,5 @@
 using FineTune.Export.Ollama;
-using FineTune.Models.ChatTemplates;
+using FineTune.Models.Core.ChatTemplates;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FineTune.Export.Tests;

@@ -6,7 +6,7 @@ using FineTune.Models;
 using FineTune.Models.Generation;
 using FineTune.Models.Quantization;
 using FineTune.Models.Tiny;
-using FineTune.Models.Tokenizers;
+using FineTune.Models.Core.Tokenizers;
 using FineTune.Training.Lora;
 using FineTune.Training.Merge;
 using FineTune.Training.Model;

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using FineTune.Formats.Safetensors;
-using FineTune.Models.Tokenizers;
+using FineTune.Models.Core.Tokenizers;
 
 namespace FineTune.Export.Tests;
 

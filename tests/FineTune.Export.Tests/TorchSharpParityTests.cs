@@ -1,6 +1,6 @@
 using FineTune.Models;
 using FineTune.Models.Generation;
-using FineTune.Models.Tokenizers;
+using FineTune.Models.Core.Tokenizers;
 
 namespace FineTune.Export.Tests;
 

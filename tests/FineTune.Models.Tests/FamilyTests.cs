@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using FineTune.Models.Tiny;
 using static TorchSharp.torch;
+using FineTune.Models.Core;
 
 namespace FineTune.Models.Tests;
 
@@ -181,7 +182,7 @@ public class FamilyTests
     {
         using var dir = new TempDirectory();
         File.WriteAllText(Path.Combine(dir.Path, "config.json"), new JsonObject { ["model_type"] = modelType }.ToJsonString());
-        Assert.Equal(family, FineTune.Models.ChatTemplates.BuiltInTemplates.DetectFamily(dir.Path));
+        Assert.Equal(family, FineTune.Models.Core.ChatTemplates.BuiltInTemplates.DetectFamily(dir.Path));
     }
 
     private static JsonObject GemmaJson(string[]? layerTypes, int layers = 1) => new()

@@ -3,6 +3,7 @@ using FineTune.Formats.Safetensors;
 using FineTune.Models;
 using TorchSharp;
 using static TorchSharp.torch;
+using FineTune.Models.Core;
 
 namespace FineTune.Models.Tests;
 

@@ -1,5 +1,6 @@
 using FineTune.Formats.Safetensors;
 using static TorchSharp.torch;
+using FineTune.Models.Core;
 
 namespace FineTune.Models.Tests;
 

@@ -1,9 +1,10 @@
 using FineTune.Models;
-using FineTune.Models.ChatTemplates;
+using FineTune.Models.Core.ChatTemplates;
 using FineTune.Models.Generation;
 using FineTune.Models.Tiny;
-using FineTune.Models.Tokenizers;
+using FineTune.Models.Core.Tokenizers;
 using static TorchSharp.torch;
+using FineTune.Models.Core;
 
 namespace FineTune.Models.Tests;
 

@@ -3,7 +3,7 @@ using FineTune.Contracts.Jobs;
 using FineTune.Data;
 using FineTune.Data.Shards;
 using FineTune.Data.Storage;
-using FineTune.Models.ChatTemplates;
+using FineTune.Models.Core.ChatTemplates;
 using FineTune.Models.Tiny;
 using FineTune.Training.Jobs;
 using FineTune.Training.Preprocessing;

@@ -7,6 +7,7 @@ using FineTune.Training.Sft;
 using FineTune.Training.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using FineTune.Models.Core;
 
 namespace FineTune.Training.Tests;
 

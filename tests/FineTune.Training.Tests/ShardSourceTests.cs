@@ -3,7 +3,7 @@ using FineTune.Data.Import;
 using FineTune.Contracts.Jobs;
 using FineTune.Data.Shards;
 using FineTune.Demo;
-using FineTune.Models.ChatTemplates;
+using FineTune.Models.Core.ChatTemplates;
 using FineTune.Models.Tiny;
 using FineTune.Training.Jobs;
 using FineTune.Training.Preprocessing;

@@ -108,11 +108,11 @@ public sealed class ChatCompletionsTests(InferenceHost host)
     /// <summary>Greedy answer computed here with FineTune.Models/Training directly (adapter injected, not merged).</summary>
     private string Reference(bool adapter)
     {
-        var encoder = FineTune.Models.ChatTemplates.ConversationEncoder.FromFolder(host.ModelFolder);
+        var encoder = FineTune.Models.Core.ChatTemplates.ConversationEncoder.FromFolder(host.ModelFolder);
         using var model = CausalLM.Load(host.ModelFolder, TorchSharp.torch.CPU);
         if (adapter) PeftAdapterFiles.Load(new CausalLMTrainable(model), host.AdapterFolder);
         model.eval();
-        var prompt = encoder.Tokenizer.Encode(encoder.Template.Render([new FineTune.Models.ChatTemplates.ChatMessage("user", Prompt)], addGenerationPrompt: true), addSpecialTokens: false);
+        var prompt = encoder.Tokenizer.Encode(encoder.Template.Render([new FineTune.Models.Core.ChatTemplates.ChatMessage("user", Prompt)], addGenerationPrompt: true), addSpecialTokens: false);
         var stops = encoder.EndOfTurnIds.Concat(encoder.Tokenizer.EosIds).Concat(model.Config.EosTokenIds).Distinct().ToArray();
         var generator = new TextGenerator(model, ids => encoder.Tokenizer.Decode(ids, skipSpecialTokens: true));
         return generator.Generate(prompt, new GenerationOptions { Greedy = true, MaxNewTokens = MaxTokens, EosTokenIds = stops }).Text ?? "";

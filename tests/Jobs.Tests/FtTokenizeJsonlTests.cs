@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
-using FineTune.Models.Tokenizers;
+using FineTune.Models.Core.Tokenizers;
 
 namespace Jobs.Tests;
 

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using FineTune.Models.ChatTemplates;
-using FineTune.Models.ChatTemplates.Jinja;
+using FineTune.Models.Core.ChatTemplates;
+using FineTune.Models.Core.ChatTemplates.Jinja;
 
 namespace FineTune.Cli.Commands;
 
@@ -38,7 +38,7 @@ public static class ChatTemplateCommand
                 ConversationEncoder? encoder = null;
                 if (parse.GetValue(tokenize))
                 {
-                    encoder = new ConversationEncoder(FineTune.Models.Tokenizers.HfTokenizer.FromFolder(folder), template);
+                    encoder = new ConversationEncoder(FineTune.Models.Core.Tokenizers.HfTokenizer.FromFolder(folder), template);
                     encoded = encoder.Encode(conversation);
                 }
                 if (parse.GetValue(json)) WriteJson(template, addGenerationPrompt, text, encoded);

@@ -3,6 +3,7 @@ using FineTune.Export;
 using FineTune.Export.Ollama;
 using FineTune.Export.Verification;
 using FineTune.Formats.Gguf;
+using FineTune.Training.Merge;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FineTune.Cli.Commands;
@@ -11,6 +12,7 @@ namespace FineTune.Cli.Commands;
 /// <c>ft export &lt;base-model&gt; --out DIR [--adapter DIR] [--type q4_k_m] [--name NAME] [--system TEXT] [--temperature T]
 /// [--top-p P] [--num-ctx N] [--family F] [--eval-prompt TEXT]… [--verify] [--node-tools DIR] [--ollama URL] [--no-register] [--json]</c>:
 /// the same export the export worker runs (docs/export.md). Progress goes to stderr; with --json, export.json to stdout.
+/// The CLI has TorchSharp, so it merges an adapter itself (AdapterMerger); the export worker takes the trainer's merge.
 /// </summary>
 public static class ExportCommand
 {
@@ -55,7 +57,7 @@ public static class ExportCommand
             using var http = request.Register ? new HttpClient { BaseAddress = OllamaUri(parse.GetValue(ollama)), Timeout = Timeout.InfiniteTimeSpan } : null;
             var registration = http is null ? null : new OllamaRegistration(http, NullLogger.Instance);
             var runner = request.Verify ? new LlamaCppRunner(parse.GetValue(nodeTools) ?? FindNodeTools()) : null;
-            var job = new ExportJob(NullLogger.Instance, registration, runner)
+            var job = new ExportJob(NullLogger.Instance, registration, runner, (b, a, o) => AdapterMerger.Merge(b, a, o))
             {
                 Progress = new SyncProgress(stage => Console.Error.WriteLine($"ft export: {stage}")),
             };

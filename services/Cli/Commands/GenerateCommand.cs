@@ -1,8 +1,8 @@
 using System.CommandLine;
 using FineTune.Models;
-using FineTune.Models.ChatTemplates;
+using FineTune.Models.Core.ChatTemplates;
 using FineTune.Models.Generation;
-using FineTune.Models.Tokenizers;
+using FineTune.Models.Core.Tokenizers;
 using FineTune.Training.Model;
 using FineTune.Training.Peft;
 

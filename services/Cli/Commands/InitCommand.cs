@@ -1,6 +1,7 @@
 using System.CommandLine;
 using FineTune.Models;
 using static TorchSharp.torch;
+using FineTune.Models.Core;
 
 namespace FineTune.Cli.Commands;
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using FineTune.Models;
+using FineTune.Models.Core;
 
 namespace FineTune.Cli.Commands;
 

@@ -16,7 +16,8 @@ namespace Export.Worker.Services;
 /// <summary>
 /// Consumes ft:export:requests (group exporters): runs <see cref="ExportJob"/> into jobs/&lt;jobId&gt;/artifacts, reports each
 /// stage as a job event, and records the artifacts (export.json) on the job. Idempotent: a redelivered request whose
-/// inputs did not change finds its artifacts and is skipped.
+/// inputs did not change finds its artifacts and is skipped. It does not merge (no TorchSharp in this service): an
+/// adapter comes with its merged model, which the trainer wrote (artifacts/merged, or the message's merged field).
 /// </summary>
 public sealed class ExportWorker(
     IConnectionMultiplexer redis,
@@ -45,6 +46,7 @@ public sealed class ExportWorker(
             if (!Directory.Exists(source)) CopyFolder(adapter, source);
             adapter = source;
         }
+        var merged = request.Merged ?? (Directory.Exists(Path.Combine(artifacts, ExportJob.MergedFolder)) ? Path.Combine(artifacts, ExportJob.MergedFolder) : null);
 
         await jobs.SetStatusAsync(request.JobId, JobStatus.Exporting);
         var job = new ExportJob(Logger, request.Register ? ollama.Registration : null, llamaCpp.Runner)
@@ -57,6 +59,7 @@ public sealed class ExportWorker(
             {
                 BaseModel = model,
                 Adapter = adapter,
+                Merged = merged,
                 OutputFolder = artifacts,
                 GgufType = GgufFileType.Parse(request.GgufType),
                 ModelName = request.Name ?? $"ft-{request.JobId}".ToLowerInvariant(),

@@ -4,7 +4,7 @@
 // src/models/<arch>.cpp for what each loader reads). Types are exactly what llama.cpp's loader checks: u32 counts, f32 floats.
 // What llama.cpp cannot represent is either folded into the weights (Gemma's query_pre_attn_scalar → q_norm) or
 // reported as a warning (a sliding window on an architecture whose llama.cpp graph has none).
-using FineTune.Models;
+using FineTune.Models.Core;
 
 namespace FineTune.Export.Gguf;
 
@@ -94,8 +94,8 @@ public sealed record GgufModelParameters(
             QueryNormFactor = c.QueryPreAttnScalar is { } qpas ? GemmaQueryNormFactor(c, qpas) : 1,
             LongRopeShort = c.RopeScaling is { Type: "longrope" } lr ? [.. lr.ShortFactor!.Select(x => (float)x)] : null,
             LongRopeLong = c.RopeScaling is { Type: "longrope" } lr2 ? [.. lr2.LongFactor!.Select(x => (float)x)] : null,
-            RopeAttentionFactor = c.RopeScaling is { Type: "longrope" } ? (float)Rope.AttentionFactor(c) : null,
-            OriginalContextLength = c.RopeScaling is { Type: "longrope" } ? Rope.LongRopeOriginalContext(c) : null,
+            RopeAttentionFactor = c.RopeScaling is { Type: "longrope" } ? (float)RopeFrequencies.AttentionFactor(c) : null,
+            OriginalContextLength = c.RopeScaling is { Type: "longrope" } ? RopeFrequencies.LongRopeOriginalContext(c) : null,
             Warnings = Warn(c, arch),
         };
     }

@@ -84,7 +84,7 @@ public sealed record GgufVocabulary(
         var eos = Id(cfg.TokenContent("eos_token")) ?? GenerationEos(genDoc);
         var pad = Id(cfg.TokenContent("pad_token"));
         var unk = Id(cfg.TokenContent("unk_token")) ?? Id(unkToken);
-        var template = Models.ChatTemplates.ChatTemplate.FromFolder(folder).Source;   // the folder's own template, else the family's built-in one
+        var template = Models.Core.ChatTemplates.ChatTemplate.FromFolder(folder).Source;   // the folder's own template, else the family's built-in one
         int? eot = null;
         if (template is not null)
             foreach (var marker in EndOfTurnMarkers)

@@ -6,6 +6,7 @@ using System.Diagnostics;
 using FineTune.Formats.Gguf;
 using FineTune.Formats.Gguf.Quantization;
 using FineTune.Formats.Safetensors;
+using FineTune.Models.Core;
 
 namespace FineTune.Export.Gguf;
 

@@ -6,17 +6,19 @@ namespace FineTune.Messaging.Contracts;
 /// <summary>
 /// A message on <c>ft:export:requests</c> (group <c>exporters</c>): export job <see cref="JobId"/>'s model. Fields (all
 /// strings): jobId, model (folder under &lt;DataRoot&gt;/models or an absolute path), adapter (PEFT folder; default
-/// &lt;DataRoot&gt;/jobs/&lt;jobId&gt;/artifacts/adapter when it exists), output (artifacts folder; default
-/// &lt;DataRoot&gt;/jobs/&lt;jobId&gt;/artifacts), ggufType (f16|bf16|q8_0|q4_0|q4_k_m; default q4_k_m),
+/// &lt;DataRoot&gt;/jobs/&lt;jobId&gt;/artifacts/adapter when it exists), merged (the adapter merged into the base, which
+/// the trainer writes; default &lt;output&gt;/merged when it exists; the export worker does not merge), output (artifacts
+/// folder; default &lt;DataRoot&gt;/jobs/&lt;jobId&gt;/artifacts), ggufType (f16|bf16|q8_0|q4_0|q4_k_m; default q4_k_m),
 /// name (Ollama model name; default ft-&lt;jobId&gt;), system, temperature, topP, numCtx, evalPrompts (JSON array of
 /// strings), verify (true|false), register (true|false, default true), plus traceparent/tracestate. docs/export.md.
-/// A superset of the trainer's <see cref="ExportRequest"/> (jobId, model, adapter, output): both parse here.
+/// A superset of the trainer's request (jobId, model, adapter, merged, output): both parse here.
 /// </summary>
 public sealed record ExportRequested
 {
     public required string JobId { get; init; }
     public required string Model { get; init; }
     public string? Adapter { get; init; }
+    public string? Merged { get; init; }
     public string? Output { get; init; }
     public string GgufType { get; init; } = "q4_k_m";
     public string? Name { get; init; }
@@ -33,6 +35,7 @@ public sealed record ExportRequested
         yield return new("jobId", JobId);
         yield return new("model", Model);
         if (Adapter is not null) yield return new("adapter", Adapter);
+        if (Merged is not null) yield return new("merged", Merged);
         if (Output is not null) yield return new("output", Output);
         yield return new("ggufType", GgufType);
         if (Name is not null) yield return new("name", Name);
@@ -72,6 +75,7 @@ public sealed record ExportRequested
             JobId = m.Required("jobId"),
             Model = m.Required("model"),
             Adapter = m.Get("adapter") is { Length: > 0 } a ? a : null,
+            Merged = m.Get("merged") is { Length: > 0 } mf ? mf : null,
             Output = m.Get("output") is { Length: > 0 } o ? o : null,
             GgufType = type,
             Name = m.Get("name") is { Length: > 0 } n ? n : null,

@@ -1,7 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using FineTune.Formats.Safetensors;
-using FineTune.Models.Tokenizers;
+using FineTune.Models.Core.Tokenizers;
+using FineTune.Models.Core;
 
 namespace FineTune.Models.Tiny;
 

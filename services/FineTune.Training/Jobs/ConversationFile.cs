@@ -1,6 +1,6 @@
 using FineTune.Data;
 using FineTune.Data.Import;
-using FineTune.Models.ChatTemplates;
+using FineTune.Models.Core.ChatTemplates;
 using FineTune.Training.Preprocessing;
 
 namespace FineTune.Training.Jobs;

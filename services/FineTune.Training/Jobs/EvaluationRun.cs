@@ -1,5 +1,5 @@
 using FineTune.Models;
-using FineTune.Models.ChatTemplates;
+using FineTune.Models.Core.ChatTemplates;
 using FineTune.Training.Evaluation;
 using FineTune.Training.Model;
 using FineTune.Training.Peft;

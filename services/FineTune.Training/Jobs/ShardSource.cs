@@ -1,6 +1,6 @@
 using FineTune.Contracts.Jobs;
 using FineTune.Data.Shards;
-using FineTune.Models.ChatTemplates;
+using FineTune.Models.Core.ChatTemplates;
 using FineTune.Training.Preprocessing;
 using FineTune.Training.Sft;
 

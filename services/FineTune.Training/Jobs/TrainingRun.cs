@@ -5,7 +5,7 @@ using FineTune.Contracts.Jobs;
 using FineTune.Data.Shards;
 using FineTune.Data.Storage;
 using FineTune.Models;
-using FineTune.Models.ChatTemplates;
+using FineTune.Models.Core.ChatTemplates;
 using FineTune.Models.Generation;
 using FineTune.Training.Checkpoints;
 using FineTune.Training.Evaluation;

@@ -1,3 +1,6 @@
+// The one merge of a LoRA adapter into its base. It runs where TorchSharp is: the trainer after training, for the export
+// (Trainer.Worker's ExportMerge), `ft merge` and `ft export`, and Inference.Api (MergeInto). The export worker has no
+// TorchSharp and does not merge; it converts the folder written here (docs/architecture.md).
 using FineTune.Formats.Safetensors;
 using FineTune.Models;
 using FineTune.Models.Quantization;

@@ -1,5 +1,6 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
+// adapter_config.json in terms of this engine's LoraOptions: the file format itself (fields, order, what is rejected) is
+// FineTune.Formats' PeftLoraConfig; this maps it to and from LoraOptions.
+using FineTune.Formats.Peft;
 using FineTune.Training.Lora;
 
 namespace FineTune.Training.Peft;
@@ -10,103 +11,34 @@ namespace FineTune.Training.Peft;
 /// </summary>
 public static class PeftAdapterConfig
 {
-    public const string FileName = "adapter_config.json";
+    public const string FileName = PeftLoraConfig.FileName;
 
-    public static string Serialize(LoraOptions options, PeftAdapterMetadata metadata)
+    public static string Serialize(LoraOptions options, PeftAdapterMetadata metadata) => new PeftLoraConfig
     {
-        var fields = new SortedDictionary<string, JsonNode?>(StringComparer.Ordinal)
-        {
-            ["alpha_pattern"] = new JsonObject(),
-            ["auto_mapping"] = null,
-            ["base_model_name_or_path"] = metadata.BaseModelNameOrPath,
-            ["bias"] = "none",
-            ["corda_config"] = null,
-            ["eva_config"] = null,
-            ["exclude_modules"] = null,
-            ["fan_in_fan_out"] = false,
-            ["inference_mode"] = true,
-            ["init_lora_weights"] = true,
-            ["layer_replication"] = null,
-            ["layers_pattern"] = null,
-            ["layers_to_transform"] = null,
-            ["loftq_config"] = new JsonObject(),
-            ["lora_alpha"] = JsonValue.Create(AsNumber(options.Alpha)),
-            ["lora_bias"] = false,
-            ["lora_dropout"] = options.Dropout,
-            ["megatron_config"] = null,
-            ["megatron_core"] = "megatron.core",
-            ["modules_to_save"] = options.ModulesToSave.Count == 0 ? null : new JsonArray([.. options.ModulesToSave.Select(m => (JsonNode)m)]),
-            ["peft_type"] = "LORA",
-            ["peft_version"] = metadata.PeftVersion,
-            ["r"] = options.Rank,
-            ["rank_pattern"] = new JsonObject(),
-            ["revision"] = null,
-            ["target_modules"] = options.TargetModules is [LoraOptions.AllLinear]
-                ? LoraOptions.AllLinear
-                : new JsonArray([.. options.TargetModules.Order(StringComparer.Ordinal).Select(m => (JsonNode)m)]),
-            ["task_type"] = "CAUSAL_LM",
-            ["trainable_token_indices"] = null,
-            ["use_dora"] = false,
-            ["use_rslora"] = options.UseRsLora,
-        };
-        var root = new JsonObject();
-        foreach (var (key, value) in fields) root[key] = value;
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, IndentSize = 2 }))
-            root.WriteTo(writer);
-        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
-    }
+        Rank = options.Rank,
+        Alpha = options.Alpha,
+        Dropout = options.Dropout,
+        TargetModules = options.TargetModules,
+        UseRsLora = options.UseRsLora,
+        ModulesToSave = options.ModulesToSave,
+        BaseModel = metadata.BaseModelNameOrPath,
+    }.Serialize(metadata.PeftVersion);
 
     /// <summary>Reads an adapter_config.json (ours or PEFT's) into LoRA options; unsupported features are rejected by field name.</summary>
     public static (LoraOptions Options, string? BaseModel) Read(string path)
     {
-        JsonObject root;
-        try
-        {
-            root = JsonNode.Parse(File.ReadAllText(path)) as JsonObject
-                ?? throw new InvalidDataException($"{path}: expected a JSON object");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{path}: not valid JSON ({e.Message})", e);
-        }
-
-        var peftType = root["peft_type"]?.GetValue<string>();
-        if (peftType is not null && peftType != "LORA")
-            throw new InvalidDataException($"{path}: peft_type is '{peftType}'; only LORA adapters are supported");
-        Reject(root, path, "use_dora", n => n.GetValueKind() == JsonValueKind.True, "DoRA is not supported");
-        Reject(root, path, "fan_in_fan_out", n => n.GetValueKind() == JsonValueKind.True, "fan_in_fan_out (Conv1D layers) is not supported");
-        Reject(root, path, "bias", n => n.GetValue<string>() != "none", "only bias \"none\" is supported");
-        Reject(root, path, "rank_pattern", n => n is JsonObject o && o.Count > 0, "per-module ranks are not supported");
-        Reject(root, path, "alpha_pattern", n => n is JsonObject o && o.Count > 0, "per-module alphas are not supported");
-        Reject(root, path, "layers_to_transform", n => n.GetValueKind() != JsonValueKind.Null, "layer subsets are not supported");
-        Reject(root, path, "lora_bias", n => n.GetValueKind() == JsonValueKind.True, "LoRA bias is not supported");
-
-        var targets = root["target_modules"] switch
-        {
-            JsonArray a => a.Select(n => n!.GetValue<string>()).ToList(),
-            JsonValue v => [v.GetValue<string>()],
-            _ => throw new InvalidDataException($"{path}: target_modules is missing"),
-        };
+        var config = PeftLoraConfig.Read(path);
         var options = new LoraOptions
         {
-            Rank = root["r"]?.GetValue<int>() ?? 8,
-            Alpha = root["lora_alpha"]?.GetValue<double>() ?? 8,
-            Dropout = root["lora_dropout"]?.GetValue<double>() ?? 0,
-            TargetModules = targets,
-            UseRsLora = root["use_rslora"]?.GetValueKind() == JsonValueKind.True,
-            ModulesToSave = root["modules_to_save"] is JsonArray m ? [.. m.Select(n => n!.GetValue<string>())] : [],
+            Rank = config.Rank,
+            Alpha = config.Alpha,
+            Dropout = config.Dropout,
+            TargetModules = config.TargetModules,
+            UseRsLora = config.UseRsLora,
+            ModulesToSave = config.ModulesToSave,
         };
-        return (options, root["base_model_name_or_path"]?.GetValue<string>());
+        return (options, config.BaseModel);
     }
-
-    private static void Reject(JsonObject root, string path, string field, Func<JsonNode, bool> unsupported, string why)
-    {
-        if (root[field] is { } node && unsupported(node))
-            throw new InvalidDataException($"{path}: field '{field}' = {node.ToJsonString()}: {why}");
-    }
-
-    private static object AsNumber(double value) => value == Math.Floor(value) && Math.Abs(value) < int.MaxValue ? (int)value : value;
 }
 
 /// <summary>Descriptive fields of adapter_config.json.</summary>

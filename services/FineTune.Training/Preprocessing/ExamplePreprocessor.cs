@@ -1,5 +1,5 @@
 using FineTune.Data;
-using FineTune.Models.ChatTemplates;
+using FineTune.Models.Core.ChatTemplates;
 using FineTune.Training.Sft;
 
 namespace FineTune.Training.Preprocessing;

@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using FineTune.Models.ChatTemplates;
+using FineTune.Models.Core.ChatTemplates;
 
 namespace Inference.Api.Model;
 

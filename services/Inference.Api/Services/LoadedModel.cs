@@ -1,6 +1,6 @@
 using FineTune.Models;
-using FineTune.Models.ChatTemplates;
-using FineTune.Models.Tokenizers;
+using FineTune.Models.Core.ChatTemplates;
+using FineTune.Models.Core.Tokenizers;
 using FineTune.Training.Merge;
 using FineTune.Training.Model;
 using FineTune.Training.Peft;

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using FineTune.Models.ChatTemplates;
+using FineTune.Models.Core.ChatTemplates;
 
 namespace Preprocess.Worker.Services;
 

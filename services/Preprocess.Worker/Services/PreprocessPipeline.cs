@@ -7,7 +7,7 @@ using FineTune.Data.Shards;
 using FineTune.Data.Storage;
 using FineTune.Messaging;
 using FineTune.Messaging.Contracts;
-using FineTune.Models.ChatTemplates;
+using FineTune.Models.Core.ChatTemplates;
 using FineTune.Training.Preprocessing;
 
 namespace Preprocess.Worker.Services;

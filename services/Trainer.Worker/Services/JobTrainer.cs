@@ -18,9 +18,9 @@ namespace Trainer.Worker.Services;
 /// Runs one training job for the worker: reads the spec from the job record, trains with <see cref="TrainingRun"/> (the same
 /// code as <c>ft train</c>) into <c>&lt;DataRoot&gt;/jobs/{id}/train</c>, resuming from the newest checkpoint there, publishes every
 /// record to the job's metrics stream and to OpenTelemetry, stops within one step on cancel, checkpoints at once on shutdown,
-/// then hands the adapter to the export stage. A job with <c>training.parallelism</c> K &gt; 1 is trained by a group: this replica
-/// coordinates (rank 0), recruits up to K − 1 idle replicas (<see cref="GroupMember"/>), and regroups from the last checkpoint
-/// when a member is lost.
+/// then merges the adapter for export (<see cref="ExportMerge"/>) and hands both on. A job with <c>training.parallelism</c> K &gt; 1
+/// is trained by a group: this replica coordinates (rank 0), recruits up to K − 1 idle replicas (<see cref="GroupMember"/>),
+/// and regroups from the last checkpoint when a member is lost.
 /// </summary>
 public sealed class JobTrainer(JobStore jobs, GroupStore groups, IConnectionMultiplexer redis, ReplicaState replica, ReplicaHeartbeat heartbeat,
     string dataRoot, TrainerOptions options, ILogger<JobTrainer> logger)
@@ -254,7 +254,10 @@ public sealed class JobTrainer(JobStore jobs, GroupStore groups, IConnectionMult
         if (record.TryGetValue("export", out var export) && export is { Length: > 0 } && export != "false")
         {
             await jobs.SetStatusAsync(jobId, JobStatus.Exporting);
-            await redis.GetDatabase().PublishAsync(StreamNames.ExportRequests, ExportFields(jobId, export, Path.GetFullPath(spec.Model!, dataRoot), adapter));
+            var model = Path.GetFullPath(spec.Model!, dataRoot);
+            var fields = ExportFields(jobId, export, model, adapter);
+            fields["merged"] = await ExportMerge.RunAsync(jobs, Source, jobId, model, adapter, Path.Combine(JobFolder(jobId), "artifacts"));
+            await redis.GetDatabase().PublishAsync(StreamNames.ExportRequests, fields);
         }
         else
         {
@@ -306,9 +309,9 @@ public sealed class JobTrainer(JobStore jobs, GroupStore groups, IConnectionMult
     /// <summary>
     /// The <c>ft:export:requests</c> message (<see cref="ExportRequested"/>'s fields): the record's <c>export</c> field holds the
     /// export options as a JSON object (ggufType, name, system, temperature, topP, numCtx, evalPrompts, verify, register),
-    /// or "true" for the defaults; jobId, model and adapter come from the job.
+    /// or "true" for the defaults; jobId, model and adapter come from the job (and merged, once <see cref="ExportMerge"/> wrote it).
     /// </summary>
-    private static IEnumerable<KeyValuePair<string, string>> ExportFields(string jobId, string export, string model, string adapter)
+    private static Dictionary<string, string> ExportFields(string jobId, string export, string model, string adapter)
     {
         var fields = new Dictionary<string, string>(StringComparer.Ordinal);
         if (export.TrimStart().StartsWith('{'))

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using FineTune.Models.ChatTemplates;
-using FineTune.Models.ChatTemplates.Jinja;
+using FineTune.Models.Core.ChatTemplates;
+using FineTune.Models.Core.ChatTemplates.Jinja;
 using FineTune.Models.Tests.Tokenizers;
 
 namespace FineTune.Models.Tests.ChatTemplates;

@@ -1,5 +1,5 @@
-using FineTune.Models.ChatTemplates;
-using FineTune.Models.Tokenizers;
+using FineTune.Models.Core.ChatTemplates;
+using FineTune.Models.Core.Tokenizers;
 
 namespace FineTune.Models.Tests.ChatTemplates;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using FineTune.Models.Tokenizers;
+using FineTune.Models.Core.Tokenizers;
 
 namespace FineTune.Models.Tests.Tokenizers;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
-using FineTune.Models.ChatTemplates;
-using FineTune.Models.Tokenizers;
+using FineTune.Models.Core.ChatTemplates;
+using FineTune.Models.Core.Tokenizers;
 
 namespace FineTune.Models.Tests.Tokenizers;
 

@@ -1,4 +1,4 @@
-using FineTune.Models.Tokenizers;
+using FineTune.Models.Core.Tokenizers;
 
 namespace FineTune.Models.Tests.Tokenizers;
 

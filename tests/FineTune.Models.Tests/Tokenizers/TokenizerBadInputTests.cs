@@ -1,6 +1,6 @@
-using FineTune.Models.ChatTemplates;
-using FineTune.Models.ChatTemplates.Jinja;
-using FineTune.Models.Tokenizers;
+using FineTune.Models.Core.ChatTemplates;
+using FineTune.Models.Core.ChatTemplates.Jinja;
+using FineTune.Models.Core.Tokenizers;
 
 namespace FineTune.Models.Tests.Tokenizers;
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using FineTune.Models.Tokenizers;
+using FineTune.Models.Core.Tokenizers;
 
 namespace FineTune.Models.Tests.Tokenizers;
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using FineTune.Models;
+using FineTune.Models.Core;
 
 namespace FineTune.Tests;
 
