@@ -9,6 +9,13 @@ public sealed class DataRoot
 {
     public const string ConfigurationKey = "FineTune:DataRoot";
 
+    /// <summary>The one way every service resolves the data root: the value configured under <see cref="ConfigurationKey"/>
+    /// (<c>configuration[DataRoot.ConfigurationKey]</c>); missing or relative is a start-up error that says what to set.</summary>
+    public static DataRoot FromConfigured(string? configured) =>
+        string.IsNullOrWhiteSpace(configured)
+            ? throw new InvalidOperationException($"Configuration '{ConfigurationKey}' (env FineTune__DataRoot) is missing: the shared data folder, an absolute path.")
+            : new DataRoot(configured);
+
     public DataRoot(string path)
     {
         if (string.IsNullOrWhiteSpace(path) || !System.IO.Path.IsPathRooted(path))

@@ -1,3 +1,4 @@
+using FineTune.Data;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Export.Worker.Extensions;
@@ -33,7 +34,7 @@ public sealed class ExportWorkerTests : IAsyncLifetime
 
     private ExportWorker Worker(JobStore jobs) => new(_mux,
         new StreamWorkerOptions { ConsumerName = "export-test", PollInterval = TimeSpan.FromMilliseconds(20), MaxPollInterval = TimeSpan.FromMilliseconds(100), MaxAttempts = 1 },
-        Microsoft.Extensions.Options.Options.Create(new ExportWorkerOptions { DataRoot = _root.Path }),
+        new DataRoot(_root.Path),
         jobs, new OllamaClientHolder(null), new LlamaCppHolder(null), NullLogger<ExportWorker>.Instance);
 
     private static async Task<IReadOnlyDictionary<string, string>> WaitForFinalAsync(JobStore jobs, string jobId) =>

@@ -18,9 +18,7 @@ internal static class ApplicationServiceExtensions
             .Validate(o => o.MaxUploadBytes > 0 && o.MaxRecordBytes > 0 && o.MaxRecordBytes <= int.MaxValue / 2,
                 "DatasetApi:MaxUploadBytes and DatasetApi:MaxRecordBytes must be positive")
             .ValidateOnStart();
-        var dataRoot = builder.Configuration[DataRoot.ConfigurationKey]
-            ?? throw new InvalidOperationException($"Configuration '{DataRoot.ConfigurationKey}' (env FineTune__DataRoot) is missing: the shared data folder, an absolute path.");
-        builder.Services.AddSingleton(new DataRoot(dataRoot));
+        builder.Services.AddSingleton(DataRoot.FromConfigured(builder.Configuration[DataRoot.ConfigurationKey]));
         builder.Services.AddSingleton<DatasetStore>();
         builder.Services.AddSingleton<DatasetRegistry>();
         builder.Services.AddSingleton<FineTune.Messaging.Jobs.JobStore>();

@@ -1,3 +1,4 @@
+using FineTune.Data;
 using System.Data.Common;
 using Export.Worker.Services;
 using FineTune.Export;
@@ -15,11 +16,8 @@ public static class ApplicationServiceExtensions
         builder.AddJobStoreRedis("redis");
         builder.Services.AddSingleton<JobStore>();
         builder.Services.AddSingleton(new StreamWorkerOptions());
-        builder.Services.Configure<ExportWorkerOptions>(o =>
-        {
-            builder.Configuration.GetSection(ExportWorkerOptions.Section).Bind(o);
-            o.DataRoot = builder.Configuration["FineTune:DataRoot"] is { Length: > 0 } root ? root : o.DataRoot;
-        });
+        builder.Services.AddSingleton(DataRoot.FromConfigured(builder.Configuration[DataRoot.ConfigurationKey]));
+        builder.Services.Configure<ExportWorkerOptions>(builder.Configuration.GetSection(ExportWorkerOptions.Section));
 
         // Ollama: ConnectionStrings__ollama = "Endpoint=http://host:port". This client is built here rather than by the
         // HttpClient factory on purpose: the factory's standard resilience handler would cap a multi-GB blob upload at

@@ -1,3 +1,4 @@
+using FineTune.Data;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Export.Worker.Extensions;
@@ -8,7 +9,6 @@ using FineTune.Formats.Gguf;
 using FineTune.Messaging;
 using FineTune.Messaging.Contracts;
 using FineTune.Messaging.Jobs;
-using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace Export.Worker.Services;
@@ -22,7 +22,7 @@ namespace Export.Worker.Services;
 public sealed class ExportWorker(
     IConnectionMultiplexer redis,
     StreamWorkerOptions options,
-    IOptions<ExportWorkerOptions> exportOptions,
+    DataRoot dataRoot,
     JobStore jobs,
     OllamaClientHolder ollama,
     LlamaCppHolder llamaCpp,
@@ -34,8 +34,7 @@ public sealed class ExportWorker(
     protected override async Task HandleAsync(StreamMessage message, CancellationToken cancellationToken)
     {
         var request = ExportRequested.From(message);
-        var root = exportOptions.Value.DataRoot;
-        if (string.IsNullOrEmpty(root)) throw new InvalidOperationException("FineTune:DataRoot is not configured.");
+        var root = dataRoot.Path;
         var model = Path.IsPathRooted(request.Model) ? request.Model : Path.Combine(root, "models", request.Model);
         var artifacts = request.Output ?? Path.Combine(root, "jobs", request.JobId, "artifacts");
         var adapter = request.Adapter ?? (Directory.Exists(Path.Combine(artifacts, "adapter")) ? Path.Combine(artifacts, "adapter") : null);

@@ -1,3 +1,4 @@
+using FineTune.Data;
 using Microsoft.Extensions.Options;
 
 namespace Inference.Api.Services;
@@ -9,14 +10,9 @@ public static class InferenceServices
     {
         builder.Services.AddOptions<InferenceOptions>().BindConfiguration("Inference");
         builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<InferenceOptions>>().Value);
-        builder.Services.AddSingleton(new ModelCatalog(DataRootOf(builder.Configuration)));
+        builder.Services.AddSingleton(new ModelCatalog(DataRoot.FromConfigured(builder.Configuration[DataRoot.ConfigurationKey]).Path));
         builder.Services.AddSingleton(sp => new ModelCache(sp.GetRequiredService<InferenceOptions>().MaxLoadedModels, sp.GetRequiredService<ILogger<ModelCache>>()));
         builder.Services.AddSingleton<ChatEngine>();
         return builder;
     }
-
-    private static string DataRootOf(IConfiguration configuration) =>
-        configuration["FineTune:DataRoot"] is { Length: > 0 } root
-            ? Path.GetFullPath(root)
-            : throw new InvalidOperationException("FineTune:DataRoot (env FineTune__DataRoot) is not set: the inference service serves the models under the shared data folder.");
 }

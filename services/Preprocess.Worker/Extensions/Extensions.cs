@@ -10,9 +10,7 @@ internal static class ApplicationServiceExtensions
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.AddJobStoreRedis("redis");
-        var dataRoot = builder.Configuration[DataRoot.ConfigurationKey]
-            ?? throw new InvalidOperationException($"Configuration '{DataRoot.ConfigurationKey}' (env FineTune__DataRoot) is missing: the shared data folder, an absolute path.");
-        builder.Services.AddSingleton(new DataRoot(dataRoot));
+        builder.Services.AddSingleton(DataRoot.FromConfigured(builder.Configuration[DataRoot.ConfigurationKey]));
         builder.Services.AddSingleton<DatasetStore>();
         builder.Services.AddSingleton<EncoderCache>();
         builder.Services.AddSingleton<GeneratedModelWriter>();

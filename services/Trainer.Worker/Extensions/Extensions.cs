@@ -1,3 +1,4 @@
+using FineTune.Data;
 using FineTune.Messaging;
 using FineTune.Messaging.Jobs;
 using Microsoft.Extensions.Options;
@@ -26,15 +27,10 @@ public static class Extensions
         });
         builder.Services.AddSingleton(sp => new JobTrainer(
             sp.GetRequiredService<JobStore>(), sp.GetRequiredService<GroupStore>(), sp.GetRequiredService<IConnectionMultiplexer>(),
-            sp.GetRequiredService<ReplicaState>(), sp.GetRequiredService<ReplicaHeartbeat>(), DataRootOf(builder.Configuration), sp.GetRequiredService<IOptions<TrainerOptions>>().Value, sp.GetRequiredService<ILogger<JobTrainer>>()));
+            sp.GetRequiredService<ReplicaState>(), sp.GetRequiredService<ReplicaHeartbeat>(), DataRoot.FromConfigured(builder.Configuration[DataRoot.ConfigurationKey]).Path, sp.GetRequiredService<IOptions<TrainerOptions>>().Value, sp.GetRequiredService<ILogger<JobTrainer>>()));
         builder.Services.AddHostedService<TrainJobWorker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ReplicaHeartbeat>());
         builder.Services.AddHostedService<GroupMember>();
         return builder;
     }
-
-    private static string DataRootOf(IConfiguration configuration) =>
-        configuration["FineTune:DataRoot"] is { Length: > 0 } root
-            ? Path.GetFullPath(root)
-            : throw new InvalidOperationException("FineTune:DataRoot (env FineTune__DataRoot) is not set: the trainer needs the shared data folder.");
 }
