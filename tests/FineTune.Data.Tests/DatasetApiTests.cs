@@ -18,58 +18,32 @@ namespace FineTune.Data.Tests;
 [Collection(AllocationSensitive.Name)]
 public sealed class DatasetApiTests : IClassFixture<RedisServer>, IAsyncLifetime
 {
-    private readonly RedisServer _redis;
-    private readonly TempDirectory _root = new("ft-dataapi");
-    private ConnectionMultiplexer _mux = null!;
+    private readonly DatasetApiHost _host;
 
     private readonly ITestOutputHelper _output;
 
     public DatasetApiTests(RedisServer redis, ITestOutputHelper output)
     {
-        _redis = redis;
+        _host = new DatasetApiHost(redis, "ft-dataapi");
         _output = output;
     }
 
-    private IDatabase Db => _mux.GetDatabase();
+    private IDatabase Db => _host.Db;
+    private TempDirectory Root => _host.Root;
 
-    public async Task InitializeAsync()
-    {
-        _mux = await ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString + ",allowAdmin=true");
-        await _mux.GetServers()[0].FlushAllDatabasesAsync();
-    }
+    public Task InitializeAsync() => _host.InitializeAsync();
 
-    public async Task DisposeAsync()
-    {
-        await _mux.DisposeAsync();
-        _root.Dispose();
-    }
+    public async Task DisposeAsync() => await _host.DisposeAsync();
 
     /// <summary>The service on a real Kestrel listener (loopback, free port); CreateClient talks to it over TCP.</summary>
-    private WebApplicationFactory<Program> Factory(long? maxUploadBytes = null)
-    {
-        var port = FreePort.Next();
-        var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
-        {
-            b.UseSetting("urls", $"http://127.0.0.1:{port}");   // else the default :5000 collides with other test projects
-            b.UseSetting("ConnectionStrings:redis", _redis.ConnectionString);
-            b.UseSetting("FineTune:DataRoot", _root.Path);
-            if (maxUploadBytes is { } max) b.UseSetting("DatasetApi:MaxUploadBytes", max.ToString());
-        });
-        factory.UseKestrel(port);
-        factory.StartServer();
-        return factory;
-    }
+    private WebApplicationFactory<Program> Factory(long? maxUploadBytes = null) =>
+        maxUploadBytes is { } max ? _host.Start(settings: ("DatasetApi:MaxUploadBytes", max.ToString())) : _host.Start();
 
-    /// <summary>A plain HttpClient to the Kestrel listener: the testing client's RedirectHandler buffers request bodies (to resend them).</summary>
-    private static HttpClient RawClient(WebApplicationFactory<Program> factory)
-    {
-        using var probe = factory.CreateClient();
-        return new HttpClient { BaseAddress = probe.BaseAddress };
-    }
+    private static HttpClient RawClient(WebApplicationFactory<Program> factory) => DatasetApiHost.RawClient(factory);
 
     private static StringContent Body(string text) => new(text, Encoding.UTF8, "application/octet-stream");
 
-    private string[] FilesOnDisk() => Directory.Exists(_root.Path) ? Directory.GetFiles(_root.Path, "*", SearchOption.AllDirectories) : [];
+    private string[] FilesOnDisk() => Directory.Exists(Root.Path) ? Directory.GetFiles(Root.Path, "*", SearchOption.AllDirectories) : [];
 
     [Theory]
     [InlineData("seed000_input_output.json", "json/input-output", 2)]
@@ -98,7 +72,7 @@ public sealed class DatasetApiTests : IClassFixture<RedisServer>, IAsyncLifetime
         var preview = await client.GetFromJsonAsync<JsonElement>($"/api/datasets/{id}/preview?count=1");
         var first = Assert.Single(preview.GetProperty("records").EnumerateArray());
         Assert.StartsWith("### User:\n", first.GetProperty("rendered").GetString());
-        Assert.Equal(records, File.ReadLines(Path.Combine(_root.Path, "datasets", id, DatasetFiles.Records)).Count());
+        Assert.Equal(records, File.ReadLines(Path.Combine(Root.Path, "datasets", id, DatasetFiles.Records)).Count());
     }
 
     [Fact]
@@ -141,7 +115,7 @@ public sealed class DatasetApiTests : IClassFixture<RedisServer>, IAsyncLifetime
         Assert.Equal(field, error.GetProperty("field").GetString());
         Assert.False(string.IsNullOrEmpty(error.GetProperty("message").GetString()));
         // No key but the ready stream, whose 'jobs' group the front door's JobRouter creates when the service starts.
-        var keys = _mux.GetServers().Single().Keys(pattern: "*").Select(k => (string)k!).ToList();
+        var keys = _host.Multiplexer.GetServers().Single().Keys(pattern: "*").Select(k => (string)k!).ToList();
         Assert.DoesNotContain(keys, k => k != FineTune.Messaging.StreamNames.PreprocessReady);
         Assert.Empty(FilesOnDisk());
     }
@@ -167,7 +141,7 @@ public sealed class DatasetApiTests : IClassFixture<RedisServer>, IAsyncLifetime
         var dataset = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("dataset");
         Assert.Equal("../../etc/passwd", dataset.GetProperty("name").GetString());
         var id = dataset.GetProperty("id").GetString()!;
-        Assert.All(FilesOnDisk(), f => Assert.StartsWith(Path.Combine(_root.Path, "datasets", id) + Path.DirectorySeparatorChar, f));
+        Assert.All(FilesOnDisk(), f => Assert.StartsWith(Path.Combine(Root.Path, "datasets", id) + Path.DirectorySeparatorChar, f));
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/api/datasets/..%2F..%2Fetc")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await client.DeleteAsync("/api/datasets/..")).StatusCode);
     }
@@ -187,7 +161,7 @@ public sealed class DatasetApiTests : IClassFixture<RedisServer>, IAsyncLifetime
         }
         Assert.Single(ids);
         Assert.Equal(1, await Db.SortedSetLengthAsync(StreamNames.Datasets));
-        Assert.Single(Directory.GetDirectories(Path.Combine(_root.Path, "datasets")));
+        Assert.Single(Directory.GetDirectories(Path.Combine(Root.Path, "datasets")));
     }
 
     [Fact]
@@ -203,16 +177,16 @@ public sealed class DatasetApiTests : IClassFixture<RedisServer>, IAsyncLifetime
         var refused = await client.DeleteAsync($"/api/datasets/{id}");
         Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
         Assert.Equal("j1", (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("jobs")[0].GetString());
-        Assert.True(Directory.Exists(Path.Combine(_root.Path, "datasets", id)));
+        Assert.True(Directory.Exists(Path.Combine(Root.Path, "datasets", id)));
 
         await Db.HashSetAsync("ft:job:j1", "status", "done");
-        await new DatasetRegistry(_mux).AddReferenceAsync(id, "j2");
+        await new DatasetRegistry(_host.Multiplexer).AddReferenceAsync(id, "j2");
         await Db.HashSetAsync("ft:job:j2", "status", "queued");
         Assert.Equal(HttpStatusCode.Conflict, (await client.DeleteAsync($"/api/datasets/{id}")).StatusCode);
         await Db.HashSetAsync("ft:job:j2", "status", "cancelled");
 
         Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/datasets/{id}")).StatusCode);
-        Assert.False(Directory.Exists(Path.Combine(_root.Path, "datasets", id)));
+        Assert.False(Directory.Exists(Path.Combine(Root.Path, "datasets", id)));
         Assert.False(await Db.KeyExistsAsync(StreamNames.Dataset(id)));
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"/api/datasets/{id}")).StatusCode);
     }

@@ -19,8 +19,9 @@ namespace FineTune.Data.Tests;
 [Collection(AllocationSensitive.Name)]
 public sealed class HostileUploadTests(RedisServer redis, ITestOutputHelper output) : IClassFixture<RedisServer>, IAsyncLifetime
 {
-    private readonly TempDirectory _root = new("ft-hostile");
-    private ConnectionMultiplexer _mux = null!;
+    private readonly DatasetApiHost _host = new(redis, "ft-hostile");
+    private TempDirectory Root => _host.Root;
+    private IDatabase Db => _host.Db;
 
     /// <summary>A valid JSONL file whose line 2 holds the bytes C3 28 FF FE inside a string.</summary>
     public static readonly byte[] InvalidUtf8OnLine2 =
@@ -28,43 +29,18 @@ public sealed class HostileUploadTests(RedisServer redis, ITestOutputHelper outp
         .. "{\"input\": \"q1\", \"output\": \"a1\"}\n{\"input\": \"q"u8, 0xC3, 0x28, 0xFF, 0xFE, .. "\", \"output\": \"a2\"}\n"u8,
     ];
 
-    public async Task InitializeAsync()
-    {
-        _mux = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString + ",allowAdmin=true");
-        await _mux.GetServers()[0].FlushAllDatabasesAsync();
-    }
+    public Task InitializeAsync() => _host.InitializeAsync();
 
-    public async Task DisposeAsync()
-    {
-        await _mux.DisposeAsync();
-        _root.Dispose();
-    }
+    public async Task DisposeAsync() => await _host.DisposeAsync();
 
-    private WebApplicationFactory<Program> Factory(string environment = "Development")
-    {
-        var port = FreePort.Next();
-        var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
-        {
-            b.UseEnvironment(environment);
-            b.UseSetting("urls", $"http://127.0.0.1:{port}");
-            b.UseSetting("ConnectionStrings:redis", redis.ConnectionString);
-            b.UseSetting("FineTune:DataRoot", _root.Path);
-        });
-        factory.UseKestrel(port);
-        factory.StartServer();
-        return factory;
-    }
+    private WebApplicationFactory<Program> Factory(string environment = "Development") => _host.Start(environment);
 
-    private static HttpClient RawClient(WebApplicationFactory<Program> factory)
-    {
-        using var probe = factory.CreateClient();
-        return new HttpClient { BaseAddress = probe.BaseAddress };
-    }
+    private static HttpClient RawClient(WebApplicationFactory<Program> factory) => DatasetApiHost.RawClient(factory);
 
     /// <summary>What an upload could leave behind: files under the data root and Redis keys (the ready stream is the router's own).</summary>
     private (string[] Files, string[] Keys) Traces() =>
-        (Directory.Exists(_root.Path) ? [.. Directory.GetFiles(_root.Path, "*", SearchOption.AllDirectories).Order()] : [],
-         [.. _mux.GetServers().Single().Keys(pattern: "*").Select(k => (string)k!).Where(k => k != FineTune.Messaging.StreamNames.PreprocessReady).Order()]);
+        (Directory.Exists(Root.Path) ? [.. Directory.GetFiles(Root.Path, "*", SearchOption.AllDirectories).Order()] : [],
+         [.. _host.Multiplexer.GetServers().Single().Keys(pattern: "*").Select(k => (string)k!).Where(k => k != FineTune.Messaging.StreamNames.PreprocessReady).Order()]);
 
     [Theory]
     [InlineData(false)]
@@ -100,7 +76,7 @@ public sealed class HostileUploadTests(RedisServer redis, ITestOutputHelper outp
         var upload = await client.PostAsync("/api/datasets?evalRatio=0", new ByteArrayContent("{\"input\": \"q1\", \"output\": \"a1\"}\n{\"input\": \"q2\", \"output\": \"a2\"}\n"u8.ToArray()));
         var id = (await upload.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("dataset").GetProperty("id").GetString()!;
         // the stored file damaged on the volume (not an upload: the service's own data), so reading it fails inside the service
-        await File.WriteAllBytesAsync(Path.Combine(_root.Path, "datasets", id, DatasetFiles.Records), InvalidUtf8OnLine2);
+        await File.WriteAllBytesAsync(Path.Combine(Root.Path, "datasets", id, DatasetFiles.Records), InvalidUtf8OnLine2);
 
         var response = await client.GetAsync($"/api/datasets/{id}/preview");
 
