@@ -68,7 +68,8 @@ find_app() {
 # (under DCP a `dotnet run` wrapper and the service itself both match).
 app_procs() {
   local pattern=$1 pid all
-  all=$( { [ -n "$APP_PID" ] && descendants "$APP_PID"; cat "$STATE/own.pids" 2>/dev/null || true; } | sort -u)
+  # DCP runs detached from the AppHost (its controller's parent is init), so the services are found by their paths too
+  all=$( { [ -n "$APP_PID" ] && descendants "$APP_PID"; pgrep -f "$REPO/services/" || true; cat "$STATE/own.pids" 2>/dev/null || true; } | sort -u)
   for pid in $all; do
     [ -d "/proc/$pid" ] || continue
     case "$(cmdline "$pid")" in *" build "*|*MSBuild*|*/csc\ *) continue ;; *"$pattern"*) ;; *) continue ;; esac   # not the AppHost's builds
@@ -78,7 +79,14 @@ app_procs() {
   done
 }
 instance_of() { envof "$1" OTEL_RESOURCE_ATTRIBUTES | sed -n 's/.*service\.instance\.id=\([^,]*\).*/\1/p'; }
-under_dcp() { case "$(cmdline "$(ps -o ppid= -p "$1" | tr -d ' ')")" in *dcp*) return 0 ;; *) return 1 ;; esac; }
+under_dcp() {   # a parent or grandparent is DCP (a project runs as DCP → `dotnet run` → the service)
+  local p=$1 i
+  for i in 1 2; do
+    p=$(ps -o ppid= -p "$p" 2>/dev/null | tr -d ' '); [ -n "$p" ] || return 1
+    case "$(cmdline "$p")" in */dcp\ *|*dcp\ run-controllers*) return 0 ;; esac
+  done
+  return 1
+}
 
 # Saves what it takes to start an identical process: command line, environment, working directory.
 snapshot() { cp "/proc/$1/cmdline" "$2.cmd"; cp "/proc/$1/environ" "$2.env"; readlink "/proc/$1/cwd" > "$2.cwd"; }
@@ -207,7 +215,7 @@ restart_redis() {
 restart_app() {
   local launcher=$LAUNCHER_PID app=$APP_PID
   snapshot "$launcher" "$STATE/procs/app"
-  local -a tree; mapfile -t tree < <(descendants "$app"; echo "$app"; [ "$launcher" != "$app" ] && echo "$launcher")
+  local -a tree; mapfile -t tree < <(descendants "$app"; echo "$app"; [ "$launcher" != "$app" ] && echo "$launcher"; pgrep -f "$REPO/services/" || true)
   kill -TERM "$app"
   local own; for own in $(cat "$STATE/own.pids" 2>/dev/null || true); do kill -TERM "$own" 2>/dev/null || true; done
   : > "$STATE/own.pids"
