@@ -1,6 +1,6 @@
 using System.CommandLine;
 using FineTune.Models.Quantization;
-using FineTune.Training.Benchmarks;
+using FineTune.Cli.Benchmarks;
 
 namespace FineTune.Cli.Commands;
 

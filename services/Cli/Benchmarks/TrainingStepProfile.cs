@@ -6,7 +6,7 @@ using FineTune.Training.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace FineTune.Training.Benchmarks;
+namespace FineTune.Cli.Benchmarks;
 
 /// <summary>
 /// Where one training step's time goes, by phase, on the benchmark model: the same calls as one SftTrainer step with

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace FineTune.Training.Benchmarks;
+namespace FineTune.Cli.Benchmarks;
 
 /// <summary>
 /// Resident memory of this process from Linux's /proc/self/status (VmRSS now, VmHWM = peak). libtorch's CPU allocator

@@ -10,7 +10,7 @@ using TorchSharp;
 using static TorchSharp.torch;
 using FineTune.Models.Core;
 
-namespace FineTune.Training.Benchmarks;
+namespace FineTune.Cli.Benchmarks;
 
 /// <summary>
 /// Training throughput and model-FLOPs utilisation of LoRA fine-tuning, against the same process's measured matmul peak.

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace FineTune.Training.Benchmarks;
+namespace FineTune.Cli.Benchmarks;
 
 /// <summary>
 /// CPU time consumed by this process (all threads), in seconds, from clock_gettime(CLOCK_PROCESS_CPUTIME_ID) (nanosecond
