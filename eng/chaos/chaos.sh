@@ -82,7 +82,7 @@ instance_of() { envof "$1" OTEL_RESOURCE_ATTRIBUTES | sed -n 's/.*service\.insta
 under_dcp() {   # a parent or grandparent is DCP (a project runs as DCP → `dotnet run` → the service)
   local p=$1 i
   for i in 1 2; do
-    p=$(ps -o ppid= -p "$p" 2>/dev/null | tr -d ' '); [ -n "$p" ] || return 1
+    p=$(ps -o ppid= -p "$p" 2>/dev/null | tr -d ' '); { [ -n "$p" ] && [ "$p" != 0 ]; } || return 1
     case "$(cmdline "$p")" in */dcp\ *|*dcp\ run-controllers*) return 0 ;; esac
   done
   return 1
@@ -145,7 +145,7 @@ wait_final() {
 adapter() { api -o "$2" "$ENDPOINT/api/jobs/$1/artifacts/train/adapter/adapter_model.safetensors"; }
 
 # ---- faults ----------------------------------------------------------------------------------------------------------
-ensure_back() {   # $1 instance id, $2 snapshot prefix, $3 1 when under DCP: wait for the orchestrator, else start it here
+ensure_back() {   # $1 instance id, $2 snapshot prefix, $3 1 when nothing will restart it (DCP, or a process this script started), else wait for the orchestrator first
   local deadline=$(( $(now) + ( $3 == 1 ? 0 : ORCH_WAIT ) )) pid
   while [ "$(now)" -lt "$deadline" ]; do
     for pid in $(app_procs Trainer.Worker); do
@@ -169,7 +169,7 @@ kill_replica() {   # SIGKILL one trainer replica serving job $1, chosen at rando
   pid=${serving[RANDOM % ${#serving[@]}]}
   inst=$(instance_of "$pid")
   local role; role=$(rcli HGET "ft:replica:$inst" role)
-  local dcp=0; under_dcp "$pid" && dcp=1
+  local dcp=0; { under_dcp "$pid" || grep -qx "$pid" "$STATE/own.pids" 2>/dev/null; } && dcp=1   # nothing will restart it
   snapshot "$pid" "$STATE/procs/$inst"
   kill -KILL "$pid"
   KILLED=$((KILLED + 1))
