@@ -180,7 +180,8 @@ kill_replica() {   # SIGKILL one trainer replica serving job $1, chosen at rando
 # redis-server replaces its /proc cmdline with its title ("redis-server 127.0.0.1:6379"), so the command line to start an
 # identical server is rebuilt from CONFIG GET (same port, bind, data directory, password, persistence files).
 redis_snapshot() {   # $1 pid, $2 snapshot prefix
-  local -a args=("$(readlink "/proc/$1/exe")")
+  # the program by name: Debian's redis-server is a link to redis-check-rdb, which acts on the name it is started by
+  local -a args=("$(command -v redis-server || readlink "/proc/$1/exe")")
   local name value
   for name in port bind dir requirepass appendonly appendfsync save dbfilename appendfilename appenddirname protected-mode; do
     value=$(rcli CONFIG GET "$name" | sed -n 2p) || continue
