@@ -5,7 +5,7 @@
 #   docker build -f eng/docker/Service.Dockerfile --build-arg SERVICE=Export.Worker -t finetune/export:latest .
 #   docker build -f eng/docker/Service.Dockerfile --build-arg SERVICE=Trainer.Worker -t finetune/trainer:latest .
 #   docker build -f eng/docker/Service.Dockerfile --build-arg SERVICE=Inference.Api -t finetune/inference:latest .
-#   docker build -f eng/docker/Service.Dockerfile --build-arg SERVICE=Studio -t finetune/studio:latest .   (after eng/prereqs.sh: chart.js)
+#   docker build -f eng/docker/Service.Dockerfile --build-arg SERVICE=Studio -t finetune/studio:latest .
 #   docker build -f eng/docker/Service.Dockerfile --build-arg SERVICE=Trainer.Worker --build-arg TORCHSHARP_BACKEND=cuda -t finetune/trainer:latest-cuda .
 # TORCHSHARP_BACKEND=cpu (default) uses TorchSharp-cpu (libtorch CPU, on this repository's feed). A GPU image needs
 # TorchSharp-cuda-linux instead (TORCHSHARP_BACKEND=cuda; restored from nuget.org, several GB of CUDA libtorch), and
@@ -14,6 +14,14 @@
 
 ARG DOTNET_VERSION=10.0
 ARG TORCHSHARP_BACKEND=cpu
+
+# The Studio embeds chart.js at build (services/Studio/Studio.csproj reads eng/node/node_modules/chart.js). The image
+# installs that one npm package, at the version eng/node/package.json pins, instead of relying on a host's node_modules
+# (which .dockerignore keeps out of the context).
+FROM node:22-bookworm-slim AS web-assets
+COPY eng/node/package.json /tmp/package.json
+RUN version="$(node -p "require('/tmp/package.json').dependencies['chart.js']")" \
+ && npm install --prefix /web --no-save --no-audit --no-fund --ignore-scripts "chart.js@${version}"
 
 FROM mcr.microsoft.com/dotnet/sdk:${DOTNET_VERSION}-noble AS build
 ARG SERVICE
@@ -24,6 +32,7 @@ COPY global.json Directory.Build.props Directory.Build.targets Directory.Package
 COPY build/ build/
 COPY ServiceDefaults/ ServiceDefaults/
 COPY services/ services/
+COPY --from=web-assets /web/node_modules/chart.js eng/node/node_modules/chart.js
 # -r linux-x64 puts libtorch, libc10, libtorch_cpu (or _cuda) and libLibTorchSharp.so beside the assemblies of the
 # services that reference TorchSharp. Dataset.Api does not (FineTune.Contracts validates its jobs; the preprocess worker
 # writes the generated models it names), nor does Export.Worker (the trainer merges, the export only converts), so their

@@ -79,4 +79,22 @@ public sealed class ContainerRecipeTests : IDisposable
         Assert.Contains("TorchSharp-cuda-linux", text);
         Assert.Contains("--build-arg SERVICE=Trainer.Worker --build-arg TORCHSHARP_BACKEND=cuda -t finetune/trainer:latest-cuda", text);
     }
+
+    [Fact]
+    public void TheStudioImageGetsTheChartJsItsBuildEmbeds()
+    {
+        var text = File.ReadAllText(Dockerfile);
+        var studio = File.ReadAllText(Path.Combine(Repo.Root, "services", "Studio", "Studio.csproj"));
+        var chartJs = Regex.Match(studio, @"<ChartJsPath>\$\(RepoRoot\)(?<path>[^<]+)</ChartJsPath>").Groups["path"].Value;
+        Assert.Equal("eng/node/node_modules/chart.js/dist/chart.umd.js", chartJs);
+        // The build stage receives the package folder at the path the project reads, from a stage that installs the
+        // version eng/node/package.json pins.
+        Assert.Contains("COPY --from=web-assets /web/node_modules/chart.js eng/node/node_modules/chart.js", text);
+        Assert.Contains("COPY eng/node/package.json /tmp/package.json", text);
+        Assert.Contains("dependencies['chart.js']", text);
+        // package.json must reach the context; node_modules must not (a host's packages are not the image's).
+        var ignored = File.ReadAllLines(Path.Combine(Repo.Root, ".dockerignore")).Select(l => l.Trim()).ToList();
+        Assert.DoesNotContain("eng/node", ignored);
+        Assert.Contains("eng/node/node_modules", ignored);
+    }
 }
