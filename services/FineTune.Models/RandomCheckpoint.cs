@@ -9,7 +9,8 @@ namespace FineTune.Models;
 /// Writes a Hugging Face folder of random weights for any supported config.json, one tensor at a time: the model is built
 /// on libtorch's "meta" device (shapes, no storage), and each tensor is generated, written and freed before the next, so a
 /// 7B checkpoint never needs more than its largest tensor in memory. For benchmarks and tests (`ft init --config`).
-/// Initialisation as <see cref="CausalLM.InitializeWeights"/>: N(0, std) weights, zero biases, norm weights at identity.
+/// Initialisation as <see cref="CausalLM.InitializeWeights"/>: N(0, std) weights, zero biases, norm weights at identity
+/// (1, or 0 for Gemma, whose norms scale by 1 + w).
 /// </summary>
 public static class RandomCheckpoint
 {
@@ -25,7 +26,8 @@ public static class RandomCheckpoint
         foreach (var (name, shape) in layout)
         {
             var tensorSeed = seed * 1_000_003 + index++;
-            writer.Add(name, TensorIO.ToSafetensors(dtype), shape, stream => WriteTensor(stream, name, shape, dtype, tensorSeed, std));
+            writer.Add(name, TensorIO.ToSafetensors(dtype), shape,
+                stream => WriteTensor(stream, name, shape, dtype, tensorSeed, std, config.Gemma));
         }
         Directory.CreateDirectory(folder);
         var files = writer.WriteCheckpoint(folder, maxShardBytes);
@@ -44,12 +46,12 @@ public static class RandomCheckpoint
     public static long Bytes(ModelConfig config, ScalarType dtype) =>
         Layout(config).Sum(t => t.Shape.Aggregate(1L, (a, b) => a * b)) * TensorIO.ToSafetensors(dtype).ElementSize();
 
-    private static void WriteTensor(Stream stream, string name, long[] shape, ScalarType dtype, long seed, double std)
+    private static void WriteTensor(Stream stream, string name, long[] shape, ScalarType dtype, long seed, double std, bool gemma)
     {
         using var scope = NewDisposeScope();
         using var generator = new Generator((ulong)seed, CPU);
         Tensor t;
-        if (IsNormWeight(name)) t = ones(shape, dtype);
+        if (IsNormWeight(name)) t = gemma ? zeros(shape, dtype) : ones(shape, dtype);
         else if (name.EndsWith(".bias", StringComparison.Ordinal)) t = zeros(shape, dtype);
         else t = normal(0, std, shape, ScalarType.Float32, CPU, generator: generator).to(dtype);
         TensorIO.WriteBytes(t.contiguous(), stream);

@@ -1,6 +1,7 @@
 using FineTune.Formats.Safetensors;
 using static TorchSharp.torch;
 using FineTune.Models.Core;
+using FineTune.Models.Tiny;
 
 namespace FineTune.Models.Tests;
 
@@ -41,5 +42,21 @@ public class RandomCheckpointTests
         var a = File.ReadAllBytes(dir.File("a/model.safetensors"));
         Assert.Equal(a, File.ReadAllBytes(dir.File("b/model.safetensors")));
         Assert.NotEqual(a, File.ReadAllBytes(dir.File("c/model.safetensors")));
+    }
+
+    [Fact]
+    public void GemmaNormsStartAtZeroBecauseGemmaScalesByOnePlusTheWeight()
+    {
+        using var dir = new TempDirectory("ft-random");
+        TinyModel.Write(dir.File("gemma"), 5, TinyModelPreset.Nano, family: "gemma3");
+        var config = ModelConfig.FromFolder(dir.File("gemma"));
+        Assert.True(config.Gemma);
+
+        RandomCheckpoint.Write(config, dir.File("out"), ScalarType.Float32, seed: 3);
+
+        using var model = CausalLM.Load(dir.File("out"), dtype: ScalarType.Float32);
+        var norms = model.named_parameters().Where(p => p.name.EndsWith("norm.weight", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(norms);
+        Assert.All(norms, p => Assert.True(p.parameter.eq(0).all().item<bool>(), $"{p.name} is not all 0"));
     }
 }
