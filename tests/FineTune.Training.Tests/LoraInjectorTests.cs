@@ -1,3 +1,5 @@
+using FineTune.Contracts.Quantization;
+using FineTune.Models.Quantization;
 using FineTune.Training.Lora;
 
 namespace FineTune.Training.Tests;
@@ -63,4 +65,20 @@ public class LoraInjectorTests
         Assert.Equal(adapter.NamedTrainableParameters.Count, adapter.StateDict().Count);
         Assert.Contains("base_model.model.lm_head.weight", adapter.StateDict().Keys);
     }
+
+    [Theory]
+    [InlineData(QuantizationKind.Nf4)]
+    [InlineData(QuantizationKind.Int8)]
+    public void AQuantizedBaseCountsTheWeightsItsCodesStandFor(QuantizationKind kind)
+    {
+        using var plain = new ToyCausalLM(vocab: 32, hidden: 64, intermediate: 128);
+        using var quantized = new ToyCausalLM(vocab: 32, hidden: 64, intermediate: 128);
+        var options = new LoraOptions { Rank = 2, TargetModules = ["q_proj"] };
+
+        var expected = LoraInjector.Inject(plain, options).CountParameters();
+        var count = LoraInjector.Inject(quantized, options with { Quantization = new BaseQuantization { Kind = kind } }).CountParameters();
+
+        Assert.Equal(expected, count);
+    }
 }
+

@@ -1,3 +1,4 @@
+using FineTune.Models.Quantization;
 using FineTune.Training.Model;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -50,7 +51,11 @@ public sealed class LoraAdapter
 
     public IEnumerable<Parameter> TrainableParameters => NamedTrainableParameters.Select(p => p.Param);
 
-    /// <summary>Trainable / total parameter counts, as PEFT's print_trainable_parameters reports them.</summary>
+    /// <summary>
+    /// Trainable / total parameter counts, as PEFT's print_trainable_parameters reports them. A quantized base layer keeps
+    /// its weight as codes, not as a parameter; it counts as the weights (and bias) it stands for, as PEFT counts a
+    /// 4-bit weight by its unpacked size.
+    /// </summary>
     public ParameterCount CountParameters()
     {
         long trainable = 0, total = 0;
@@ -61,6 +66,8 @@ public sealed class LoraAdapter
             total += p.numel();
             if (p.requires_grad) trainable += p.numel();
         }
+        foreach (var quantized in Model.Module.modules().OfType<QuantizedLinear>().Distinct())   // a module may be listed under two names
+            total += quantized.InFeatures * quantized.OutFeatures + (quantized.HasBias ? quantized.OutFeatures : 0);
         return new ParameterCount(trainable, total);
     }
 
