@@ -7,8 +7,8 @@
 # Usage: eng/bench/scale-curve.sh [MODEL_DIR]        (default /work/bigmodels/qwen2.5-0.5b)
 # The model is written once by `ft init --config eng/bench/configs/qwen2.5-0.5b.json --dtype f32` and reused.
 # Environment: CONFIG (another config.json, e.g. a small one for a quick check), SEQS ("256 512 1024"), STEPS (1 timed
-# step), WARMUP (0 untimed steps beyond the warm-up and memory steps), THREADS (nproc), PYTORCH_CHECKPOINTING (1),
-# RESULTS (folder for the JSON of each run; default a new temp folder), FT (the ft binary; built if missing).
+# step), WARMUP (0 untimed steps beyond the warm-up and memory steps), THREADS (nproc), PYTORCH_CHECKPOINTING (0; 1 adds the baseline with checkpointing, ~+4 min idle),
+# BENCH_PRESET (1: also the bench preset against PyTorch), RESULTS (folder for the JSON of each run; default a new temp folder), FT (the ft binary; built if missing).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 model="${1:-/work/bigmodels/qwen2.5-0.5b}"
@@ -38,6 +38,14 @@ run() {   # name, then the command; keeps the JSON line and the load before the 
   "$@" | tail -n 1 > "$results/$name.json"
 }
 
+# The bench preset (4 layers, 512 wide, seq 512, batch 2) against the same step in PyTorch, first: it takes ~1 minute.
+if [[ ${BENCH_PRESET:-1} == 1 ]]; then
+  "$ft" init-tiny "$results/bench-model" --preset bench --force > /dev/null
+  preset=(--seq 512 --batch 2 --rank 16 --steps 5 --threads "$threads")
+  run "bench-ft" "$ft" bench-train --preset bench "${preset[@]}" --json
+  run "bench-pt" "$root/eng/bench/lora-step.sh" --config "$results/bench-model" "${preset[@]}"
+fi
+
 common=(--seq SEQ --batch 1 --rank 16 --steps "$steps" --warmup "$warmup" --threads "$threads")
 for seq in $seqs; do
   args=("${common[@]/SEQ/$seq}")
@@ -46,7 +54,7 @@ for seq in $seqs; do
     run "ft-$seq-$q-on" "$ft" bench-train --model "$model" "${args[@]}" --quantization "$q" --gradient-checkpointing --json
   done
   run "pt-$seq-none-off" "$root/eng/bench/lora-step.sh" --config "$model" "${args[@]}"
-  if [[ ${PYTORCH_CHECKPOINTING:-1} == 1 ]]; then
+  if [[ ${PYTORCH_CHECKPOINTING:-0} == 1 ]]; then
     run "pt-$seq-none-on" "$root/eng/bench/lora-step.sh" --config "$model" "${args[@]}" --gradient-checkpointing
   fi
 done
@@ -82,6 +90,15 @@ for seq in seqs:
                 cells += [f"{pt['tokens_per_second']:,.0f}", f"{pt['mfu']:.1%}", f"{mib(pt['step_peak_mib'])} / {mib(pt['peak_rss_mib'])}",
                           f"{ours['tokens_per_second'] / pt['tokens_per_second']:.2f}", f"{ours['load']:.1f}, {pt['load']:.1f}"]
             print("| " + " | ".join(cells) + " |")
+bench = [load("bench-ft"), load("bench-pt")]
+if None not in bench:
+    print("\n| bench preset, seq 512, batch 2 | tok/s | MFU | CPU s/step | step peak / peak RSS MiB | load |")
+    print("|---|---|---|---|---|---|")
+    for name, r in zip(("ft", "PyTorch eager"), bench):
+        print(f"| {name} | {r['tokens_per_second']:,.0f} | {r['mfu']:.1%} | {r['cpu_seconds_per_step']:.2f} "
+              f"| {mib(r['step_peak_mib'])} / {mib(r['peak_rss_mib'])} | {r['load']:.1f} |")
+    print(f"\nbench preset, ours / PyTorch: {bench[0]['tokens_per_second'] / bench[1]['tokens_per_second']:.2f} in tokens/s, "
+          f"{bench[1]['cpu_seconds_per_step'] / bench[0]['cpu_seconds_per_step']:.2f} in CPU s/step")
 one = load(f"ft-{seqs[0]}-none-off")
 if one is not None:
     print(f"\nft: {one['threads']} threads, matmul peak {one['peak_gflops']:.1f} GFLOP/s (seq {seqs[0]}); FLOPs per token "
