@@ -71,23 +71,26 @@ def load(name):
     with open(os.path.join(results, name + ".load")) as f:
         r["load"] = float(f.read())
     return r
+def rate(x):
+    return f"{x:,.1f}" if x < 100 else f"{x:,.0f}"
 def mib(x):
     return "n/a" if x is None or x != x else f"{x:,.0f}"
-print("| seq | checkpointing | base | ft tok/s | ft MFU | ft step peak / peak RSS MiB | PyTorch tok/s | PyTorch MFU "
+print("| seq | checkpointing | base | ft tok/s | ft MFU | ft CPU s/step | ft step peak / peak RSS MiB | PyTorch tok/s | PyTorch MFU "
+      "| PyTorch CPU s/step "
       "| PyTorch step peak / peak RSS MiB | ours / PyTorch | load (ft, PyTorch) |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for seq in seqs:
     for ck in ("off", "on"):
         for q in ("none", "nf4"):
             ours, pt = load(f"ft-{seq}-{q}-{ck}"), load(f"pt-{seq}-{q}-{ck}")
             if ours is None:
                 continue
-            cells = [seq, ck, "F32" if q == "none" else "NF4", f"{ours['tokens_per_second']:,.0f}", f"{ours['mfu']:.1%}",
+            cells = [seq, ck, "F32" if q == "none" else "NF4", rate(ours['tokens_per_second']), f"{ours['mfu']:.1%}", f"{ours['cpu_seconds_per_step']:.1f}",
                      f"{mib(ours['step_peak_mib'])} / {mib(ours['peak_rss_mib'])}"]
             if pt is None:
-                cells += ["", "", "", "", f"{ours['load']:.1f}"]
+                cells += ["", "", "", "", "", f"{ours['load']:.1f}"]
             else:
-                cells += [f"{pt['tokens_per_second']:,.0f}", f"{pt['mfu']:.1%}", f"{mib(pt['step_peak_mib'])} / {mib(pt['peak_rss_mib'])}",
+                cells += [rate(pt['tokens_per_second']), f"{pt['mfu']:.1%}", f"{pt['cpu_seconds_per_step']:.1f}", f"{mib(pt['step_peak_mib'])} / {mib(pt['peak_rss_mib'])}",
                           f"{ours['tokens_per_second'] / pt['tokens_per_second']:.2f}", f"{ours['load']:.1f}, {pt['load']:.1f}"]
             print("| " + " | ".join(cells) + " |")
 bench = [load("bench-ft"), load("bench-pt")]
@@ -95,7 +98,7 @@ if None not in bench:
     print("\n| bench preset, seq 512, batch 2 | tok/s | MFU | CPU s/step | step peak / peak RSS MiB | load |")
     print("|---|---|---|---|---|---|")
     for name, r in zip(("ft", "PyTorch eager"), bench):
-        print(f"| {name} | {r['tokens_per_second']:,.0f} | {r['mfu']:.1%} | {r['cpu_seconds_per_step']:.2f} "
+        print(f"| {name} | {rate(r['tokens_per_second'])} | {r['mfu']:.1%} | {r['cpu_seconds_per_step']:.2f} "
               f"| {mib(r['step_peak_mib'])} / {mib(r['peak_rss_mib'])} | {r['load']:.1f} |")
     print(f"\nbench preset, ours / PyTorch: {bench[0]['tokens_per_second'] / bench[1]['tokens_per_second']:.2f} in tokens/s, "
           f"{bench[1]['cpu_seconds_per_step'] / bench[0]['cpu_seconds_per_step']:.2f} in CPU s/step")
