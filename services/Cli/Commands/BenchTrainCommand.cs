@@ -5,7 +5,7 @@ using FineTune.Cli.Benchmarks;
 namespace FineTune.Cli.Commands;
 
 /// <summary>
-/// <c>ft bench-train [--preset bench] [--seq 512] [--batch 2] [--rank 16] [--steps 5] [--threads 0] [--gradient-checkpointing] [--profile] [--model DIR] [--quantization none|nf4|int8] [--json]</c>:
+/// <c>ft bench-train [--preset bench] [--seq 512] [--batch 2] [--rank 16] [--steps 5] [--warmup 2] [--threads 0] [--gradient-checkpointing] [--profile] [--model DIR] [--quantization none|nf4|int8] [--json]</c>:
 /// LoRA training tokens/s and MFU against the same run's measured matmul peak (formula in docs/benchmarks/training.md),
 /// and one step's transient resident memory (peak RSS during an extra step minus RSS before it). --profile adds the
 /// seconds per step of each phase (data, forward, loss, backward, optimizer), measured in a second pass.
@@ -18,7 +18,8 @@ public static class BenchTrainCommand
         var seq = new Option<int>("--seq") { Description = "Sequence length", DefaultValueFactory = _ => 512 };
         var batch = new Option<int>("--batch") { Description = "Rows per step", DefaultValueFactory = _ => 2 };
         var rank = new Option<int>("--rank") { Description = "LoRA rank (all 7 projections)", DefaultValueFactory = _ => 16 };
-        var steps = new Option<int>("--steps") { Description = "Measured steps (after 2 warm-up steps)", DefaultValueFactory = _ => 5 };
+        var steps = new Option<int>("--steps") { Description = "Measured steps (after the warm-up steps)", DefaultValueFactory = _ => 5 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed steps after the warm-up and memory steps, before the measured ones", DefaultValueFactory = _ => 2 };
         var threads = new Option<int>("--threads") { Description = "Torch threads (0 = libtorch default)", DefaultValueFactory = _ => 0 };
         var checkpointing = new Option<bool>("--gradient-checkpointing") { Description = "Recompute decoder-layer activations in backward (training.gradient_checkpointing)" };
         var profile = new Option<bool>("--profile") { Description = "Also time each phase of a step (data, forward, loss, backward, optimizer)" };
@@ -27,20 +28,21 @@ public static class BenchTrainCommand
         var quantization = new Option<string>("--quantization") { Description = "Frozen base storage: none, nf4 or int8", DefaultValueFactory = _ => "none" };
         var command = new Command("bench-train", "Measure LoRA training throughput, MFU and memory")
         {
-            preset, seq, batch, rank, steps, threads, checkpointing, profile, json, model, quantization,
+            preset, seq, batch, rank, steps, warmup, threads, checkpointing, profile, json, model, quantization,
         };
         command.SetAction(parse =>
         {
             var kind = BaseQuantization.ParseKind(parse.GetValue(quantization))
                 ?? throw new ArgumentException($"--quantization must be none, nf4 or int8 (got {parse.GetValue(quantization)})");
             var r = TrainingBenchmark.Run(parse.GetValue(preset)!, parse.GetValue(seq), parse.GetValue(batch), parse.GetValue(rank),
-                steps: parse.GetValue(steps), threads: parse.GetValue(threads), gradientCheckpointing: parse.GetValue(checkpointing),
-                modelFolder: parse.GetValue(model), quantization: new BaseQuantization { Kind = kind });
+                warmupSteps: parse.GetValue(warmup), steps: parse.GetValue(steps), threads: parse.GetValue(threads),
+                gradientCheckpointing: parse.GetValue(checkpointing), modelFolder: parse.GetValue(model), quantization: new BaseQuantization { Kind = kind });
             if (parse.GetValue(profile))
                 r = r with
                 {
                     Profile = TrainingStepProfile.Run(parse.GetValue(preset)!, parse.GetValue(seq), parse.GetValue(batch), parse.GetValue(rank),
-                        steps: parse.GetValue(steps), threads: parse.GetValue(threads), gradientCheckpointing: parse.GetValue(checkpointing)),
+                        warmupSteps: parse.GetValue(warmup), steps: parse.GetValue(steps), threads: parse.GetValue(threads),
+                        gradientCheckpointing: parse.GetValue(checkpointing)),
                 };
             if (parse.GetValue(json)) CliJson.Write(r);
             else

@@ -77,8 +77,16 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var h = x.dtype == LoraDType ? x : x.to(LoraDType);
         if (lora_dropout is not null) h = lora_dropout.call(h);
+        var down = lora_A.call(h);                                       // (..., r) in LoraDType
+        if (y.dtype == ScalarType.Float32 && LoraDType == ScalarType.Float32 && y.is_contiguous())
+        {
+            // One GEMM adds the update into the base output: y + scaling · down · Bᵀ. Against B(down)·scaling + y it
+            // saves two passes over the (..., out) activations forward and one backward (docs/benchmarks/training.md).
+            var flat = addmm(y.reshape(-1, y.shape[^1]), down.reshape(-1, Rank), lora_B.weight!.t(), beta: 1, alpha: (float)Scaling);
+            return flat.view(y.shape).MoveToOuterDisposeScope();
+        }
         using var scaling = Scaling.ToScalar();                          // owned: alive until mul_ has returned
-        var delta = lora_B.call(lora_A.call(h)).mul_(scaling);           // (..., r) → (..., out), in LoraDType
+        var delta = lora_B.call(down).mul_(scaling);                     // (..., out), in LoraDType
         using var one = 1.0.ToScalar();                                  // add(Tensor) would pass an implicit, unowned alpha
         var result = y.add(delta.dtype == y.dtype ? delta : delta.to(y.dtype), one);
         return result.MoveToOuterDisposeScope();
