@@ -3,13 +3,13 @@ using FineTune.Formats.Gguf.Quantization;
 
 namespace FineTune.Formats.Tests.Gguf;
 
-/// <summary>The vectorised Q8_0, Q4_K and Q6_K kernels write exactly the bytes of the scalar reference (the pre-vectorisation code).</summary>
+/// <summary>The vectorised Q8_0, Q5_0, Q4_K and Q6_K kernels write exactly the bytes of the scalar reference (the pre-vectorisation code).</summary>
 public sealed class QuantizerReferenceTests
 {
     public static TheoryData<GgmlType, string> Cases()
     {
         var data = new TheoryData<GgmlType, string>();
-        foreach (var type in new[] { GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K })
+        foreach (var type in new[] { GgmlType.Q8_0, GgmlType.Q5_0, GgmlType.Q4_K, GgmlType.Q6_K })
             foreach (var kind in Inputs.Keys) data.Add(type, kind);
         return data;
     }
@@ -31,6 +31,7 @@ public sealed class QuantizerReferenceTests
         ["one nonzero per block"] = _ => Enumerable.Range(0, 1024).Select(i => i % 256 == 7 ? 1e-3f : 0f).ToArray(),
         ["with nan"] = rng => Sprinkle(Fill(1024, rng, r => (float)r.NextGaussian()), rng, float.NaN),
         ["with infinity"] = rng => Sprinkle(Fill(1024, rng, r => (float)r.NextGaussian()), rng, float.PositiveInfinity, float.NegativeInfinity),
+        ["equal magnitudes"] = rng => Fill(1024, rng, r => r.Next(2) == 0 ? 0.5f : -0.5f),
         ["max float"] = rng => Sprinkle(Fill(1024, rng, r => (float)r.NextGaussian()), rng, float.MaxValue, -float.MaxValue),
     };
 
@@ -48,6 +49,7 @@ public sealed class QuantizerReferenceTests
 
     [Theory]
     [InlineData(GgmlType.Q8_0)]
+    [InlineData(GgmlType.Q5_0)]
     [InlineData(GgmlType.Q4_K)]
     [InlineData(GgmlType.Q6_K)]
     public void ManySeedsOfGaussianWeightsMatchTheReference(GgmlType type)

@@ -1,5 +1,5 @@
 // The scalar quantizers as they were before vectorisation (ggml-quants.c's reference paths, statement for statement):
-// the test-only reference that the optimised Q8_0, Q4_K and Q6_K kernels must match byte for byte.
+// the test-only reference that the optimised Q8_0, Q5_0, Q4_K and Q6_K kernels must match byte for byte.
 using System.Buffers.Binary;
 using FineTune.Formats.Gguf;
 
@@ -13,6 +13,7 @@ internal static class ScalarReferenceQuantizer
         var (elements, bytes, block) = type switch
         {
             GgmlType.Q8_0 => (32, 34, (BlockFn)Q8_0Block),
+            GgmlType.Q5_0 => (32, 22, Q5_0Block),
             GgmlType.Q4_K => (256, 144, Q4_KBlock),
             GgmlType.Q6_K => (256, 210, Q6_KBlock),
             _ => throw new NotSupportedException($"No scalar reference for {type}."),
@@ -194,6 +195,28 @@ internal static class ScalarReferenceQuantizer
         }
         theMin = -min;
         return scale;
+    }
+
+    public static void Q5_0Block(ReadOnlySpan<float> x, Span<byte> y)
+    {
+        float amax = 0, max = 0;
+        for (var j = 0; j < 32; j++)
+        {
+            if (amax < MathF.Abs(x[j])) { amax = MathF.Abs(x[j]); max = x[j]; }
+        }
+        var d = max / -16;
+        var id = d != 0 ? 1 / d : 0;
+        WriteFp16(y, d);
+        uint qh = 0;
+        for (var j = 0; j < 32 / 2; j++)
+        {
+            var q0 = Math.Min(31, (int)(sbyte)(x[j] * id + 16.5f));
+            var q1 = Math.Min(31, (int)(sbyte)(x[j + 16] * id + 16.5f));
+            y[6 + j] = (byte)((q0 & 0xF) | ((q1 & 0xF) << 4));
+            qh |= (uint)((q0 & 0x10) >> 4) << j;
+            qh |= (uint)((q1 & 0x10) >> 4) << (j + 16);
+        }
+        BinaryPrimitives.WriteUInt32LittleEndian(y[2..], qh);
     }
 
     public static void Q8_0Block(ReadOnlySpan<float> x, Span<byte> y)

@@ -50,7 +50,7 @@ internal static class Q4_K
     {
         Span<Vector256<float>> xt = stackalloc Vector256<float>[32];
         Span<Vector256<float>> w = stackalloc Vector256<float>[32];
-        Span<Vector256<int>> lt = stackalloc Vector256<int>[32];
+        Span<Vector256<float>> lt = stackalloc Vector256<float>[32];
         var sumX2 = Vector256<float>.Zero;
         for (var i = 0; i < 32; i++)
         {
@@ -62,8 +62,10 @@ internal static class Q4_K
         var scale = Qkx2Lanes.Search(xt, w, lt, out var theMin, 15, -1f, 0.1f, 20);
         scale.CopyTo(scales);
         theMin.CopyTo(mins);
+        Span<int> codes = stackalloc int[256];
+        for (var i = 0; i < 32; i++) Vector256.ConvertToInt32(lt[i]).CopyTo(codes[(8 * i)..]);
         for (var i = 0; i < 32; i++)
-            for (var j = 0; j < 8; j++) L[32 * j + i] = (byte)lt[i][j];
+            for (var j = 0; j < 8; j++) L[32 * j + i] = (byte)codes[8 * i + j];
     }
 
     /// <summary>The 6-bit scale and min codes, packed into 12 bytes as get_scale_min_k4 reads them.</summary>
@@ -96,7 +98,7 @@ internal static class Q4_K
         for (var i = 0; i < 32; i += 8)
         {
             var l = LaneMath.Clamp(LaneMath.NearestInt((Vector256.Create(x.Slice(i, 8)) + vdm) / vdj), 0, 15);
-            for (var k = 0; k < 8; k++) L[i + k] = (byte)l[k];
+            Vector128.Narrow(Vector256.Narrow(l, l).GetLower(), default).AsByte().GetLower().CopyTo(L[i..]);
         }
     }
 

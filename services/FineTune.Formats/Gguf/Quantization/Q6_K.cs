@@ -62,7 +62,8 @@ internal static class Q6_K
     private static void SearchSubBlocks(ReadOnlySpan<float> x, Span<sbyte> L, Span<float> scales)
     {
         Span<Vector256<float>> xt = stackalloc Vector256<float>[16];
-        Span<Vector256<int>> lt = stackalloc Vector256<int>[16];
+        Span<Vector256<float>> lt = stackalloc Vector256<float>[16];
+        Span<int> codes = stackalloc int[128];
         for (var half = 0; half < 2; half++)
         {
             var b = x.Slice(128 * half, 128);
@@ -70,8 +71,9 @@ internal static class Q6_K
                 xt[i] = Vector256.Create(b[i], b[16 + i], b[32 + i], b[48 + i], b[64 + i], b[80 + i], b[96 + i], b[112 + i]);
             QxLanes.Search(xt, lt, 32).CopyTo(scales.Slice(8 * half, 8));
             var l = L.Slice(128 * half, 128);
+            for (var i = 0; i < 16; i++) Vector256.ConvertToInt32(lt[i]).CopyTo(codes[(8 * i)..]);
             for (var i = 0; i < 16; i++)
-                for (var j = 0; j < 8; j++) l[16 * j + i] = (sbyte)lt[i][j];
+                for (var j = 0; j < 8; j++) l[16 * j + i] = (sbyte)codes[8 * i + j];
         }
     }
 

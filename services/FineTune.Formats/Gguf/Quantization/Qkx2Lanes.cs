@@ -2,7 +2,8 @@
 // ScalarReferenceQuantizer.cs) run for Q4_K's eight 32-element sub-blocks at once, one sub-block per Vector256 lane.
 // Each lane performs the reference's float operations in the reference's order (sums accumulate element by element;
 // no fused multiply-add), and its branches become per-lane selects, so scales, mins and codes are bit-identical to
-// the scalar search. Inputs are transposed: x[i] holds element i of every sub-block.
+// the scalar search. Inputs are transposed: x[i] holds element i of every sub-block; codes are kept as floats (small
+// integers, exact) so the error sums need no conversions.
 using System.Runtime.Intrinsics;
 
 namespace FineTune.Formats.Gguf.Quantization;
@@ -15,10 +16,10 @@ internal static class Qkx2Lanes
     /// The (scale, min) search with nmax, rmin, rdelta, nstep as given; <paramref name="L"/> receives the codes,
     /// <paramref name="theMin"/> −min per lane; returns the scale per lane.
     /// </summary>
-    public static Vector256<float> Search(ReadOnlySpan<Vector256<float>> x, ReadOnlySpan<Vector256<float>> w, Span<Vector256<int>> L,
+    public static Vector256<float> Search(ReadOnlySpan<Vector256<float>> x, ReadOnlySpan<Vector256<float>> w, Span<Vector256<float>> L,
         out Vector256<float> theMin, int nmax, float rmin, float rdelta, int nstep)
     {
-        Span<Vector256<int>> laux = stackalloc Vector256<int>[N];
+        Span<Vector256<float>> laux = stackalloc Vector256<float>[N];
         Sums(x, w, out var min, out var max, out var sumW, out var sumX);
         min = LaneMath.Select(Vector256.GreaterThan(min, Vector256<float>.Zero), Vector256<float>.Zero, min);
         var degenerate = Vector256.Equals(max, min);
@@ -39,14 +40,12 @@ internal static class Qkx2Lanes
             var mad = Mad(x, w, laux, thisScale, thisMin);
             var better = Vector256.GreaterThan(D, Vector256<float>.Zero) & Vector256.LessThan(mad, bestMad);
             if (better == Vector256<float>.Zero) continue;
-            var betterInt = better.AsInt32();
-            for (var i = 0; i < N; i++) L[i] = LaneMath.Select(betterInt, laux[i], L[i]);
+            for (var i = 0; i < N; i++) L[i] = LaneMath.Select(better, laux[i], L[i]);
             bestMad = LaneMath.Select(better, mad, bestMad);
             scale = LaneMath.Select(better, thisScale, scale);
             min = LaneMath.Select(better, thisMin, min);
         }
-        var degenerateInt = degenerate.AsInt32();
-        for (var i = 0; i < N; i++) L[i] = L[i] & ~degenerateInt;
+        for (var i = 0; i < N; i++) L[i] = L[i] & ~degenerate;
         theMin = LaneMath.Select(degenerate, degenerateMin, min) ^ Vector256.Create(-0f);   // −min, as IEEE negation
         return scale & ~degenerate;
     }
@@ -67,28 +66,27 @@ internal static class Qkx2Lanes
     }
 
     /// <summary>The first candidate (iscale = nmax/(max−min)): its codes and weighted squared error.</summary>
-    private static Vector256<float> Quantize(ReadOnlySpan<Vector256<float>> x, ReadOnlySpan<Vector256<float>> w, Span<Vector256<int>> L,
+    private static Vector256<float> Quantize(ReadOnlySpan<Vector256<float>> x, ReadOnlySpan<Vector256<float>> w, Span<Vector256<float>> L,
         Vector256<float> iscale, Vector256<float> min, Vector256<float> scale, int nmax)
     {
         var mad = Vector256<float>.Zero;
         for (var i = 0; i < N; i++)
         {
-            L[i] = LaneMath.Clamp(LaneMath.NearestInt(iscale * (x[i] - min)), 0, nmax);
-            var diff = scale * Vector256.ConvertToSingle(L[i]) + min - x[i];
+            L[i] = Vector256.ConvertToSingle(LaneMath.Clamp(LaneMath.NearestInt(iscale * (x[i] - min)), 0, nmax));
+            var diff = scale * L[i] + min - x[i];
             mad += w[i] * diff * diff;
         }
         return mad;
     }
 
     private static (Vector256<float> SumL, Vector256<float> SumL2, Vector256<float> SumXl) Candidate(ReadOnlySpan<Vector256<float>> x,
-        ReadOnlySpan<Vector256<float>> w, Span<Vector256<int>> laux, Vector256<float> iscale, Vector256<float> min, int nmax)
+        ReadOnlySpan<Vector256<float>> w, Span<Vector256<float>> laux, Vector256<float> iscale, Vector256<float> min, int nmax)
     {
         Vector256<float> sumL = default, sumL2 = default, sumXl = default;
         for (var i = 0; i < N; i++)
         {
-            var l = LaneMath.Clamp(LaneMath.NearestInt(iscale * (x[i] - min)), 0, nmax);
-            laux[i] = l;
-            var lf = Vector256.ConvertToSingle(l);
+            var lf = Vector256.ConvertToSingle(LaneMath.Clamp(LaneMath.NearestInt(iscale * (x[i] - min)), 0, nmax));
+            laux[i] = lf;
             var wl = w[i] * lf;
             sumL += wl;
             sumL2 += wl * lf;
@@ -97,13 +95,13 @@ internal static class Qkx2Lanes
         return (sumL, sumL2, sumXl);
     }
 
-    private static Vector256<float> Mad(ReadOnlySpan<Vector256<float>> x, ReadOnlySpan<Vector256<float>> w, ReadOnlySpan<Vector256<int>> laux,
+    private static Vector256<float> Mad(ReadOnlySpan<Vector256<float>> x, ReadOnlySpan<Vector256<float>> w, ReadOnlySpan<Vector256<float>> laux,
         Vector256<float> scale, Vector256<float> min)
     {
         var mad = Vector256<float>.Zero;
         for (var i = 0; i < N; i++)
         {
-            var diff = scale * Vector256.ConvertToSingle(laux[i]) + min - x[i];
+            var diff = scale * laux[i] + min - x[i];
             mad += w[i] * diff * diff;
         }
         return mad;
