@@ -3,10 +3,12 @@
 // (scale, min) by make_qkx2_quants(nmax 15, rmin −1, rdelta 0.1, nstep 20); 6-bit scale/min codes against
 // d = max_scale/63 and dmin = max_min/63 packed into 12 bytes; 4-bit codes L = (x + dmin·m)/(d·sc). The search runs
 // on all 8 sub-blocks at once (Qkx2Lanes), bit-identical to the scalar reference kept in the tests.
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace FineTune.Formats.Gguf.Quantization;
 
+[SkipLocalsInit]   // every stack buffer is written in full before it is read
 internal static class Q4_K
 {
     public const int Elements = 256;

@@ -4,10 +4,12 @@
 // Used by Q4_K_M as the fallback for Q4_K when a row is not a multiple of 256 (Qwen2.5-0.5B's 896-wide rows). Vectorised
 // lane by lane with the scalar float operations, so the bytes equal the scalar form's (tests compare them).
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace FineTune.Formats.Gguf.Quantization;
 
+[SkipLocalsInit]   // every stack buffer is written in full before it is read
 internal static class Q5_0
 {
     public const int Elements = 32;

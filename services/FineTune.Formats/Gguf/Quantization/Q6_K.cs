@@ -3,10 +3,12 @@
 // make_qx_quants(nmax 32, rmse_type 1); iscale = −128/max_scale; 8-bit scales; 6-bit codes L = x/(d·sc) + 32 split
 // into low nibbles (ql) and 2 high bits (qh) per 128-element chunk. The search runs on eight sub-blocks at once
 // (QxLanes), bit-identical to the scalar reference kept in the tests.
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace FineTune.Formats.Gguf.Quantization;
 
+[SkipLocalsInit]   // every stack buffer is written in full before it is read
 internal static class Q6_K
 {
     public const int Elements = 256;

@@ -4,10 +4,13 @@
 // no fused multiply-add), and its branches become per-lane selects, so scales, mins and codes are bit-identical to
 // the scalar search. Inputs are transposed: x[i] holds element i of every sub-block; codes are kept as floats (small
 // integers, exact) so the error sums need no conversions.
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace FineTune.Formats.Gguf.Quantization;
 
+[SkipLocalsInit]
 internal static class Qkx2Lanes
 {
     private const int N = 32;
@@ -70,11 +73,16 @@ internal static class Qkx2Lanes
         Vector256<float> iscale, Vector256<float> min, Vector256<float> scale, int nmax)
     {
         var mad = Vector256<float>.Zero;
+        ref var x0 = ref MemoryMarshal.GetReference(x[..N]);
+        ref var w0 = ref MemoryMarshal.GetReference(w[..N]);
+        ref var l0 = ref MemoryMarshal.GetReference(L[..N]);
         for (var i = 0; i < N; i++)
         {
-            L[i] = Vector256.ConvertToSingle(LaneMath.Clamp(LaneMath.NearestInt(iscale * (x[i] - min)), 0, nmax));
-            var diff = scale * L[i] + min - x[i];
-            mad += w[i] * diff * diff;
+            var xi = Unsafe.Add(ref x0, i);
+            var l = Vector256.ConvertToSingle(LaneMath.Clamp(LaneMath.NearestInt(iscale * (xi - min)), 0, nmax));
+            Unsafe.Add(ref l0, i) = l;
+            var diff = scale * l + min - xi;
+            mad += Unsafe.Add(ref w0, i) * diff * diff;
         }
         return mad;
     }
@@ -83,14 +91,18 @@ internal static class Qkx2Lanes
         ReadOnlySpan<Vector256<float>> w, Span<Vector256<float>> laux, Vector256<float> iscale, Vector256<float> min, int nmax)
     {
         Vector256<float> sumL = default, sumL2 = default, sumXl = default;
+        ref var x0 = ref MemoryMarshal.GetReference(x[..N]);   // the slices check the lengths once; the loop then indexes by ref
+        ref var w0 = ref MemoryMarshal.GetReference(w[..N]);
+        ref var l0 = ref MemoryMarshal.GetReference(laux[..N]);
         for (var i = 0; i < N; i++)
         {
-            var lf = Vector256.ConvertToSingle(LaneMath.Clamp(LaneMath.NearestInt(iscale * (x[i] - min)), 0, nmax));
-            laux[i] = lf;
-            var wl = w[i] * lf;
+            var xi = Unsafe.Add(ref x0, i);
+            var lf = Vector256.ConvertToSingle(LaneMath.Clamp(LaneMath.NearestInt(iscale * (xi - min)), 0, nmax));
+            Unsafe.Add(ref l0, i) = lf;
+            var wl = Unsafe.Add(ref w0, i) * lf;
             sumL += wl;
             sumL2 += wl * lf;
-            sumXl += wl * x[i];
+            sumXl += wl * xi;
         }
         return (sumL, sumL2, sumXl);
     }
@@ -99,10 +111,13 @@ internal static class Qkx2Lanes
         Vector256<float> scale, Vector256<float> min)
     {
         var mad = Vector256<float>.Zero;
+        ref var x0 = ref MemoryMarshal.GetReference(x[..N]);
+        ref var w0 = ref MemoryMarshal.GetReference(w[..N]);
+        ref var l0 = ref MemoryMarshal.GetReference(laux[..N]);
         for (var i = 0; i < N; i++)
         {
-            var diff = scale * laux[i] + min - x[i];
-            mad += w[i] * diff * diff;
+            var diff = scale * Unsafe.Add(ref l0, i) + min - Unsafe.Add(ref x0, i);
+            mad += Unsafe.Add(ref w0, i) * diff * diff;
         }
         return mad;
     }

@@ -3,10 +3,13 @@
 // Each lane performs the reference's float operations in the reference's order and its branches become per-lane
 // selects, so scales and codes are bit-identical to the scalar search. Inputs are transposed: x[i] holds element i of
 // every sub-block; L[i] receives q + nmax as a float (0 for an all-but-zero sub-block).
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace FineTune.Formats.Gguf.Quantization;
 
+[SkipLocalsInit]
 internal static class QxLanes
 {
     private const int N = 16;
@@ -63,12 +66,16 @@ internal static class QxLanes
         ReadOnlySpan<Vector256<float>> wx, Span<Vector256<float>> L, Vector256<float> iscale, int nmax)
     {
         Vector256<float> sumlx = default, suml2 = default;
+        ref var x0 = ref MemoryMarshal.GetReference(x[..N]);   // the slices check the lengths once; the loop then indexes by ref
+        ref var w0 = ref MemoryMarshal.GetReference(w[..N]);
+        ref var wx0 = ref MemoryMarshal.GetReference(wx[..N]);
+        ref var l0 = ref MemoryMarshal.GetReference(L[..N]);
         for (var i = 0; i < N; i++)
         {
-            var lf = Vector256.ConvertToSingle(LaneMath.Clamp(LaneMath.NearestInt(iscale * x[i]), -nmax, nmax - 1));
-            L[i] = lf;
-            sumlx += wx[i] * lf;
-            suml2 += w[i] * lf * lf;
+            var lf = Vector256.ConvertToSingle(LaneMath.Clamp(LaneMath.NearestInt(iscale * Unsafe.Add(ref x0, i)), -nmax, nmax - 1));
+            Unsafe.Add(ref l0, i) = lf;
+            sumlx += Unsafe.Add(ref wx0, i) * lf;
+            suml2 += Unsafe.Add(ref w0, i) * lf * lf;
         }
         return (sumlx, suml2);
     }
