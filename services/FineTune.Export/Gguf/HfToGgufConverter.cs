@@ -63,7 +63,7 @@ public sealed class HfToGgufConverter
     /// <summary>
     /// Reads, adapts, quantizes (with the round-trip check) and writes every tensor in plan order. Pipelined: tensor i's
     /// bytes are written on a background task while tensor i + 1 is read and quantized on all cores; the float32 values
-    /// go through one reused buffer.
+    /// and the quantized bytes go through reused buffers (no fresh memory to fault in per tensor).
     /// </summary>
     private (List<GgufTensorReport> Reports, long InputBytes) WriteTensors(GgufWriter w, IReadOnlyList<(PlannedTensor Tensor, GgmlType Type)> plan,
         SafetensorsCheckpoint checkpoint, Dictionary<string, SafetensorInfo> sources, Dictionary<string, float[]> extra, GgufModelParameters p)
@@ -71,6 +71,7 @@ public sealed class HfToGgufConverter
         var reports = new List<GgufTensorReport>(plan.Count);
         long inputBytes = 0;
         var buffer = Array.Empty<float>();
+        byte[][] outputs = [[], []];   // tensor i is quantized into outputs[i % 2] while outputs[(i − 1) % 2] is written
         var pending = Task.CompletedTask;
         try
         {
@@ -91,10 +92,12 @@ public sealed class HfToGgufConverter
                     if (p.PermutesQk) PermuteIfQk(t.Name, data.AsSpan(0, count), src.Shape, p);
                     if (p.UnitOffsetNorms) AdaptGemmaNorm(t.Name, data.AsSpan(0, count), p);
                 }
-                var bytes = GC.AllocateUninitializedArray<byte>(checked((int)GgmlTypeInfo.Of(type).RowBytes(count)));
+                var length = checked((int)GgmlTypeInfo.Of(type).RowBytes(count));
+                if (outputs[i % 2].Length < length) outputs[i % 2] = GC.AllocateUninitializedArray<byte>(length);
+                var bytes = outputs[i % 2];
                 var err = Quantize(t.Name, type, data, count, bytes);
                 pending.GetAwaiter().GetResult();
-                pending = Task.Run(() => w.WriteTensorData(t.Name, bytes));
+                pending = Task.Run(() => w.WriteTensorData(t.Name, bytes.AsSpan(0, length)));
                 reports.Add(new GgufTensorReport(t.Name, type, t.Ne, err));
                 Progress?.Report((i + 1, plan.Count, t.Name));
             }

@@ -35,13 +35,13 @@ public static class GgmlQuantizer
     }
 
     /// <summary>
-    /// Quantizes the first <paramref name="count"/> elements of <paramref name="src"/> (a reused buffer may be longer)
-    /// into <paramref name="dst"/>, dequantizing each block again to measure the round trip (zero error for F32);
+    /// Quantizes the first <paramref name="count"/> elements of <paramref name="src"/> into the first bytes of
+    /// <paramref name="dst"/> (reused buffers may be longer), dequantizing each block again to measure the round trip (zero error for F32);
     /// with <paramref name="measure"/> false the error is not measured and comes back zero.
     /// </summary>
     public static RoundTripError QuantizeChecked(GgmlType type, float[] src, long count, byte[] dst, bool measure = true)
     {
-        CheckSizes(type, count, src.LongLength, dst.LongLength);
+        CheckSizes(type, count, src.LongLength, Math.Min(dst.LongLength, GgmlTypeInfo.Of(type).RowBytes(count)));
         if (type != GgmlType.F32) return Run(KernelOf(type), src, count, dst, measure);
         MemoryMarshal.AsBytes(src.AsSpan(0, checked((int)count))).CopyTo(dst);
         return new(0, 0);
