@@ -78,14 +78,17 @@ public sealed class QuantizerReferenceTests
     }
 
     [Fact]
-    public void QuantizeCheckedReadsOnlyTheFirstCountElementsOfALongerBuffer()
+    public void QuantizeCheckedUsesOnlyTheStartOfLongerReusedBuffers()
     {
         var x = Fill(1024, new Random(5), r => (float)r.NextGaussian());
         var longer = x.Concat(Enumerable.Repeat(float.NaN, 512)).ToArray();
-        var bytes = new byte[GgmlTypeInfo.Of(GgmlType.Q4_K).RowBytes(x.Length)];
+        var size = (int)GgmlTypeInfo.Of(GgmlType.Q4_K).RowBytes(x.Length);
+        var bytes = Enumerable.Repeat((byte)0xAB, size + 100).ToArray();
         var err = GgmlQuantizer.QuantizeChecked(GgmlType.Q4_K, longer, x.Length, bytes);
-        Assert.Equal(GgmlQuantizer.Quantize(GgmlType.Q4_K, x), bytes);
+        Assert.Equal(GgmlQuantizer.Quantize(GgmlType.Q4_K, x), bytes[..size]);
+        Assert.All(bytes[size..], b => Assert.Equal(0xAB, b));
         Assert.True(double.IsFinite(err.Relative));
+        Assert.Throws<ArgumentException>(() => GgmlQuantizer.QuantizeChecked(GgmlType.Q4_K, longer, x.Length, new byte[size - 1]));
     }
 
     /// <summary>Equal bytes; on a difference, names the first differing block and its input.</summary>
