@@ -3,6 +3,7 @@
 // of a float (exact), split into one contiguous range per core. Both conversions are exact, so the values are the same
 // as an element-by-element conversion.
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using FineTune.Formats.Safetensors;
@@ -51,6 +52,7 @@ public static class HfTensorData
         _ => throw new NotSupportedException($"{what} has dtype {dtype}; GGUF export reads F32, F16 and BF16 weights."),
     };
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Convert(SafetensorDType dtype, ReadOnlySpan<byte> bytes, Span<float> result)
     {
         switch (dtype)
@@ -62,6 +64,7 @@ public static class HfTensorData
     }
 
     /// <summary>bf16 is the top half of a float32: widen to 32 bits and shift left by 16.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Bf16ToSingle(ReadOnlySpan<ushort> src, Span<float> dst)
     {
         var bits = MemoryMarshal.Cast<float, uint>(dst);

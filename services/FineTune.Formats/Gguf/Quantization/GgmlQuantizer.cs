@@ -4,6 +4,7 @@
 // round trip's error, so the export's self-check costs one pass over data already in cache. Hand-written: see the
 // per-format files for the block layouts and their sources.
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace FineTune.Formats.Gguf.Quantization;
@@ -95,7 +96,7 @@ public static class GgmlQuantizer
     {
         var total = new RoundTripError(0, 0);
         var gate = new object();
-        Ranges(count / k.Elements, (start, end) =>
+        Ranges(count / k.Elements, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>   // no slow first tier: small models see mostly that
         {
             Span<float> back = stackalloc float[k.Elements];
             var local = new RoundTripError(0, 0);

@@ -14,6 +14,7 @@ internal static class Q4_K
     public const int Elements = 256;
     public const int Bytes = 144;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void QuantizeBlock(ReadOnlySpan<float> x, Span<byte> y)
     {
         Span<byte> L = stackalloc byte[Elements];
@@ -48,6 +49,7 @@ internal static class Q4_K
     }
 
     /// <summary>make_qkx2_quants(15, −1, 0.1, 20) on the 8 sub-blocks (one per lane) with weights sqrt(mean x²) + |x|.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SearchSubBlocks(ReadOnlySpan<float> x, Span<byte> L, Span<float> scales, Span<float> mins)
     {
         Span<Vector256<float>> xt = stackalloc Vector256<float>[32];
@@ -71,6 +73,7 @@ internal static class Q4_K
     }
 
     /// <summary>The 6-bit scale and min codes, packed into 12 bytes as get_scale_min_k4 reads them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackScales(Span<byte> sc, ReadOnlySpan<float> scales, ReadOnlySpan<float> mins, float invScale, float invMin)
     {
         sc.Clear();
@@ -93,6 +96,7 @@ internal static class Q4_K
     }
 
     /// <summary>Codes against the rounded scales: clamp(nearest_int((x + dm) / dj), 0, 15), 8 lanes at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Requantize(ReadOnlySpan<float> x, Span<byte> L, float dm, float dj)
     {
         var vdm = Vector256.Create(dm);
@@ -105,6 +109,7 @@ internal static class Q4_K
     }
 
     /// <summary>get_scale_min_k4: the 6-bit scale and min codes of sub-block j.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ScaleMin(int j, ReadOnlySpan<byte> q, out int sc, out int m)
     {
         if (j < 4)
@@ -119,6 +124,7 @@ internal static class Q4_K
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void DequantizeBlock(ReadOnlySpan<byte> y, Span<float> x)
     {
         var d = KQuantMath.ReadFp16(y);

@@ -15,6 +15,7 @@ internal static class Q5_0
     public const int Elements = 32;
     public const int Bytes = 22;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void QuantizeBlock(ReadOnlySpan<float> x, Span<byte> y)
     {
         Span<Vector256<float>> v = stackalloc Vector256<float>[4];
@@ -39,6 +40,7 @@ internal static class Q5_0
     }
 
     /// <summary>The signed value of the first element with the largest |x| (NaN never counts; 0 when all are zero).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float SignedMaxAbs(ReadOnlySpan<float> x, ReadOnlySpan<Vector256<float>> v)
     {
         var m = Vector256<float>.Zero;
@@ -53,6 +55,7 @@ internal static class Q5_0
         for (var j = 0; ; j++) if (MathF.Abs(x[j]) == amax) return x[j];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void DequantizeBlock(ReadOnlySpan<byte> y, Span<float> x)
     {
         var d = KQuantMath.ReadFp16(y);

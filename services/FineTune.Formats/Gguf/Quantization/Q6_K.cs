@@ -15,6 +15,7 @@ internal static class Q6_K
     public const int Bytes = 210;
     private const int QlOffset = 0, QhOffset = 128, ScalesOffset = 192, DOffset = 208;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void QuantizeBlock(ReadOnlySpan<float> x, Span<byte> y)
     {
         Span<sbyte> L = stackalloc sbyte[Elements];
@@ -61,6 +62,7 @@ internal static class Q6_K
     }
 
     /// <summary>make_qx_quants(32, rmse_type 1) on the 16 sub-blocks, eight at a time (one per lane).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SearchSubBlocks(ReadOnlySpan<float> x, Span<sbyte> L, Span<float> scales)
     {
         Span<Vector256<float>> xt = stackalloc Vector256<float>[16];
@@ -80,6 +82,7 @@ internal static class Q6_K
     }
 
     /// <summary>Codes against the rounded scale: clamp(nearest_int(x / dj), −32, 31) + 32, 8 lanes at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Requantize(ReadOnlySpan<float> x, Span<sbyte> L, float dj)
     {
         var vdj = Vector256.Create(dj);
@@ -90,6 +93,7 @@ internal static class Q6_K
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void DequantizeBlock(ReadOnlySpan<byte> y, Span<float> x)
     {
         var d = KQuantMath.ReadFp16(y[DOffset..]);

@@ -2,6 +2,7 @@
 // shared/reference/gguf-ollama.md §2: d = amax/127, q = roundf(x/d) (half away from zero). Vectorised over the block's
 // four 8-float rows; every lane does the scalar reference's float operations, so the bytes are the same
 // (tests/FineTune.Formats.Tests/Gguf/ScalarReferenceQuantizer.cs keeps the scalar form).
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -12,6 +13,7 @@ internal static class Q8_0
     public const int Elements = 32;
     public const int Bytes = 34;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void QuantizeBlock(ReadOnlySpan<float> x, Span<byte> y)
     {
         var v0 = Vector256.Create(x[..8]);
@@ -27,6 +29,7 @@ internal static class Q8_0
         Vector256.Narrow(lo, hi).AsByte().CopyTo(y.Slice(2, 32));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void DequantizeBlock(ReadOnlySpan<byte> y, Span<float> x)
     {
         var d = KQuantMath.ReadFp16(y);

@@ -19,6 +19,7 @@ internal static class Qkx2Lanes
     /// The (scale, min) search with nmax, rmin, rdelta, nstep as given; <paramref name="L"/> receives the codes,
     /// <paramref name="theMin"/> −min per lane; returns the scale per lane.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Vector256<float> Search(ReadOnlySpan<Vector256<float>> x, ReadOnlySpan<Vector256<float>> w, Span<Vector256<float>> L,
         out Vector256<float> theMin, int nmax, float rmin, float rdelta, int nstep)
     {
@@ -53,6 +54,7 @@ internal static class Qkx2Lanes
         return scale & ~degenerate;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Sums(ReadOnlySpan<Vector256<float>> x, ReadOnlySpan<Vector256<float>> w,
         out Vector256<float> min, out Vector256<float> max, out Vector256<float> sumW, out Vector256<float> sumX)
     {
@@ -69,6 +71,7 @@ internal static class Qkx2Lanes
     }
 
     /// <summary>The first candidate (iscale = nmax/(max−min)): its codes and weighted squared error.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Vector256<float> Quantize(ReadOnlySpan<Vector256<float>> x, ReadOnlySpan<Vector256<float>> w, Span<Vector256<float>> L,
         Vector256<float> iscale, Vector256<float> min, Vector256<float> scale, int nmax)
     {
@@ -87,6 +90,7 @@ internal static class Qkx2Lanes
         return mad;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (Vector256<float> SumL, Vector256<float> SumL2, Vector256<float> SumXl) Candidate(ReadOnlySpan<Vector256<float>> x,
         ReadOnlySpan<Vector256<float>> w, Span<Vector256<float>> laux, Vector256<float> iscale, Vector256<float> min, int nmax)
     {
@@ -107,6 +111,7 @@ internal static class Qkx2Lanes
         return (sumL, sumL2, sumXl);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Vector256<float> Mad(ReadOnlySpan<Vector256<float>> x, ReadOnlySpan<Vector256<float>> w, ReadOnlySpan<Vector256<float>> laux,
         Vector256<float> scale, Vector256<float> min)
     {

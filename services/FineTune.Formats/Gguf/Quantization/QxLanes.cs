@@ -15,6 +15,7 @@ internal static class QxLanes
     private const int N = 16;
 
     /// <summary>The symmetric scale search over 19 candidate scales; returns the scale per lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Vector256<float> Search(ReadOnlySpan<Vector256<float>> x, Span<Vector256<float>> L, int nmax)
     {
         Span<Vector256<float>> laux = stackalloc Vector256<float>[N];
@@ -47,6 +48,7 @@ internal static class QxLanes
     }
 
     /// <summary>The signed value of the first largest |x| per lane (0 when none exceeds 0), and that |x|.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Vector256<float> SignedMaxAbs(ReadOnlySpan<Vector256<float>> x, out Vector256<float> amax)
     {
         Vector256<float> max = default;
@@ -62,6 +64,7 @@ internal static class QxLanes
     }
 
     /// <summary>Codes l for one inverse scale (as floats, without the offset), with Σ w·x·l and Σ w·l² for w = x².</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (Vector256<float> SumLx, Vector256<float> SumL2) Candidate(ReadOnlySpan<Vector256<float>> x, ReadOnlySpan<Vector256<float>> w,
         ReadOnlySpan<Vector256<float>> wx, Span<Vector256<float>> L, Vector256<float> iscale, int nmax)
     {

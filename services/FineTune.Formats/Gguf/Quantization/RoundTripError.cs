@@ -1,5 +1,6 @@
 // The error of a quantize → dequantize round trip, accumulated block by block while both are in cache: Σ(y − x)² and
 // Σx² in double (as QuantizationErrorBound.RelativeRmsError computes them), four lanes at a time.
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace FineTune.Formats.Gguf.Quantization;
@@ -13,6 +14,7 @@ public readonly record struct RoundTripError(double ErrorSquares, double Origina
         new(a.ErrorSquares + b.ErrorSquares, a.OriginalSquares + b.OriginalSquares);
 
     /// <summary>The error of <paramref name="roundTripped"/> against <paramref name="original"/> (equal lengths, a multiple of 8 or any length).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static RoundTripError Of(ReadOnlySpan<float> original, ReadOnlySpan<float> roundTripped)
     {
         Vector256<double> err = default, norm = default;
