@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Export benchmark (docs/benchmarks/export.md): GGUF Q8_0 and Q4_K_M export throughput in MB/s of input weights,
 # against the same run's raw disk-write speed (dd with fsync of the same byte count), and the merge time of a rank-16
-# adapter on every Linear. Usage: eng/bench/export-bench.sh [preset] [work-dir]   (preset: bench = 4×512, default)
+# adapter on every Linear.
+# Usage: eng/bench/export-bench.sh [preset] [work-dir]
+#   preset: an init-tiny preset (bench = 4×512 F32, the default), or 0.5b: a random Qwen2.5-0.5B-shaped F16 checkpoint
+#   (eng/bench/configs/export-0.5b.json, 0.99 GB, written once by `ft init` into $FT_BIGMODELS, default /work/bigmodels,
+#   and reused; no merge step). BASELINE_FT=<path to another build's ft> also runs the exports with that build (before/after
+#   in the same run). Takes about 1 minute for bench, 2–4 minutes for 0.5b on an idle 2-core machine.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 preset="${1:-bench}"
@@ -9,6 +14,43 @@ work="${2:-/tmp/ft-export-bench}"
 rm -rf "$work" && mkdir -p "$work"
 dotnet build "$repo/services/Cli/Cli.csproj" -c Release -v q >/dev/null
 ft="$repo/services/Cli/bin/Release/net10.0/ft"
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# One export of type $2 by build $1 (label $3): prints seconds, MB/s of input and the share of the raw write speed.
+export_once() {
+  rm -rf "$work/out"
+  "$1" export "$base" --out "$work/out" --type "$2" --no-register --json 2>/dev/null \
+    | python3 -c "import json,sys; m=json.load(sys.stdin); s=m['ggufInputMegabytesPerSecond']; print(f\"$3 $2: GGUF {m['ggufSeconds']:.2f} s, {s:.1f} MB/s of input weights = {100*s/$disk_mbs:.0f} % of raw write\")"
+}
+
+# Raw write of the input's byte count with dd (fsync), in MB/s.
+raw_write() {
+  local bytes=$1 mb=$(( ($1 + 999999) / 1000000 )) t0 t1
+  t0=$(date +%s.%N); dd if=/dev/zero of="$work/dd.bin" bs=1M count="$mb" conv=fsync status=none; t1=$(date +%s.%N)
+  rm -f "$work/dd.bin"
+  python3 -c "print(f'{$mb * 1048576 / 1e6 / ($t1 - $t0):.1f}')"
+}
+
+if [ "$preset" = "0.5b" ]; then
+  base="${FT_BIGMODELS:-/work/bigmodels}/export-0.5b-f16"
+  if [ ! -f "$base/model.safetensors" ]; then
+    "$ft" init --config "$repo/eng/bench/configs/export-0.5b.json" --dtype f16 --out "$base" --force >/dev/null
+    "$ft" init-tiny "$work/tok" --preset bench >/dev/null 2>&1   # any BPE tokenizer: padding tokens fill the 151,936 rows
+    cp "$work/tok/tokenizer.json" "$work/tok/tokenizer_config.json" "$base/"
+  fi
+  bytes=$(stat -c %s "$base/model.safetensors")
+  cat "$base/model.safetensors" >/dev/null   # in the page cache, as a just-merged model is
+  disk_mbs=$(raw_write "$bytes")
+  echo "input weights: $bytes bytes (F16); raw disk write of as many bytes (dd bs=1M conv=fsync): $disk_mbs MB/s"
+  for type in q8_0 q4_k_m; do
+    export_once "$ft" "$type" "this build"
+    if [ -n "${BASELINE_FT:-}" ]; then export_once "$BASELINE_FT" "$type" "baseline"; fi
+  done
+  echo "machine: $(nproc) cores, load average after $(cut -d' ' -f1-3 /proc/loadavg)"
+  exit 0
+fi
+
+base="$work/base"
 "$ft" init-tiny "$work/base" --preset "$preset" >/dev/null 2>&1
 
 # A PEFT adapter with random A and B (rank 16) for every Linear, written with the Python standard library only.
@@ -41,13 +83,11 @@ json.dump({"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": r, "lora_alpha": 
 PY
 
 bytes=$(stat -c %s "$work/base/model.safetensors")
-mb=$(( (bytes + 999999) / 1000000 ))
-disk=$( { dd if=/dev/zero of="$work/dd.bin" bs=1M count="$mb" conv=fsync 2>&1 >/dev/null; } | tail -1 )
-rm -f "$work/dd.bin"
-echo "input weights: $bytes bytes; raw disk write (dd bs=1M count=$mb conv=fsync): $disk"
+disk_mbs=$(raw_write "$bytes")
+echo "input weights: $bytes bytes (F32); raw disk write of as many bytes (dd bs=1M conv=fsync): $disk_mbs MB/s"
 for type in q8_0 q4_k_m; do
-  "$ft" export "$work/base" --out "$work/out-$type" --type "$type" --no-register --json 2>/dev/null \
-    | python3 -c "import json,sys; m=json.load(sys.stdin); print(f\"$type: GGUF {m['ggufSeconds']:.2f} s, {m['ggufInputMegabytesPerSecond']:.1f} MB/s of input weights\")"
+  export_once "$ft" "$type" "this build"
+  if [ -n "${BASELINE_FT:-}" ]; then export_once "$BASELINE_FT" "$type" "baseline"; fi
 done
 "$ft" export "$work/base" --adapter "$work/adapter" --out "$work/out-merge" --type f16 --no-register --json 2>/dev/null \
   | python3 -c "import json,sys; m=json.load(sys.stdin); print(f\"merge (rank 16, all Linear): {m['mergeSeconds']:.2f} s; f16 GGUF of the merged model {m['ggufSeconds']:.2f} s\")"

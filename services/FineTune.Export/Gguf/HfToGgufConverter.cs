@@ -1,7 +1,7 @@
 // Hugging Face folder (config.json, tokenizer files, safetensors, possibly sharded) → GGUF v3 that llama.cpp loads.
 // Streaming: one tensor at a time is read, converted to float32, adapted to llama.cpp's graph (llama q/k permuted; Gemma
-// norms stored as 1 + w, its query scale folded into attn_q_norm), quantized across all cores and written; the file
-// appears atomically when complete. Metadata per shared/reference/gguf-ollama.md §3–4 and llama.cpp's loaders.
+// norms stored as 1 + w, its query scale folded into attn_q_norm), quantized across all cores (each block checked by
+// dequantizing it) and written while the next tensor is quantized; the file appears atomically when complete. Metadata per shared/reference/gguf-ollama.md §3–4 and llama.cpp's loaders.
 using System.Diagnostics;
 using FineTune.Formats.Gguf;
 using FineTune.Formats.Gguf.Quantization;
@@ -52,31 +52,61 @@ public sealed class HfToGgufConverter
         foreach (var (t, type) in plan) w.AddTensorInfo(t.Name, t.Ne.Reverse().ToArray(), type);
         w.WriteHeader();
 
-        var reports = new List<GgufTensorReport>(plan.Count);
-        long inputBytes = 0;
-        for (var i = 0; i < plan.Count; i++)
-        {
-            var (t, type) = plan[i];
-            float[] data;
-            if (extra.TryGetValue(t.Name, out var generated)) data = generated;
-            else
-            {
-                var src = sources[t.Name];
-                data = HfTensorData.ReadFloat32(checkpoint, src.Name);
-                inputBytes += src.ByteLength;
-                if (p.PermutesQk) PermuteIfQk(t.Name, data, src.Shape, p);
-                if (p.UnitOffsetNorms) AdaptGemmaNorm(t.Name, data, p);
-            }
-            var bytes = Quantize(t.Name, type, data, out var err);
-            w.WriteTensorData(t.Name, bytes);
-            reports.Add(new GgufTensorReport(t.Name, type, t.Ne, err));
-            Progress?.Report((i + 1, plan.Count, t.Name));
-        }
+        var (reports, inputBytes) = WriteTensors(w, plan, checkpoint, sources, extra, p);
         w.Commit();
         return new GgufExportResult(Path.GetFullPath(outputPath), fileType, inputBytes, new FileInfo(outputPath).Length, sw.Elapsed, reports)
         {
             Warnings = p.Warnings,
         };
+    }
+
+    /// <summary>
+    /// Reads, adapts, quantizes (with the round-trip check) and writes every tensor in plan order. Pipelined: tensor i's
+    /// bytes are written on a background task while tensor i + 1 is read and quantized on all cores; the float32 values
+    /// and the quantized bytes go through reused buffers (no fresh memory to fault in per tensor).
+    /// </summary>
+    private (List<GgufTensorReport> Reports, long InputBytes) WriteTensors(GgufWriter w, IReadOnlyList<(PlannedTensor Tensor, GgmlType Type)> plan,
+        SafetensorsCheckpoint checkpoint, Dictionary<string, SafetensorInfo> sources, Dictionary<string, float[]> extra, GgufModelParameters p)
+    {
+        var reports = new List<GgufTensorReport>(plan.Count);
+        long inputBytes = 0;
+        var buffer = Array.Empty<float>();
+        byte[][] outputs = [[], []];   // tensor i is quantized into outputs[i % 2] while outputs[(i − 1) % 2] is written
+        var pending = Task.CompletedTask;
+        try
+        {
+            for (var i = 0; i < plan.Count; i++)
+            {
+                var (t, type) = plan[i];
+                float[] data;
+                int count;
+                if (extra.TryGetValue(t.Name, out var generated)) (data, count) = (generated, generated.Length);
+                else
+                {
+                    var src = sources[t.Name];
+                    count = checked((int)src.Shape.Aggregate(1L, (a, b) => a * b));
+                    if (buffer.Length < count) buffer = GC.AllocateUninitializedArray<float>(count);
+                    HfTensorData.ReadInto(checkpoint, src.Name, buffer);
+                    data = buffer;
+                    inputBytes += src.ByteLength;
+                    if (p.PermutesQk) PermuteIfQk(t.Name, data.AsSpan(0, count), src.Shape, p);
+                    if (p.UnitOffsetNorms) AdaptGemmaNorm(t.Name, data.AsSpan(0, count), p);
+                }
+                var length = checked((int)GgmlTypeInfo.Of(type).RowBytes(count));
+                if (outputs[i % 2].Length < length) outputs[i % 2] = GC.AllocateUninitializedArray<byte>(length);
+                var bytes = outputs[i % 2];
+                var err = Quantize(t.Name, type, data, count, bytes);
+                pending.GetAwaiter().GetResult();
+                pending = Task.Run(() => w.WriteTensorData(t.Name, bytes.AsSpan(0, length)));
+                reports.Add(new GgufTensorReport(t.Name, type, t.Ne, err));
+                Progress?.Report((i + 1, plan.Count, t.Name));
+            }
+        }
+        finally
+        {
+            pending.GetAwaiter().GetResult();   // a failure stops the loop; the write in flight still ends before the writer is disposed
+        }
+        return (reports, inputBytes);
     }
 
     /// <summary>GGUF name → HF tensor; rejects tensors llama.cpp's graph would not know.</summary>
@@ -108,21 +138,20 @@ public sealed class HfToGgufConverter
     }
 
     /// <summary>Quantizes one tensor; with <see cref="Verify"/>, also measures the round trip's error and fails past the type's bound.</summary>
-    private byte[] Quantize(string name, GgmlType type, float[] data, out double? err)
+    /// <remarks>The check dequantizes each block right after quantizing it (GgmlQuantizer.QuantizeChecked), so it reads the bytes that are written.</remarks>
+    private double? Quantize(string name, GgmlType type, float[] data, int count, byte[] bytes)
     {
-        var bytes = GgmlQuantizer.Quantize(type, data);
-        err = null;
-        if (Verify && type != GgmlType.F32)
-        {
-            err = QuantizationErrorBound.RelativeRmsError(data, GgmlQuantizer.Dequantize(type, bytes, data.LongLength));
-            if (err > QuantizationErrorBound.RelativeRms(type))
-                throw new InvalidOperationException($"Tensor '{name}' as {type}: relative RMS error {err:G3} exceeds the bound {QuantizationErrorBound.RelativeRms(type):G3}.");
-        }
-        return bytes;
+        var verify = Verify && type != GgmlType.F32;
+        var measured = GgmlQuantizer.QuantizeChecked(type, data, count, bytes, measure: verify);
+        if (!verify) return null;
+        var err = measured.Relative;
+        if (err > QuantizationErrorBound.RelativeRms(type))
+            throw new InvalidOperationException($"Tensor '{name}' as {type}: relative RMS error {err:G3} exceeds the bound {QuantizationErrorBound.RelativeRms(type):G3}.");
+        return err;
     }
 
     /// <summary>Gemma norms: llama.cpp multiplies by the stored weight, HF by 1 + w; attn_q_norm also carries the query scale.</summary>
-    private static void AdaptGemmaNorm(string ggufName, float[] data, GgufModelParameters p)
+    private static void AdaptGemmaNorm(string ggufName, Span<float> data, GgufModelParameters p)
     {
         if (!ggufName.EndsWith("norm.weight", StringComparison.Ordinal)) return;
         var factor = ggufName.EndsWith(".attn_q_norm.weight", StringComparison.Ordinal) ? p.QueryNormFactor : 1f;
@@ -176,7 +205,7 @@ public sealed class HfToGgufConverter
         if (p.OriginalContextLength is { } oc) w.AddRopeScalingOriginalContextLength((uint)oc);
     }
 
-    private static void PermuteIfQk(string ggufName, float[] data, long[] torchShape, GgufModelParameters p)
+    private static void PermuteIfQk(string ggufName, Span<float> data, long[] torchShape, GgufModelParameters p)
     {
         var isQ = ggufName.EndsWith(".attn_q.weight", StringComparison.Ordinal) || ggufName.EndsWith(".attn_q.bias", StringComparison.Ordinal);
         var isK = ggufName.EndsWith(".attn_k.weight", StringComparison.Ordinal) || ggufName.EndsWith(".attn_k.bias", StringComparison.Ordinal);

@@ -7,20 +7,20 @@ namespace FineTune.Export.Gguf;
 public static class LlamaQkPermutation
 {
     /// <summary>Permutes the rows of a row-major [rows, cols] matrix in place (cols = 1 for a bias).</summary>
-    public static void Apply(float[] w, long rows, long cols, int heads)
+    public static void Apply(Span<float> w, long rows, long cols, int heads)
     {
         if (rows % heads != 0 || rows / heads % 2 != 0)
             throw new ArgumentException($"Cannot permute {rows} rows into {heads} heads of even size.");
-        if (w.LongLength != rows * cols) throw new ArgumentException($"Expected {rows}×{cols} values, got {w.LongLength}.");
+        if (w.Length != rows * cols) throw new ArgumentException($"Expected {rows}×{cols} values, got {w.Length}.");
         var hd = (int)(rows / heads);
-        var src = (float[])w.Clone();
+        var src = w.ToArray();
         for (var h = 0; h < heads; h++)
             for (var i = 0; i < hd / 2; i++)
                 for (var j = 0; j < 2; j++)
                 {
                     var to = (h * hd + 2 * i + j) * cols;
                     var from = (h * hd + j * (hd / 2) + i) * cols;
-                    Array.Copy(src, from, w, to, cols);
+                    src.AsSpan((int)from, (int)cols).CopyTo(w[(int)to..]);
                 }
     }
 }

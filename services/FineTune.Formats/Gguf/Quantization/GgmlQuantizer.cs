@@ -1,7 +1,10 @@
 // Converts float32 tensors to ggml tensor data (F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q6_K) and back.
-// Blocks are independent, so work is split into contiguous block ranges across all cores. Hand-written: see the
+// Blocks are independent, so work is split into one contiguous block range per core (Parallel.For over ranges, not
+// per-block delegates). QuantizeChecked also dequantizes every block right after writing it and accumulates the
+// round trip's error, so the export's self-check costs one pass over data already in cache. Hand-written: see the
 // per-format files for the block layouts and their sources.
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace FineTune.Formats.Gguf.Quantization;
@@ -9,6 +12,8 @@ namespace FineTune.Formats.Gguf.Quantization;
 public static class GgmlQuantizer
 {
     private delegate void BlockFn<TIn, TOut>(ReadOnlySpan<TIn> input, Span<TOut> output);
+
+    private sealed record Kernel(int Elements, int Bytes, BlockFn<float, byte> Quantize, BlockFn<byte, float> Dequantize);
 
     /// <summary>Types this quantizer can produce from float32.</summary>
     public static bool CanQuantizeTo(GgmlType type) => type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16
@@ -25,23 +30,22 @@ public static class GgmlQuantizer
 
     public static void QuantizeInto(GgmlType type, float[] src, byte[] dst)
     {
-        var info = GgmlTypeInfo.Of(type);
-        if (src.LongLength % info.BlockElements != 0)
-            throw new ArgumentException($"{src.LongLength} elements is not a multiple of {type}'s block size {info.BlockElements}.");
-        if (dst.LongLength != info.RowBytes(src.LongLength))
-            throw new ArgumentException($"Destination holds {dst.LongLength} bytes; {type} of {src.LongLength} elements needs {info.RowBytes(src.LongLength)}.");
-        switch (type)
-        {
-            case GgmlType.F32: MemoryMarshal.AsBytes(src.AsSpan()).CopyTo(dst); break;
-            case GgmlType.F16: Blocks<float, byte>(src, dst, 1, 2, (x, y) => KQuantMath.WriteFp16(y, x[0])); break;
-            case GgmlType.BF16: Blocks<float, byte>(src, dst, 1, 2, (x, y) => BinaryPrimitives.WriteUInt16LittleEndian(y, KQuantMath.ToBf16(x[0]))); break;
-            case GgmlType.Q8_0: Blocks<float, byte>(src, dst, Q8_0.Elements, Q8_0.Bytes, Q8_0.QuantizeBlock); break;
-            case GgmlType.Q4_0: Blocks<float, byte>(src, dst, Q4_0.Elements, Q4_0.Bytes, Q4_0.QuantizeBlock); break;
-            case GgmlType.Q5_0: Blocks<float, byte>(src, dst, Q5_0.Elements, Q5_0.Bytes, Q5_0.QuantizeBlock); break;
-            case GgmlType.Q4_K: Blocks<float, byte>(src, dst, Q4_K.Elements, Q4_K.Bytes, Q4_K.QuantizeBlock); break;
-            case GgmlType.Q6_K: Blocks<float, byte>(src, dst, Q6_K.Elements, Q6_K.Bytes, Q6_K.QuantizeBlock); break;
-            default: throw new NotSupportedException($"Quantizing to {type} is not supported.");
-        }
+        CheckSizes(type, src.LongLength, src.LongLength, dst.LongLength);
+        if (type == GgmlType.F32) MemoryMarshal.AsBytes(src.AsSpan()).CopyTo(dst);
+        else Run(KernelOf(type), src, src.LongLength, dst, check: false);
+    }
+
+    /// <summary>
+    /// Quantizes the first <paramref name="count"/> elements of <paramref name="src"/> into the first bytes of
+    /// <paramref name="dst"/> (reused buffers may be longer), dequantizing each block again to measure the round trip (zero error for F32);
+    /// with <paramref name="measure"/> false the error is not measured and comes back zero.
+    /// </summary>
+    public static RoundTripError QuantizeChecked(GgmlType type, float[] src, long count, byte[] dst, bool measure = true)
+    {
+        CheckSizes(type, count, src.LongLength, Math.Min(dst.LongLength, GgmlTypeInfo.Of(type).RowBytes(count)));
+        if (type != GgmlType.F32) return Run(KernelOf(type), src, count, dst, measure);
+        MemoryMarshal.AsBytes(src.AsSpan(0, checked((int)count))).CopyTo(dst);
+        return new(0, 0);
     }
 
     /// <summary>Dequantizes <paramref name="count"/> elements of <paramref name="type"/> data to float32.</summary>
@@ -51,34 +55,70 @@ public static class GgmlQuantizer
         if (data.LongLength != info.RowBytes(count))
             throw new ArgumentException($"{type} data of {count} elements must be {info.RowBytes(count)} bytes, got {data.LongLength}.");
         var dst = new float[count];
-        switch (type)
+        if (type == GgmlType.F32) data.AsSpan().CopyTo(MemoryMarshal.AsBytes(dst.AsSpan()));
+        else
         {
-            case GgmlType.F32: data.AsSpan().CopyTo(MemoryMarshal.AsBytes(dst.AsSpan())); break;
-            case GgmlType.F16: Blocks<byte, float>(data, dst, 2, 1, (y, x) => x[0] = KQuantMath.ReadFp16(y)); break;
-            case GgmlType.BF16: Blocks<byte, float>(data, dst, 2, 1, (y, x) => x[0] = KQuantMath.FromBf16(BinaryPrimitives.ReadUInt16LittleEndian(y))); break;
-            case GgmlType.Q8_0: Blocks<byte, float>(data, dst, Q8_0.Bytes, Q8_0.Elements, Q8_0.DequantizeBlock); break;
-            case GgmlType.Q4_0: Blocks<byte, float>(data, dst, Q4_0.Bytes, Q4_0.Elements, Q4_0.DequantizeBlock); break;
-            case GgmlType.Q5_0: Blocks<byte, float>(data, dst, Q5_0.Bytes, Q5_0.Elements, Q5_0.DequantizeBlock); break;
-            case GgmlType.Q4_K: Blocks<byte, float>(data, dst, Q4_K.Bytes, Q4_K.Elements, Q4_K.DequantizeBlock); break;
-            case GgmlType.Q6_K: Blocks<byte, float>(data, dst, Q6_K.Bytes, Q6_K.Elements, Q6_K.DequantizeBlock); break;
-            default: throw new NotSupportedException($"Dequantizing {type} is not supported.");
+            var k = KernelOf(type);
+            Ranges(count / k.Elements, (start, end) =>
+            {
+                for (var b = start; b < end; b++) k.Dequantize(data.AsSpan(checked((int)(b * k.Bytes)), k.Bytes), dst.AsSpan(checked((int)(b * k.Elements)), k.Elements));
+            });
         }
         return dst;
     }
 
-    /// <summary>Runs <paramref name="fn"/> on every block, splitting the blocks into contiguous ranges across cores.</summary>
-    private static void Blocks<TIn, TOut>(TIn[] input, TOut[] output, int inPerBlock, int outPerBlock, BlockFn<TIn, TOut> fn)
+    private static void CheckSizes(GgmlType type, long count, long srcLength, long dstLength)
     {
-        var blocks = input.LongLength / inPerBlock;
+        var info = GgmlTypeInfo.Of(type);
+        if (!CanQuantizeTo(type)) throw new NotSupportedException($"Quantizing to {type} is not supported.");
+        if (count % info.BlockElements != 0)
+            throw new ArgumentException($"{count} elements is not a multiple of {type}'s block size {info.BlockElements}.");
+        if (count > srcLength) throw new ArgumentException($"{count} elements asked of a {srcLength}-element source.");
+        if (dstLength != info.RowBytes(count))
+            throw new ArgumentException($"Destination holds {dstLength} bytes; {type} of {count} elements needs {info.RowBytes(count)}.");
+    }
+
+    private static Kernel KernelOf(GgmlType type) => type switch
+    {
+        GgmlType.F16 => new(1, 2, (x, y) => KQuantMath.WriteFp16(y, x[0]), (y, x) => x[0] = KQuantMath.ReadFp16(y)),
+        GgmlType.BF16 => new(1, 2, (x, y) => BinaryPrimitives.WriteUInt16LittleEndian(y, KQuantMath.ToBf16(x[0])),
+            (y, x) => x[0] = KQuantMath.FromBf16(BinaryPrimitives.ReadUInt16LittleEndian(y))),
+        GgmlType.Q8_0 => new(Q8_0.Elements, Q8_0.Bytes, Q8_0.QuantizeBlock, Q8_0.DequantizeBlock),
+        GgmlType.Q4_0 => new(Q4_0.Elements, Q4_0.Bytes, Q4_0.QuantizeBlock, Q4_0.DequantizeBlock),
+        GgmlType.Q5_0 => new(Q5_0.Elements, Q5_0.Bytes, Q5_0.QuantizeBlock, Q5_0.DequantizeBlock),
+        GgmlType.Q4_K => new(Q4_K.Elements, Q4_K.Bytes, Q4_K.QuantizeBlock, Q4_K.DequantizeBlock),
+        GgmlType.Q6_K => new(Q6_K.Elements, Q6_K.Bytes, Q6_K.QuantizeBlock, Q6_K.DequantizeBlock),
+        _ => throw new NotSupportedException($"Dequantizing {type} is not supported."),
+    };
+
+    /// <summary>Quantizes every block of the first <paramref name="count"/> elements; with <paramref name="check"/>, measures each block's round trip.</summary>
+    private static RoundTripError Run(Kernel k, float[] src, long count, byte[] dst, bool check)
+    {
+        var total = new RoundTripError(0, 0);
+        var gate = new object();
+        Ranges(count / k.Elements, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>   // no slow first tier: small models see mostly that
+        {
+            Span<float> back = stackalloc float[k.Elements];
+            var local = new RoundTripError(0, 0);
+            for (var b = start; b < end; b++)
+            {
+                var x = new ReadOnlySpan<float>(src, checked((int)(b * k.Elements)), k.Elements);
+                var y = new Span<byte>(dst, checked((int)(b * k.Bytes)), k.Bytes);
+                k.Quantize(x, y);
+                if (!check) continue;
+                k.Dequantize(y, back);
+                local += RoundTripError.Of(x, back);
+            }
+            lock (gate) total += local;
+        });
+        return total;
+    }
+
+    /// <summary>Runs <paramref name="body"/> on one contiguous range of blocks per core.</summary>
+    private static void Ranges(long blocks, Action<long, long> body)
+    {
         var workers = Math.Max(1, Math.Min(Environment.ProcessorCount, (int)Math.Min(int.MaxValue, blocks / 64)));
         var perWorker = (blocks + workers - 1) / workers;
-        Parallel.For(0, workers, w =>
-        {
-            var start = w * perWorker;
-            var end = Math.Min(blocks, start + perWorker);
-            for (var b = start; b < end; b++)
-                fn(new ReadOnlySpan<TIn>(input, checked((int)(b * inPerBlock)), inPerBlock),
-                   new Span<TOut>(output, checked((int)(b * outPerBlock)), outPerBlock));
-        });
+        Parallel.For(0, workers, w => body(w * perWorker, Math.Min(blocks, (w + 1) * perWorker)));
     }
 }

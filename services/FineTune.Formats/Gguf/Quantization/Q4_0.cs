@@ -1,6 +1,8 @@
 // Q4_0 block {fp16 d; u8 qs[16]} (ggml-common.h), reference math from ggml-quants.c as summarised in
 // shared/reference/gguf-ollama.md §2: d = max/−8 with max the signed value of largest |x|;
 // q = min(15, (int8)(x/d + 8.5)); element j in the low nibble of qs[j], element j+16 in the high nibble.
+using System.Runtime.CompilerServices;
+
 namespace FineTune.Formats.Gguf.Quantization;
 
 internal static class Q4_0
@@ -8,6 +10,7 @@ internal static class Q4_0
     public const int Elements = 32;
     public const int Bytes = 18;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void QuantizeBlock(ReadOnlySpan<float> x, Span<byte> y)
     {
         float amax = 0, max = 0;
@@ -26,6 +29,7 @@ internal static class Q4_0
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void DequantizeBlock(ReadOnlySpan<byte> y, Span<float> x)
     {
         var d = KQuantMath.ReadFp16(y);

@@ -1,26 +1,31 @@
 // Q6_K super-block {u8 ql[128]; u8 qh[64]; int8 scales[16]; fp16 d} (d last) of 256 = 16 sub-blocks of 16
 // (ggml-common.h). Reference math (ggml-quants.c, shared/reference/gguf-ollama.md §2): per sub-block scale by
 // make_qx_quants(nmax 32, rmse_type 1); iscale = −128/max_scale; 8-bit scales; 6-bit codes L = x/(d·sc) + 32 split
-// into low nibbles (ql) and 2 high bits (qh) per 128-element chunk.
+// into low nibbles (ql) and 2 high bits (qh) per 128-element chunk. The search runs on eight sub-blocks at once
+// (QxLanes), bit-identical to the scalar reference kept in the tests.
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
 namespace FineTune.Formats.Gguf.Quantization;
 
+[SkipLocalsInit]   // every stack buffer is written in full before it is read
 internal static class Q6_K
 {
     public const int Elements = 256;
     public const int Bytes = 210;
     private const int QlOffset = 0, QhOffset = 128, ScalesOffset = 192, DOffset = 208;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void QuantizeBlock(ReadOnlySpan<float> x, Span<byte> y)
     {
         Span<sbyte> L = stackalloc sbyte[Elements];
         Span<float> scales = stackalloc float[16];
+        SearchSubBlocks(x, L, scales);
         float maxScale = 0, maxAbsScale = 0;
         for (var ib = 0; ib < 16; ib++)
         {
-            var scale = KQuantMath.MakeQxQuants(16, 32, x.Slice(16 * ib, 16), L.Slice(16 * ib, 16), 1);
-            scales[ib] = scale;
-            var abs = MathF.Abs(scale);
-            if (abs > maxAbsScale) { maxAbsScale = abs; maxScale = scale; }
+            var abs = MathF.Abs(scales[ib]);
+            if (abs > maxAbsScale) { maxAbsScale = abs; maxScale = scales[ib]; }
         }
         if (maxAbsScale < KQuantMath.GroupMaxEps)
         {
@@ -35,12 +40,7 @@ internal static class Q6_K
         for (var j = 0; j < 16; j++)
         {
             var dj = d * (sbyte)sc[j];
-            if (dj == 0) continue;
-            for (var ii = 0; ii < 16; ii++)
-            {
-                var l = Math.Clamp(KQuantMath.NearestInt(x[16 * j + ii] / dj), -32, 31);
-                L[16 * j + ii] = (sbyte)(l + 32);
-            }
+            if (dj != 0) Requantize(x.Slice(16 * j, 16), L.Slice(16 * j, 16), dj);
         }
         var ql = y.Slice(QlOffset, 128);
         var qh = y.Slice(QhOffset, 64);
@@ -61,6 +61,39 @@ internal static class Q6_K
         }
     }
 
+    /// <summary>make_qx_quants(32, rmse_type 1) on the 16 sub-blocks, eight at a time (one per lane).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SearchSubBlocks(ReadOnlySpan<float> x, Span<sbyte> L, Span<float> scales)
+    {
+        Span<Vector256<float>> xt = stackalloc Vector256<float>[16];
+        Span<Vector256<float>> lt = stackalloc Vector256<float>[16];
+        Span<int> codes = stackalloc int[128];
+        for (var half = 0; half < 2; half++)
+        {
+            var b = x.Slice(128 * half, 128);
+            for (var i = 0; i < 16; i++)
+                xt[i] = Vector256.Create(b[i], b[16 + i], b[32 + i], b[48 + i], b[64 + i], b[80 + i], b[96 + i], b[112 + i]);
+            QxLanes.Search(xt, lt, 32).CopyTo(scales.Slice(8 * half, 8));
+            var l = L.Slice(128 * half, 128);
+            for (var i = 0; i < 16; i++) Vector256.ConvertToInt32(lt[i]).CopyTo(codes[(8 * i)..]);
+            for (var i = 0; i < 16; i++)
+                for (var j = 0; j < 8; j++) l[16 * j + i] = (sbyte)codes[8 * i + j];
+        }
+    }
+
+    /// <summary>Codes against the rounded scale: clamp(nearest_int(x / dj), −32, 31) + 32, 8 lanes at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Requantize(ReadOnlySpan<float> x, Span<sbyte> L, float dj)
+    {
+        var vdj = Vector256.Create(dj);
+        for (var i = 0; i < 16; i += 8)
+        {
+            var l = LaneMath.Clamp(LaneMath.NearestInt(Vector256.Create(x.Slice(i, 8)) / vdj), -32, 31) + Vector256.Create(32);
+            for (var k = 0; k < 8; k++) L[i + k] = (sbyte)l[k];
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void DequantizeBlock(ReadOnlySpan<byte> y, Span<float> x)
     {
         var d = KQuantMath.ReadFp16(y[DOffset..]);
