@@ -5,17 +5,18 @@ using FineTune.Models.Tiny;
 using FineTune.Training.Jobs;
 using FineTune.Training.Training;
 using StackExchange.Redis;
+using Trainer.Worker.DataParallel;
 
-namespace Trainer.Worker.DataParallel;
+namespace DataParallel.Bench;
 
 /// <summary>
 /// Per-step cost of the data-parallel gradient exchange (docs/benchmarks/training.md): the same deterministic job on a
 /// TinyModel preset, trained by one replica and then by two members (this process and a <see cref="RankRunner"/> child, one
 /// intra-op thread each) over the Redis given, reporting the step time, the time spent in <see cref="RedisGradientSync"/> and
 /// the payload size.
-/// Usage: <c>Trainer.Worker bench-sync --redis host:port[,password=…] [--preset tiny] [--steps 20] [--seq 256]</c>.
+/// Usage: <c>DataParallel.Bench --redis host:port[,password=…] [--preset tiny] [--steps 20] [--seq 256]</c>.
 /// </summary>
-public static class SyncBenchmark
+internal static class SyncBenchmark
 {
     public static async Task<int> RunAsync(string[] args)
     {
