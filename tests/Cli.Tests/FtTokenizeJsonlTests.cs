@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using FineTune.Models.Core.Tokenizers;
 
@@ -10,23 +9,7 @@ namespace Cli.Tests;
 /// </summary>
 public sealed class FtTokenizeJsonlTests
 {
-    private static async Task<(int Code, string Out, string Err)> FtAsync(string? stdin, params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
-        };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ft.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (stdin is not null) await process.StandardInput.WriteAsync(stdin);
-        process.StandardInput.Close();
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(cts.Token);
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private static Task<(int Code, string Out, string Err)> FtAsync(string? stdin, params string[] args) => FtProcess.RunAsync(args, stdin: stdin);
 
     private static readonly string[] Texts =
         ["Hello world", "你好，世界！", "<|im_start|>user\nHi<|im_end|>", "tabs\tand  spaces\n", "emoji 👍🏽 ok", "12345 and 3.14"];
