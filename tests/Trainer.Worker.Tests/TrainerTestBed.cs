@@ -61,6 +61,18 @@ public sealed class TrainerTestBed : IAsyncLifetime
         return replica;
     }
 
+    /// <summary>
+    /// Waits until the replicas named read invitations to data-parallel jobs (each is a consumer of ft:train:join). A K=2 job
+    /// submitted before a slow-starting replica (TorchSharp's load on a busy machine) reads them would recruit past its
+    /// timeout and run with one member; tests of K=2 behaviour wait for this first.
+    /// </summary>
+    public Task WaitUntilReadingInvitationsAsync(params string[] instanceIds) =>
+        Eventually.UntilAsync(async () => await Db.KeyExistsAsync(StreamNames.TrainJoin)
+                ? (await Db.StreamConsumerInfoAsync(StreamNames.TrainJoin, StreamNames.TrainJoinGroup)).Select(c => (string)c.Name!).ToList()
+                : [],
+            names => instanceIds.All(names.Contains), TimeSpan.FromMinutes(2), $"{string.Join(" and ", instanceIds)} reading invitations",
+            describe: ReplicasSaid);
+
     public async Task SubmitAsync(string jobId, string spec)
     {
         await Jobs.CreateAsync(jobId, spec);
