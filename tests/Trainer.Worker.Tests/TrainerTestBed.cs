@@ -62,15 +62,20 @@ public sealed class TrainerTestBed : IAsyncLifetime
     }
 
     /// <summary>
-    /// Waits until the replicas named read invitations to data-parallel jobs (each is a consumer of ft:train:join). A K=2 job
-    /// submitted before a slow-starting replica (TorchSharp's load on a busy machine) reads them would recruit past its
-    /// timeout and run with one member; tests of K=2 behaviour wait for this first.
+    /// Waits until the replicas named run (each has written its heartbeat, ft:replica:{id}). A K=2 job submitted before a
+    /// slow-starting replica (TorchSharp's load on a busy machine) is up recruits past its timeout and runs with one member;
+    /// tests of K=2 behaviour wait for this first. (The join group is created at 0-0, so an invitation written after this
+    /// reaches a running replica; XINFO CONSUMERS is no signal: a blocked XREADGROUP on an empty stream adds no consumer.)
     /// </summary>
-    public Task WaitUntilReadingInvitationsAsync(params string[] instanceIds) =>
-        Eventually.UntilAsync(async () => await Db.KeyExistsAsync(StreamNames.TrainJoin)
-                ? (await Db.StreamConsumerInfoAsync(StreamNames.TrainJoin, StreamNames.TrainJoinGroup)).Select(c => (string)c.Name!).ToList()
-                : [],
-            names => instanceIds.All(names.Contains), TimeSpan.FromMinutes(2), $"{string.Join(" and ", instanceIds)} reading invitations",
+    public Task WaitUntilRunningAsync(params string[] instanceIds) =>
+        Eventually.UntilAsync(async () =>
+            {
+                var running = new List<string>();
+                foreach (var id in instanceIds)
+                    if (await Db.KeyExistsAsync(StreamNames.Replica(id))) running.Add(id);
+                return running;
+            },
+            running => running.Count == instanceIds.Length, TimeSpan.FromMinutes(2), $"{string.Join(" and ", instanceIds)} running",
             describe: ReplicasSaid);
 
     public async Task SubmitAsync(string jobId, string spec)
