@@ -1,8 +1,7 @@
 using Trainer.Worker.DataParallel;
 using Trainer.Worker.Extensions;
 
-if (args is ["train-rank", ..]) return await RankRunner.RunAsync(args[1..]);   // one rank of a group as a process (tests, benchmark)
-if (args is ["bench-sync", ..]) return await SyncBenchmark.RunAsync(args[1..]);   // docs/benchmarks/training.md
+if (args is ["train-rank", ..]) return await RankRunner.RunAsync(args[1..]);   // one rank of a group as a process (tests, bench/DataParallel.Bench)
 
 var builder = WebApplication.CreateBuilder(args);
 

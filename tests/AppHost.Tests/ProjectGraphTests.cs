@@ -61,6 +61,35 @@ public sealed class ProjectGraphTests
         Assert.Equal(["FineTune.Messaging", "ServiceDefaults"], users);
     }
 
+    /// <summary>Suites that drive a flow across several services, named for the flow (docs/architecture.md, "Tests").</summary>
+    private static readonly string[] FlowSuites = ["Jobs", "MainJob", "AspireDashboard"];
+
+    /// <summary>Test projects with TorchSharp although the project they test has none, and why.</summary>
+    private static readonly Dictionary<string, string> TorchSharpInTests = new(StringComparer.Ordinal)
+    {
+        ["FineTune.Export"] = "the trainer's merge (AdapterMerger) and the product's tiny models prepare what the export converts",
+        ["Export.Worker"] = "the trainer's merge (AdapterMerger) and the product's tiny models prepare what the worker converts",
+        ["Studio"] = "a real Inference.Api (which generates with TorchSharp) answers the studio's chat",
+    };
+
+    [Fact]
+    public void EveryTestProjectIsNamedForTheProjectItTestsAndHasTorchSharpOnlyWhereThatProjectHas()
+    {
+        var tests = Directory.GetFiles(Path.Combine(Repo.Root, "tests"), "*.Tests.csproj", SearchOption.AllDirectories).Select(Read).ToList();
+        Assert.NotEmpty(tests);
+        foreach (var test in tests)
+        {
+            var subject = test.Name[..^".Tests".Length];
+            if (FlowSuites.Contains(subject)) continue;
+            Assert.True(Graph.Value.ContainsKey(subject), $"tests/{test.Name} is named for no project of ours ({subject})");
+            Assert.True(test.References.Contains(subject), $"tests/{test.Name} does not reference {subject}: {string.Join(", ", test.References)}");
+            var subjectHasTorch = Closure(subject).Append(subject).Any(p => Graph.Value[p].UsesTorchSharp);
+            var carriers = test.References.SelectMany(r => Closure(r).Append(r)).Distinct().Where(p => Graph.Value[p].UsesTorchSharp).ToList();
+            Assert.True(subjectHasTorch || carriers.Count == 0 || TorchSharpInTests.ContainsKey(subject),
+                $"tests/{test.Name} gets TorchSharp through {string.Join(", ", carriers)}, which {subject} does without");
+        }
+    }
+
     private static IEnumerable<string> Closure(string name)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);

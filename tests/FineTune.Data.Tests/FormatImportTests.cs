@@ -15,8 +15,8 @@ public sealed class FormatImportTests
 
     public static TheoryData<string, string> SameRecordsInEveryFormat => new()
     {
-        { "jsonl instruction (seed 001)", File.ReadAllText(Imports.Fixture("seed001_instruction.jsonl")) },
-        { "text 指令/回答 (seed 001)", File.ReadAllText(Imports.Fixture("seed001_zh_blocks.txt")) },
+        { "jsonl instruction (seed 001)", File.ReadAllText(FixtureFile.Path("seed001_instruction.jsonl")) },
+        { "text 指令/回答 (seed 001)", File.ReadAllText(FixtureFile.Path("seed001_zh_blocks.txt")) },
         { "json array input/output (seed 000)", $$"""[{"input": "{{Q1}}", "output": "{{A1}}"}, {"input": "{{Q2}}", "output": "{{A2}}"}]""" },
         { "jsonl alpaca with empty input", $$"""
             {"instruction": "{{Q1}}", "input": "", "output": "{{A1}}"}

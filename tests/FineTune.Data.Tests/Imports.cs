@@ -7,14 +7,12 @@ namespace FineTune.Data.Tests;
 /// <summary>Test helper: runs the streaming reader over text or a fixture file and collects records and issues.</summary>
 internal static class Imports
 {
-    public static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", name);
-
     public static Task<(List<Conversation> Records, List<DataIssue> Issues, string Format)> TextAsync(string text, DatasetFormat format = DatasetFormat.Auto, int maxRecordBytes = DatasetReader.DefaultMaxRecordBytes) =>
         StreamAsync(new MemoryStream(Encoding.UTF8.GetBytes(text)), format, maxRecordBytes);
 
     public static async Task<(List<Conversation> Records, List<DataIssue> Issues, string Format)> FileAsync(string fixture, DatasetFormat format = DatasetFormat.Auto)
     {
-        await using var stream = File.OpenRead(Fixture(fixture));
+        await using var stream = File.OpenRead(FixtureFile.Path(fixture));
         return await StreamAsync(stream, format, DatasetReader.DefaultMaxRecordBytes);
     }
 

@@ -2,6 +2,7 @@ using FineTune.Export.Gguf;
 using FineTune.Export.Ollama;
 using FineTune.Formats.Gguf;
 using FineTune.Formats.Safetensors;
+using FineTune.Models.Tiny;
 using FineTune.Training.Merge;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -10,7 +11,6 @@ namespace FineTune.Export.Tests;
 public sealed class ExportJobTests : IDisposable
 {
     private readonly TempDirectory _dir = new("exportjob");
-    private static readonly TinyHfModel.Spec Spec = new("qwen2", VocabRows: 672, Seed: 41, TinyTokenizer: true);
 
     /// <summary>What `ft export` passes: the CLI has TorchSharp and merges; the export worker passes none.</summary>
     private static readonly AdapterMerge Merge = (baseFolder, adapter, output) => AdapterMerger.Merge(baseFolder, adapter, output);
@@ -19,8 +19,10 @@ public sealed class ExportJobTests : IDisposable
 
     private (string Base, string Adapter) Inputs()
     {
-        var baseFolder = TinyHfModel.Write(_dir.File("base"), Spec);
-        var adapter = TinyPeftAdapter.Write(_dir.File("adapter-in"), Spec, r: 4, alpha: 8);
+        // The product's tiny model (nano: 64 wide, so the adapter's A is 4×64), as `ft init-tiny` writes it.
+        var baseFolder = _dir.File("base");
+        TinyModel.Write(baseFolder, seed: 41, TinyModelPreset.Nano, family: "qwen2");
+        var adapter = TinyPeftAdapter.Write(_dir.File("adapter-in"), baseFolder, r: 4, alpha: 8);
         return (baseFolder, adapter);
     }
 

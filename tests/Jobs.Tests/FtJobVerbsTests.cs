@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace Jobs.Tests;
@@ -7,19 +6,7 @@ namespace Jobs.Tests;
 [Collection(JobsCollection.Name)]
 public sealed class FtJobVerbsTests(JobsTestBed bed)
 {
-    private async Task<(int Code, string Out, string Err)> FtAsync(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ft.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["FT_ENDPOINT"] = bed.Http.BaseAddress!.ToString();
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(cts.Token);
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private Task<(int Code, string Out, string Err)> FtAsync(params string[] args) => FtProcess.RunAsync(args, bed.Http.BaseAddress);
 
     [Fact]
     public async Task SubmitWatchListAndDownloadArtifactsWithFt()

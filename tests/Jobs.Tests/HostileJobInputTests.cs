@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -66,22 +65,14 @@ public sealed class HostileJobInputTests(JobsTestBed bed)
         await File.WriteAllBytesAsync(data, InvalidUtf8OnLine2);
         var datasets = Datasets();
 
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "ft.dll"), "submit", data, "--model", "nano" }) psi.ArgumentList.Add(a);
-        psi.Environment["FT_ENDPOINT"] = bed.Http.BaseAddress!.ToString();
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(cts.Token);
-        var err = await stderr;
+        var (code, stdout, err) = await FtProcess.RunAsync(["submit", data, "--model", "nano"], bed.Http.BaseAddress);
 
-        Assert.Equal(1, process.ExitCode);
+        Assert.Equal(1, code);
         Assert.Contains("400", err);
         Assert.Contains("line 2", err);
         Assert.Contains("UTF-8", err);
         Assert.DoesNotContain("   at ", err);
-        Assert.Equal("", (await stdout).Trim());
+        Assert.Equal("", stdout.Trim());
         Assert.Equal(datasets, Datasets());
     }
 }

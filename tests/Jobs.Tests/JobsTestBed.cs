@@ -81,18 +81,9 @@ public sealed class JobsTestBed : IAsyncLifetime
     }
 
     /// <summary>Polls GET /api/jobs/{id} (bounded) until the status satisfies <paramref name="done"/>.</summary>
-    public async Task<JsonElement> WaitForStatusAsync(string id, Func<string, bool> done, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        JsonElement job = default;
-        while (DateTime.UtcNow < deadline)
-        {
-            job = await GetJobAsync(id);
-            if (done(job.GetProperty("status").GetString()!)) return job;
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"job {id} is still {job.GetProperty("status")} after {timeout}: {job}\ntrainer said:\n{Trainer.Output}\npreprocess said:\n{Preprocess.Output}");
-    }
+    public Task<JsonElement> WaitForStatusAsync(string id, Func<string, bool> done, TimeSpan timeout) =>
+        Eventually.UntilAsync(() => GetJobAsync(id), job => done(job.GetProperty("status").GetString()!), timeout, $"job {id}'s status",
+            TimeSpan.FromMilliseconds(100), () => $"trainer said:\n{Trainer.Output}\npreprocess said:\n{Preprocess.Output}");
 
     public static async Task<JsonElement> ReadJsonAsync(HttpResponseMessage response) =>
         JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;

@@ -176,18 +176,10 @@ public sealed partial class MainJobEndToEndTests(ITestOutputHelper output)
         return reader.ReadToEnd();
     }
 
-    private static async Task<JsonElement> WaitForFinalAsync(HttpClient http, string id, RealAppHost apphost)
-    {
-        try
-        {
-            return await Eventually.UntilAsync(() => http.GetFromJsonAsync<JsonElement>($"/api/jobs/{id}"),
-                job => job.GetProperty("status").GetString() is "done" or "failed" or "cancelled", JobBound, $"job {id} final", TimeSpan.FromMilliseconds(500));
-        }
-        catch (TimeoutException ex)
-        {
-            throw new TimeoutException($"{ex.Message}\n{apphost.Describe()}", ex);
-        }
-    }
+    private static Task<JsonElement> WaitForFinalAsync(HttpClient http, string id, RealAppHost apphost) =>
+        Eventually.UntilAsync(() => http.GetFromJsonAsync<JsonElement>($"/api/jobs/{id}"),
+            job => job.GetProperty("status").GetString() is "done" or "failed" or "cancelled", JobBound, $"job {id} final", TimeSpan.FromMilliseconds(500),
+            apphost.Describe);
 }
 
 /// <summary>One AppHost at a time: each starts redis, four services and two trainers on this machine.</summary>

@@ -57,18 +57,9 @@ public sealed class RealAppHost : IAsyncDisposable
     }
 
     /// <summary>Waits (bounded) until the console has a line matching <paramref name="pattern"/>; returns the match.</summary>
-    public async Task<Match> WaitForLineAsync(Regex pattern, TimeSpan bound)
-    {
-        try
-        {
-            return await Eventually.UntilAsync(() => Task.FromResult(pattern.Match(Stdout)), match => match.Success, bound,
-                $"a line /{pattern}/", TimeSpan.FromMilliseconds(200));
-        }
-        catch (TimeoutException ex)
-        {
-            throw new TimeoutException($"{ex.Message}\n{Describe()}", ex);
-        }
-    }
+    public Task<Match> WaitForLineAsync(Regex pattern, TimeSpan bound) =>
+        Eventually.UntilAsync(() => Task.FromResult(pattern.Match(Stdout)), match => match.Success, bound,
+            $"a line /{pattern}/", TimeSpan.FromMilliseconds(200), Describe);
 
     public async ValueTask DisposeAsync()
     {

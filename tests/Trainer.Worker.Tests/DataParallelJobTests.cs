@@ -17,6 +17,7 @@ public sealed class DataParallelJobTests : IAsyncLifetime
     {
         _bed.StartReplica("replica-a");
         _bed.StartReplica("replica-b");
+        await _bed.WaitUntilRunningAsync("replica-a", "replica-b");
         await _bed.SubmitAsync("pair", TrainerTestBed.Spec(maxSteps: 20, accumulation: 2, parallelism: 2));
 
         var job = await _bed.WaitForFinalAsync("pair");
@@ -36,6 +37,7 @@ public sealed class DataParallelJobTests : IAsyncLifetime
     public async Task MemberKilledMidJobGroupFallsBackToCheckpointAndCompletes()
     {
         var replicas = new[] { _bed.StartReplica("replica-a"), _bed.StartReplica("replica-b") };
+        await _bed.WaitUntilRunningAsync("replica-a", "replica-b");
         await _bed.SubmitAsync("fallback", TrainerTestBed.Spec(maxSteps: 200, accumulation: 2, parallelism: 2));
         await _bed.WaitForEventAsync("fallback", "checkpoint", TimeSpan.FromMinutes(2));
         var coordinator = (await _bed.Jobs.GetAsync("fallback"))!["replica"];
@@ -57,6 +59,7 @@ public sealed class DataParallelJobTests : IAsyncLifetime
     public async Task MemberKilledAndRestartedIsRecruitedAgainAndTheAdapterEqualsAnUninterruptedRun()
     {
         var replicas = new[] { _bed.StartReplica("replica-a"), _bed.StartReplica("replica-b") };
+        await _bed.WaitUntilRunningAsync("replica-a", "replica-b");
         var spec = TrainerTestBed.Spec(maxSteps: RejoinSteps, accumulation: 2, parallelism: 2);
         await _bed.SubmitAsync("whole", spec);
         var whole = await _bed.WaitForFinalAsync("whole", TimeSpan.FromMinutes(10));   // bounds only: slow on a loaded machine
@@ -90,6 +93,7 @@ public sealed class DataParallelJobTests : IAsyncLifetime
     {
         var patient = new Dictionary<string, string> { ["Trainer__RecruitTimeout"] = "00:02:00" };   // the new coordinator waits for replica-c
         var replicas = new[] { _bed.StartReplica("replica-a", environment: patient), _bed.StartReplica("replica-b", environment: patient) };
+        await _bed.WaitUntilRunningAsync("replica-a", "replica-b");
         await _bed.SubmitAsync("headless", TrainerTestBed.Spec(maxSteps: 200, accumulation: 2, parallelism: 2));
         await _bed.WaitForEventAsync("headless", "checkpoint", TimeSpan.FromMinutes(2));
         var coordinator = (await _bed.Jobs.GetAsync("headless"))!["replica"];
@@ -114,6 +118,7 @@ public sealed class DataParallelJobTests : IAsyncLifetime
     {
         _bed.StartReplica("replica-a");
         _bed.StartReplica("replica-b");
+        await _bed.WaitUntilRunningAsync("replica-a", "replica-b");
         await _bed.SubmitAsync("long", TrainerTestBed.Spec(maxSteps: 5000, accumulation: 2, parallelism: 2));
         await _bed.WaitForEventAsync("long", "checkpoint", TimeSpan.FromMinutes(2));
 

@@ -25,8 +25,8 @@ public sealed class ExportMergeTests : IAsyncLifetime
         await _bed.Jobs.SetFieldsAsync("exported", ("export", """{"ggufType":"q8_0"}"""));
         await _bed.Db.PublishAsync(StreamNames.TrainJobs, new TrainRequest("exported").ToFields());
 
-        await TrainerTestBed.WaitUntilAsync(async () => (await _bed.Db.StreamLengthAsync(StreamNames.ExportRequests)) > 0,
-            TimeSpan.FromMinutes(3), "the export request");
+        await Eventually.UntilAsync(async () => (await _bed.Db.StreamLengthAsync(StreamNames.ExportRequests)) > 0,
+            TimeSpan.FromMinutes(3), "the export request", describe: _bed.ReplicasSaid);
         var request = (await _bed.Db.StreamRangeAsync(StreamNames.ExportRequests)).Single();
         var merged = Path.Combine(_bed.DataRoot, "jobs", "exported", "artifacts", "merged");
         Assert.Equal(merged, (string)request["merged"]!);

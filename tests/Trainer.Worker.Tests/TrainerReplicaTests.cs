@@ -28,8 +28,8 @@ public sealed class TrainerReplicaTests : IAsyncLifetime
             Assert.Equal(Enumerable.Range(1, 6), await _bed.TrainStepsAsync(id));             // every step once, in order
         }
         // acknowledged right after the record says done (the ack follows the durable adapter)
-        await TrainerTestBed.WaitUntilAsync(async () => (await _bed.Db.StreamPendingAsync(StreamNames.TrainJobs, StreamNames.TrainGroup)).PendingMessageCount == 0,
-            TimeSpan.FromSeconds(10), "all four jobs acknowledged");
+        await Eventually.UntilAsync(async () => (await _bed.Db.StreamPendingAsync(StreamNames.TrainJobs, StreamNames.TrainGroup)).PendingMessageCount == 0,
+            TimeSpan.FromSeconds(10), "all four jobs acknowledged", describe: _bed.ReplicasSaid);
     }
 
     [Fact]
@@ -61,7 +61,7 @@ public sealed class TrainerReplicaTests : IAsyncLifetime
         for (var kill = 0; kill < 3; kill++)
         {
             var seen = await CheckpointsAsync("tough");
-            await TrainerTestBed.WaitUntilAsync(async () => await CheckpointsAsync("tough") > seen, TimeSpan.FromMinutes(2), "a checkpoint of this delivery");
+            await Eventually.UntilAsync(async () => await CheckpointsAsync("tough") > seen, TimeSpan.FromMinutes(2), "a checkpoint of this delivery", describe: _bed.ReplicasSaid);
             replica.KillHard();
             replica = _bed.StartReplica("replica-a");   // restarted: reads its own pending job again (one more delivery)
         }

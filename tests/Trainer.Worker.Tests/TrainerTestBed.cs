@@ -61,6 +61,23 @@ public sealed class TrainerTestBed : IAsyncLifetime
         return replica;
     }
 
+    /// <summary>
+    /// Waits until the replicas named run (each has written its heartbeat, ft:replica:{id}). A K=2 job submitted before a
+    /// slow-starting replica (TorchSharp's load on a busy machine) is up recruits past its timeout and runs with one member;
+    /// tests of K=2 behaviour wait for this first. (The join group is created at 0-0, so an invitation written after this
+    /// reaches a running replica; XINFO CONSUMERS is no signal: a blocked XREADGROUP on an empty stream adds no consumer.)
+    /// </summary>
+    public Task WaitUntilRunningAsync(params string[] instanceIds) =>
+        Eventually.UntilAsync(async () =>
+            {
+                var running = new List<string>();
+                foreach (var id in instanceIds)
+                    if (await Db.KeyExistsAsync(StreamNames.Replica(id))) running.Add(id);
+                return running;
+            },
+            running => running.Count == instanceIds.Length, TimeSpan.FromMinutes(2), $"{string.Join(" and ", instanceIds)} running",
+            describe: ReplicasSaid);
+
     public async Task SubmitAsync(string jobId, string spec)
     {
         await Jobs.CreateAsync(jobId, spec);
@@ -71,39 +88,20 @@ public sealed class TrainerTestBed : IAsyncLifetime
 
     public async Task<IReadOnlyDictionary<string, string>> WaitForStatusAsync(string jobId, Func<string?, bool> done, TimeSpan timeout)
     {
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
-        {
-            if (done(await StatusAsync(jobId))) return (await Jobs.GetAsync(jobId))!;
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"job {jobId} is still {await StatusAsync(jobId)} after {timeout}; replicas said:\n" + string.Join("\n---\n", _replicas.Select(r => r.InstanceId + ":\n" + Tail(r.Output))));
+        await Eventually.UntilAsync(() => StatusAsync(jobId), done, timeout, $"job {jobId}'s status", TimeSpan.FromMilliseconds(100), ReplicasSaid);
+        return (await Jobs.GetAsync(jobId))!;
     }
 
     public Task<IReadOnlyDictionary<string, string>> WaitForFinalAsync(string jobId, TimeSpan? timeout = null) =>
         WaitForStatusAsync(jobId, JobStatus.IsFinal, timeout ?? TimeSpan.FromMinutes(3));
 
-    public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"not reached within {timeout}: {what}");
-            await Task.Delay(50);
-        }
-    }
-
     /// <summary>Waits until the job's events stream holds an event of <paramref name="kind"/>.</summary>
-    public async Task WaitForEventAsync(string jobId, string kind, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
-        {
-            if ((await EventsAsync(jobId)).Any(e => e.Kind == kind)) return;
-            await Task.Delay(50);
-        }
-        throw new TimeoutException($"job {jobId} has no '{kind}' event after {timeout}");
-    }
+    public Task WaitForEventAsync(string jobId, string kind, TimeSpan timeout) =>
+        Eventually.UntilAsync(() => EventsAsync(jobId), events => events.Any(e => e.Kind == kind), timeout, $"a '{kind}' event of job {jobId}",
+            describe: ReplicasSaid);
+
+    /// <summary>The tail of every replica's console, for timeout messages.</summary>
+    public string ReplicasSaid() => "replicas said:\n" + string.Join("\n---\n", _replicas.Select(r => r.InstanceId + ":\n" + Tail(r.Output)));
 
     public async Task<IReadOnlyList<(string Kind, string Message)>> EventsAsync(string jobId) =>
         (await Db.StreamRangeAsync(StreamNames.JobEvents(jobId))).Select(e => ((string)e["kind"]!, (string)e["message"]!)).ToList();

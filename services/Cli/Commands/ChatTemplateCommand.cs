@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using FineTune.Models.Core;
 using FineTune.Models.Core.ChatTemplates;
 using FineTune.Models.Core.ChatTemplates.Jinja;
 
@@ -86,16 +87,7 @@ public static class ChatTemplateCommand
 
     private static List<ChatMessage> ReadMessages(string path)
     {
-        JsonElement root;
-        try
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllText(path));
-            root = doc.RootElement.Clone();
-        }
-        catch (JsonException e)
-        {
-            throw new FormatException($"{path}: invalid JSON at line {e.LineNumber + 1}: {e.Message}", e);
-        }
+        var root = JsonFile.Read(path);
         if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("messages", out var inner)) root = inner;
         if (root.ValueKind != JsonValueKind.Array)
             throw new FormatException($"{path}: expected an array of messages or an object with \"messages\".");

@@ -62,16 +62,7 @@ public sealed class ChatTemplate
         string? source = null, bos = null, eos = null, pad = null, unk = null;
         if (File.Exists(configPath))
         {
-            JsonElement config;
-            try
-            {
-                using var doc = JsonDocument.Parse(File.ReadAllText(configPath));
-                config = doc.RootElement.Clone();
-            }
-            catch (JsonException e)
-            {
-                throw new FormatException($"{configPath}: invalid JSON at line {e.LineNumber + 1}: {e.Message}", e);
-            }
+            var config = JsonFile.Read(configPath);
             source = ReadTemplate(config, configPath);
             bos = TokenContent(config, "bos_token");
             eos = TokenContent(config, "eos_token");

@@ -328,16 +328,8 @@ public sealed class HfTokenizer
 
     private static JsonElement Parse(byte[] bytes, string path)
     {
-        try
-        {
-            using var doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { AllowTrailingCommas = true });
-            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new FormatException($"{path}: expected a JSON object.");
-            return doc.RootElement.Clone();
-        }
-        catch (JsonException e)
-        {
-            throw new FormatException($"{path}: invalid JSON at line {e.LineNumber + 1}, byte {e.BytePositionInLine}: {e.Message}", e);
-        }
+        var root = JsonFile.Parse(bytes, path);
+        return root.ValueKind == JsonValueKind.Object ? root : throw new FormatException($"{path}: expected a JSON object.");
     }
 
     private static JsonElement ReadOptional(string path) => File.Exists(path) ? Parse(File.ReadAllBytes(path), path) : EmptyObject();

@@ -10,7 +10,7 @@ namespace Trainer.Worker.DataParallel;
 /// <summary>
 /// One rank of a data-parallel group outside the worker's job machinery, as its own process:
 /// <c>Trainer.Worker train-rank --job job.yaml --base DIR --redis CONN --group JOBID --generation N --members a,b --rank R</c>.
-/// The library-level test and the sync benchmark run rank 1 this way (two trainers in one process would share the GC and
+/// The library-level test and bench/DataParallel.Bench run rank 1 this way (two trainers in one process would share the GC and
 /// TorchSharp's finalizers; real members are separate processes too). Prints one line per step: step, loss, sync seconds.
 /// </summary>
 public static class RankRunner
