@@ -62,7 +62,8 @@ public class QuantizedLoadingTests
         Assert.Equal(2L * c.VocabSize * c.HiddenSize + norms, parameters.Sum(p => p.parameter.numel()));   // embed, lm_head, norms
         var projections = model.LinearModulePaths.Select(p => (QuantizedLinear)model.GetLinear(p)).ToList();
         var weights = projections.Sum(q => q.InFeatures * q.OutFeatures);
-        Assert.True(projections.Sum(q => q.StorageBytes) < weights * 1.1, "quantized storage is at most ~1 byte per weight");
+        // int8: 1 byte + a 4-byte scale per row of 32 (1.125); NF4: ~0.56. Full precision would be 4.
+        Assert.True(projections.Sum(q => q.StorageBytes) <= weights * 1.125, "quantized storage is at most 1.125 bytes per weight");
     }
 
     [Fact]
