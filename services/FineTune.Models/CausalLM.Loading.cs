@@ -1,5 +1,6 @@
 using FineTune.Formats.Safetensors;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 using FineTune.Models.Core;
 
@@ -40,6 +41,16 @@ public sealed partial class CausalLM
     public void LoadWeights(SafetensorsCheckpoint checkpoint)
     {
         var parameters = named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
+        CheckTensors(checkpoint, parameters);
+        CopyTensors(checkpoint, parameters);
+    }
+
+    /// <summary>
+    /// Throws unless <paramref name="checkpoint"/> holds exactly the tensors of <paramref name="parameters"/> (plus
+    /// ignorable ones and a tied lm_head), each of the parameter's shape. Reads headers only.
+    /// </summary>
+    private void CheckTensors(SafetensorsCheckpoint checkpoint, IReadOnlyDictionary<string, Parameter> parameters)
+    {
         var missing = parameters.Keys.Where(k => !checkpoint.Contains(k)).Order(StringComparer.Ordinal).ToList();
         if (missing.Count > 0)
             throw new InvalidDataException(
@@ -50,20 +61,34 @@ public sealed partial class CausalLM
         if (unexpected.Count > 0)
             throw new InvalidDataException(
                 $"{checkpoint.Source}: {unexpected.Count} tensor(s) that {Config.Architecture} with this config.json does not have: {Sample(unexpected)}");
-
-        using var noGrad = no_grad();
         foreach (var (name, parameter) in parameters)
         {
             var info = checkpoint.Get(name);
             if (!info.Shape.SequenceEqual(parameter.shape))
                 throw new InvalidDataException(
                     $"{checkpoint.FileOf(name).Path}: tensor '{name}' has shape [{string.Join(", ", info.Shape)}] but config.json implies [{string.Join(", ", parameter.shape)}]");
-            using var scope = NewDisposeScope();
-            var source = TensorIO.Read(checkpoint, name);
-            if (!source.is_floating_point())
-                throw new InvalidDataException($"{checkpoint.FileOf(name).Path}: tensor '{name}' is {info.DType}, expected a floating-point type");
-            parameter.copy_(source.to(parameter.dtype, parameter.device));
         }
+    }
+
+    /// <summary>Copies each of <paramref name="parameters"/> from the checkpoint, cast to the parameter's dtype and device.</summary>
+    private static void CopyTensors(SafetensorsCheckpoint checkpoint, IReadOnlyDictionary<string, Parameter> parameters)
+    {
+        using var noGrad = no_grad();
+        foreach (var (name, parameter) in parameters)
+        {
+            using var scope = NewDisposeScope();
+            parameter.copy_(ReadFloat(checkpoint, name).to(parameter.dtype, parameter.device));
+        }
+    }
+
+    /// <summary>One checkpoint tensor as stored (a CPU tensor of its own dtype); throws unless it is floating point.</summary>
+    private static Tensor ReadFloat(SafetensorsCheckpoint checkpoint, string name)
+    {
+        var source = TensorIO.Read(checkpoint, name);
+        if (source.is_floating_point()) return source;
+        var dtype = checkpoint.Get(name).DType;
+        source.Dispose();
+        throw new InvalidDataException($"{checkpoint.FileOf(name).Path}: tensor '{name}' is {dtype}, expected a floating-point type");
     }
 
     /// <summary>

@@ -19,12 +19,15 @@ public sealed partial class CausalLM : nn.Module
     private readonly double[] _inverseFrequencies;
     private readonly double[]? _localInverseFrequencies;
 
-    public CausalLM(ModelConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(config.Architecture)
+    /// <param name="projectionDevice">Where the attention and MLP Linears are built (default: <paramref name="device"/>);
+    /// the quantizing loader passes "meta" so they get shapes but no storage before it swaps them.</param>
+    public CausalLM(ModelConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32, Device? projectionDevice = null)
+        : base(config.Architecture)
     {
         Config = config;
         Device = device ?? CPU;
         DType = dtype;
-        model = new DecoderModel(config, Device, dtype);
+        model = new DecoderModel(config, Device, dtype, projectionDevice);
         if (!config.TieWordEmbeddings) lm_head = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false, Device, dtype);
         RegisterComponents();
         _inverseFrequencies = Rope.InverseFrequencies(config);

@@ -25,21 +25,23 @@ public sealed class CausalSelfAttention : nn.Module, ILinearHost
     private readonly int _headDim;
     private readonly double _queryScale;
 
-    public CausalSelfAttention(ModelConfig c, Device? device, ScalarType dtype) : base(nameof(CausalSelfAttention))
+    /// <param name="projectionDevice">Where the Linears are built (default: <paramref name="device"/>); q_norm and k_norm stay on <paramref name="device"/>.</param>
+    public CausalSelfAttention(ModelConfig c, Device? device, ScalarType dtype, Device? projectionDevice = null) : base(nameof(CausalSelfAttention))
     {
+        var linearDevice = projectionDevice ?? device;
         _nHead = c.NumAttentionHeads;
         _nKv = c.NumKeyValueHeads;
         _headDim = c.HeadDim;
         var qkvBias = c.QkvBias || c.AttentionBias;
         if (c.Fused)
-            qkv_proj = nn.Linear(c.HiddenSize, (_nHead + 2 * _nKv) * _headDim, qkvBias, device, dtype);
+            qkv_proj = nn.Linear(c.HiddenSize, (_nHead + 2 * _nKv) * _headDim, qkvBias, linearDevice, dtype);
         else
         {
-            q_proj = nn.Linear(c.HiddenSize, _nHead * _headDim, qkvBias, device, dtype);
-            k_proj = nn.Linear(c.HiddenSize, _nKv * _headDim, qkvBias, device, dtype);
-            v_proj = nn.Linear(c.HiddenSize, _nKv * _headDim, qkvBias, device, dtype);
+            q_proj = nn.Linear(c.HiddenSize, _nHead * _headDim, qkvBias, linearDevice, dtype);
+            k_proj = nn.Linear(c.HiddenSize, _nKv * _headDim, qkvBias, linearDevice, dtype);
+            v_proj = nn.Linear(c.HiddenSize, _nKv * _headDim, qkvBias, linearDevice, dtype);
         }
-        o_proj = nn.Linear(_nHead * _headDim, c.HiddenSize, c.AttentionBias, device, dtype);
+        o_proj = nn.Linear(_nHead * _headDim, c.HiddenSize, c.AttentionBias, linearDevice, dtype);
         if (c.QkNorm)
         {
             q_norm = new RMSNorm(_headDim, c.RmsNormEps, device, dtype, unitOffset: c.Gemma);

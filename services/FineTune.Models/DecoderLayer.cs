@@ -21,18 +21,18 @@ public sealed class DecoderLayer : nn.Module
     private readonly Mlp mlp;
 #pragma warning restore IDE1006
 
-    public DecoderLayer(ModelConfig c, Device? device, ScalarType dtype) : base(nameof(DecoderLayer))
+    public DecoderLayer(ModelConfig c, Device? device, ScalarType dtype, Device? projectionDevice = null) : base(nameof(DecoderLayer))
     {
         RMSNorm Norm() => new(c.HiddenSize, c.RmsNormEps, device, dtype, unitOffset: c.Gemma);
         input_layernorm = Norm();
-        self_attn = new CausalSelfAttention(c, device, dtype);
+        self_attn = new CausalSelfAttention(c, device, dtype, projectionDevice);
         post_attention_layernorm = Norm();
         if (c.Gemma)
         {
             pre_feedforward_layernorm = Norm();
             post_feedforward_layernorm = Norm();
         }
-        mlp = new Mlp(c, device, dtype);
+        mlp = new Mlp(c, device, dtype, projectionDevice);
         RegisterComponents();
     }
 

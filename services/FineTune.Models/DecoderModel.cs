@@ -16,10 +16,10 @@ public sealed class DecoderModel : nn.Module
     private readonly DecoderLayer[] _layers;
     private readonly double _embeddingScale;
 
-    public DecoderModel(ModelConfig c, Device? device, ScalarType dtype) : base(nameof(DecoderModel))
+    public DecoderModel(ModelConfig c, Device? device, ScalarType dtype, Device? projectionDevice = null) : base(nameof(DecoderModel))
     {
         embed_tokens = nn.Embedding(c.VocabSize, c.HiddenSize, device: device, dtype: dtype);
-        layers = nn.ModuleList([.. Enumerable.Range(0, c.NumHiddenLayers).Select(_ => new DecoderLayer(c, device, dtype))]);
+        layers = nn.ModuleList([.. Enumerable.Range(0, c.NumHiddenLayers).Select(_ => new DecoderLayer(c, device, dtype, projectionDevice))]);
         norm = new RMSNorm(c.HiddenSize, c.RmsNormEps, device, dtype, unitOffset: c.Gemma);
         _embeddingScale = c.Gemma ? Math.Sqrt(c.HiddenSize) : 1;
         RegisterComponents();

@@ -19,8 +19,10 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>, ILinearHost
     private readonly long _intermediate;
     private readonly bool _gelu;
 
-    public Mlp(ModelConfig c, Device? device, ScalarType dtype) : base(nameof(Mlp))
+    /// <param name="projectionDevice">Where the Linears are built (default: <paramref name="device"/>).</param>
+    public Mlp(ModelConfig c, Device? device, ScalarType dtype, Device? projectionDevice = null) : base(nameof(Mlp))
     {
+        device = projectionDevice ?? device;   // the block has no other parameters
         _intermediate = c.IntermediateSize;
         _gelu = c.HiddenAct == "gelu_pytorch_tanh";
         if (c.Fused)

@@ -27,7 +27,7 @@ public static class TrainingBenchmark
         string Preset, int Layers, int Hidden, int SeqLen, int BatchRows, int Threads, long FrozenMatmulParams, long LoraParams,
         double FlopsPerToken, double TokensPerSecond, double AchievedGflops, double PeakGflops, double Mfu, double SecondsPerStep,
         bool GradientCheckpointing, double RssBeforeStepMib, double PeakRssMib, double StepPeakMib,
-        double CpuSecondsPerStep, TrainingStepProfile.Phases? Profile = null);
+        double CpuSecondsPerStep, TrainingStepProfile.Phases? Profile = null, double LoadSeconds = double.NaN, double RssAfterLoadMib = double.NaN);
 
     /// <param name="gradientCheckpointing">Recompute decoder-layer activations in backward (training.gradient_checkpointing).</param>
     /// <remarks>
@@ -37,12 +37,14 @@ public static class TrainingBenchmark
     /// </remarks>
     /// <param name="modelFolder">A Hugging Face folder to benchmark instead of the preset (e.g. one `ft init --config` wrote).</param>
     /// <param name="quantization">The frozen base's storage (lora.quantization): none, NF4 or int8.</param>
+    /// <param name="dtype">The dtype the model is loaded in (F32 by default, as training on CPU loads it).</param>
     public static Result Run(string preset = "bench", int seqLen = 512, int batchRows = 2, int rank = 16, int warmupSteps = 2, int steps = 5,
-        int threads = 0, bool gradientCheckpointing = false, string? modelFolder = null, BaseQuantization? quantization = null)
+        int threads = 0, bool gradientCheckpointing = false, string? modelFolder = null, BaseQuantization? quantization = null,
+        ScalarType dtype = ScalarType.Float32)
     {
         if (threads > 0) torch.set_num_threads(threads);
         using var bench = BenchModel.Create(TinyModelPreset.Named(preset), modelFolder, seqLen, batchRows * (MemorySteps + warmupSteps + steps), rank,
-            quantization ?? BaseQuantization.None);
+            quantization ?? BaseQuantization.None, dtype);
         var (model, adapter, data) = (bench.Model, bench.Adapter, bench.Data);
         var c = model.Config;
         var peak = MatmulPeakGflops(batchRows * seqLen, c.HiddenSize, c.IntermediateSize);
@@ -84,7 +86,7 @@ public static class TrainingBenchmark
         return new Result(modelFolder is null ? preset : Path.GetFileName(Path.TrimEndingDirectorySeparator(modelFolder)), layers, c.HiddenSize, seqLen, batchRows, torch.get_num_threads(), frozen, lora, flopsPerToken,
             tokensPerSecond, achieved, peak, achieved / peak, perStep,
             gradientCheckpointing, rssBefore is { } before ? before / MiB : double.NaN, rssBefore is null ? double.NaN : peakRss / MiB,
-            rssBefore is { } b ? (peakRss - b) / MiB : double.NaN, cpuPerStep);
+            rssBefore is { } b ? (peakRss - b) / MiB : double.NaN, cpuPerStep, LoadSeconds: bench.LoadSeconds, RssAfterLoadMib: bench.RssAfterLoadMib);
     }
 
     private const double MiB = 1024.0 * 1024.0;
@@ -125,14 +127,18 @@ public static class TrainingBenchmark
 
         private readonly bool _ownsFolder;
 
-        private BenchModel(TinyModelPreset preset, string? modelFolder, int seqLen, int rowCount, int rank, BaseQuantization quantization)
+        private BenchModel(TinyModelPreset preset, string? modelFolder, int seqLen, int rowCount, int rank, BaseQuantization quantization,
+            ScalarType dtype)
         {
             _ownsFolder = modelFolder is null;
             if (modelFolder is null) TinyModel.Write(_folder, seed: 0, preset);
-            Model = CausalLM.Load(modelFolder ?? _folder, CPU, ScalarType.Float32);
+            var clock = Stopwatch.StartNew();
+            Model = CausalLM.Load(modelFolder ?? _folder, quantization, CPU, dtype);   // nf4/int8: quantized on load
             Trainable = new CausalLMTrainable(Model);
             torch.manual_seed(0);
             Adapter = LoraInjector.Inject(Trainable, new LoraOptions { Rank = rank, Alpha = 2 * rank, Quantization = quantization });
+            LoadSeconds = clock.Elapsed.TotalSeconds;
+            RssAfterLoadMib = File.Exists("/proc/self/status") ? ProcessMemory.ResidentBytes() / MiB : double.NaN;
             var random = new Random(1);
             var rows = Enumerable.Range(0, rowCount).Select(_ =>
             {
@@ -147,8 +153,14 @@ public static class TrainingBenchmark
         public LoraAdapter Adapter { get; }
         public SftDataset Data { get; }
 
-        public static BenchModel Create(TinyModelPreset preset, string? modelFolder, int seqLen, int rowCount, int rank, BaseQuantization quantization) =>
-            new(preset, modelFolder, seqLen, rowCount, rank, quantization);
+        /// <summary>Seconds to load the model and inject LoRA (quantizing included).</summary>
+        public double LoadSeconds { get; }
+
+        /// <summary>Resident memory right after loading and injection.</summary>
+        public double RssAfterLoadMib { get; }
+
+        public static BenchModel Create(TinyModelPreset preset, string? modelFolder, int seqLen, int rowCount, int rank, BaseQuantization quantization,
+            ScalarType dtype = ScalarType.Float32) => new(preset, modelFolder, seqLen, rowCount, rank, quantization, dtype);
 
         public void Dispose()
         {

@@ -104,7 +104,10 @@ public sealed unsafe class SafetensorsFile : IDisposable
     /// <summary>A copy of the tensor's raw little-endian bytes.</summary>
     public byte[] ReadBytes(string name) => GetSpan(name).ToArray();
 
-    /// <summary>Copies the tensor's raw bytes to unmanaged memory of exactly <paramref name="byteLength"/> bytes.</summary>
+    /// <summary>
+    /// Copies the tensor's raw bytes to unmanaged memory of exactly <paramref name="byteLength"/> bytes, then lets the
+    /// mapped pages go from the resident set (<see cref="MappedPages"/>): loaders read each tensor once.
+    /// </summary>
     public void CopyTo(string name, nint destination, long byteLength)
     {
         var t = Get(name);
@@ -112,6 +115,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
             throw new ArgumentException($"{Path}: tensor '{name}' is {t.ByteLength} bytes, destination is {byteLength}", nameof(byteLength));
         ThrowIfDisposed();
         Buffer.MemoryCopy(_base + _dataStart + t.DataOffset, (void*)destination, byteLength, byteLength);
+        MappedPages.Release(_base + _dataStart + t.DataOffset, byteLength);
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);

@@ -17,19 +17,30 @@ public sealed class QuantizedLinear : nn.Module<Tensor, Tensor>
     private readonly Int8RowWise? int8;
     private readonly Tensor? biasValue;
 
-    public QuantizedLinear(Linear linear, BaseQuantization quantization) : base(nameof(QuantizedLinear))
+    public QuantizedLinear(Linear linear, BaseQuantization quantization)
+        : this((linear ?? throw new ArgumentNullException(nameof(linear))).weight!, linear.bias, quantization)
     {
-        ArgumentNullException.ThrowIfNull(linear);
+    }
+
+    /// <summary>
+    /// Quantizes <paramref name="weight"/> (out, in) as it is, in its own dtype and on its own device: the loader
+    /// passes each checkpoint tensor here, already cast to the model's dtype, so no Linear is ever built for it.
+    /// The bias, when given, is copied.
+    /// </summary>
+    public QuantizedLinear(Tensor weight, Tensor? bias, BaseQuantization quantization) : base(nameof(QuantizedLinear))
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        ArgumentNullException.ThrowIfNull(quantization);
         if (!quantization.IsQuantized) throw new ArgumentException("quantization is none", nameof(quantization));
-        var weight = linear.weight!;
-        InFeatures = linear.in_features;
-        OutFeatures = linear.out_features;
+        if (weight.dim() != 2) throw new ArgumentException($"a Linear weight is 2-D (out, in), got {weight.dim()}-D", nameof(weight));
+        InFeatures = weight.shape[1];
+        OutFeatures = weight.shape[0];
         StoredDType = weight.dtype;
         ComputeDType = quantization.ComputeDType;
         Quantization = quantization;
         if (quantization.Kind == QuantizationKind.Nf4) nf4 = Nf4.Quantize(weight, quantization.BlockSize, quantization.DoubleQuant);
         else int8 = Int8RowWise.Quantize(weight);
-        biasValue = linear.bias?.detach().clone();
+        biasValue = bias?.detach().clone();
     }
 
     public long InFeatures { get; }
@@ -46,6 +57,12 @@ public sealed class QuantizedLinear : nn.Module<Tensor, Tensor>
     public Device Device => (nf4?.Packed ?? int8!.Values).device;
 
     public bool HasBias => biasValue is not null;
+
+    /// <summary>The NF4 storage (codes and block scales); null for an int8 base.</summary>
+    public Nf4Tensor? Nf4Weight => nf4;
+
+    /// <summary>The int8 storage (values and row scales); null for an NF4 base.</summary>
+    public Int8RowWise? Int8Weight => int8;
 
     /// <summary>Bytes of the quantized weight (codes and scales; bias excluded).</summary>
     public long StorageBytes => nf4?.StorageBytes ?? int8!.StorageBytes;

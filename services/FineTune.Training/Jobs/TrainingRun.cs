@@ -133,12 +133,13 @@ public sealed class TrainingRun : IDisposable
         var train = SftDataset.Build(data.Train, sft);
         var eval = data.Eval.Examples.Count == 0 ? null : SftDataset.Build(data.Eval, sft with { Packing = false, TrainOnInputs = false });
 
-        var model = CausalLM.Load(modelFolder, device, dtype);
+        var lora = job.Lora.ToOptions();
+        var model = CausalLM.Load(modelFolder, lora.Quantization, device, dtype);   // nf4/int8: quantized on load
         try
         {
             var trainable = new CausalLMTrainable(model);
             torch.manual_seed(t.Seed);
-            var adapter = LoraInjector.Inject(trainable, job.Lora.ToOptions());
+            var adapter = LoraInjector.Inject(trainable, lora);
             var (exactMatch, prompts) = ExactMatch(job, model, preprocessor.Encoder, data.EvalConversations);
             var trainer = new SftTrainer(adapter, train, eval, t.ToOptions(), PadIdOf(preprocessor.Encoder), device,
                 Path.Combine(output, CheckpointFolder), new PeftAdapterMetadata(job.Model),

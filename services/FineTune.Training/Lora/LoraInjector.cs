@@ -9,7 +9,8 @@ namespace FineTune.Training.Lora;
 /// <summary>
 /// Freezes a model, wraps the targeted Linears in <see cref="LoraLinear"/> and unfreezes <c>modules_to_save</c>. With a
 /// quantized base (QLoRA), every Linear of attention and MLP is quantized first, targeted or not, as bitsandbytes does
-/// when it loads a model in 4 or 8 bits; the LoRA weights stay in full precision.
+/// when it loads a model in 4 or 8 bits; the LoRA weights stay in full precision. A base loaded already quantized
+/// (<c>CausalLM.Load(folder, quantization)</c>) keeps its <see cref="QuantizedLinear"/>s: they are wrapped as they are.
 /// </summary>
 public static class LoraInjector
 {
@@ -29,9 +30,9 @@ public static class LoraInjector
         var layers = new Dictionary<string, LoraLinear>(StringComparer.Ordinal);
         foreach (var path in targets)
         {
-            model.ReplaceLinear(path, linear =>
+            model.ReplaceModule(path, module =>
             {
-                var lora = Wrap(linear, options);
+                var lora = Wrap(path, module, options);
                 layers[path] = lora;
                 return lora;
             });
@@ -39,7 +40,7 @@ public static class LoraInjector
         if (options.Quantization.IsQuantized)
         {
             foreach (var path in model.LinearModulePaths.Where(p => !layers.ContainsKey(p)))
-                model.ReplaceLinear(path, linear => Quantize(linear, options.Quantization));
+                model.ReplaceModule(path, module => module is Linear linear ? Quantize(linear, options.Quantization) : Quantized(path, module, options));
         }
 
         var saved = ResolveModulesToSave(model.Module, options.ModulesToSave);
@@ -64,9 +65,28 @@ public static class LoraInjector
         };
     }
 
-    private static LoraLinear Wrap(Linear linear, LoraOptions options) => options.Quantization.IsQuantized
-        ? new LoraLinear(Quantize(linear, options.Quantization), options.Rank, options.Scaling, options.Dropout)
-        : new LoraLinear(linear, options.Rank, options.Scaling, options.Dropout);
+    private static LoraLinear Wrap(string path, nn.Module<Tensor, Tensor> module, LoraOptions options) => module switch
+    {
+        Linear linear when options.Quantization.IsQuantized =>
+            new LoraLinear(Quantize(linear, options.Quantization), options.Rank, options.Scaling, options.Dropout),
+        Linear linear => new LoraLinear(linear, options.Rank, options.Scaling, options.Dropout),
+        _ => new LoraLinear(Quantized(path, module, options), options.Rank, options.Scaling, options.Dropout),
+    };
+
+    /// <summary>
+    /// A projection the loader quantized already, checked against <paramref name="options"/>: the adapter records the
+    /// base's quantization (base_quantization.json), and a merge rebuilds the base from it, so the two must agree.
+    /// </summary>
+    private static QuantizedLinear Quantized(string path, nn.Module<Tensor, Tensor> module, LoraOptions options)
+    {
+        if (module is not QuantizedLinear quantized)
+            throw new InvalidOperationException($"'{path}' is a {module.GetType().Name}, not a Linear (LoRA injected twice?)");
+        if (quantized.Quantization != options.Quantization)
+            throw new InvalidOperationException(
+                $"'{path}' was loaded quantized as {quantized.Quantization.Name} ({quantized.Quantization}) but lora.quantization is " +
+                $"{options.Quantization.Name} ({options.Quantization}): load the base with the adapter's quantization");
+        return quantized;
+    }
 
     /// <summary>The quantized copy of <paramref name="linear"/>; the full-precision weight is released at once.</summary>
     private static QuantizedLinear Quantize(Linear linear, BaseQuantization quantization)

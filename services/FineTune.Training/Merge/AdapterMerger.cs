@@ -31,7 +31,8 @@ public static class AdapterMerger
             throw new IOException($"{outputFolder}: output folder exists and is not empty");
 
         var storedDtype = StoredDtype(baseFolder);
-        using var model = CausalLM.Load(baseFolder, CPU, ScalarType.Float32);
+        // A quantized base is rebuilt as training saw it, quantized on load; MergeInto dequantizes it once.
+        using var model = CausalLM.Load(baseFolder, BaseQuantizationFile.Read(adapterFolder), CPU, ScalarType.Float32);
         var adapter = PeftAdapterFiles.Load(new CausalLMTrainable(model), adapterFolder);
         MergeInto(model, adapter);
 

@@ -17,6 +17,8 @@ public sealed class CausalLMTrainable(CausalLM model) : ITrainableCausalLM
 
     public void ReplaceLinear(string path, Func<Linear, nn.Module<Tensor, Tensor>> replace) => Model.ReplaceLinear(path, replace);
 
+    public void ReplaceModule(string path, Func<nn.Module<Tensor, Tensor>, nn.Module<Tensor, Tensor>> replace) => Model.ReplaceModule(path, replace);
+
     public Tensor ForwardHidden(Tensor inputIds, Tensor? positionIds, Tensor? segmentIds) =>
         Model.ForwardHidden(inputIds, positionIds, segmentIds);
 

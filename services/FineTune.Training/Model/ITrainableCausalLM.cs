@@ -19,6 +19,14 @@ public interface ITrainableCausalLM
     void ReplaceLinear(string path, Func<Linear, nn.Module<Tensor, Tensor>> replace);
 
     /// <summary>
+    /// Replaces the projection at <paramref name="path"/>, whatever it is now (a Linear, or a QuantizedLinear a
+    /// quantizing loader put there), with what <paramref name="replace"/> builds from it. Models whose projections are
+    /// always Linears need not implement it.
+    /// </summary>
+    void ReplaceModule(string path, Func<nn.Module<Tensor, Tensor>, nn.Module<Tensor, Tensor>> replace) =>
+        ReplaceLinear(path, linear => replace(linear));
+
+    /// <summary>
     /// Final hidden states (B, T, H). <paramref name="segmentIds"/> (B, T): a token attends only to earlier tokens
     /// of the same segment; 0 marks padding. <paramref name="positionIds"/> (B, T) restart at 0 in each segment.
     /// </summary>
