@@ -33,6 +33,7 @@ public static class TrainCommand
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            OpenMpWaitPolicy.PreferActive();   // before the first TorchSharp call loads libtorch and its OpenMP runtime
             TrainingJob job;
             if (parse.GetValue(demo))
             {
