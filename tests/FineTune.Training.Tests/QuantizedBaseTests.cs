@@ -32,14 +32,7 @@ public class QuantizedBaseTests
         Assert.All(model.LinearModulePaths, p => Assert.IsType<QuantizedLinear>(((LoraLinear)model.GetLinear(p)).BaseLayer));
         Assert.All(model.parameters().Where(p => p.requires_grad), p => Assert.Contains(p, adapter.Layers.Values.SelectMany(l => new[] { l.LoraA, l.LoraB })));
 
-        var data = SftDataset.Build(TestData.Random(8, 64, seed: 12), new SftDataOptions { MaxSeqLen = 64 });
-        var options = new TrainingOptions
-        {
-            MicroBatchSize = 4, GradientAccumulationSteps = 2, MaxSteps = 60, LearningRate = 1e-2, WarmupSteps = 5,
-            LrScheduler = LrScheduleKind.Constant, Seed = 1,
-        };
-        var steps = new List<StepRecord>();
-        await foreach (var e in new SftTrainer(adapter, data, null, options, padId: 0, CPU).RunAsync()) if (e is StepRecord s) steps.Add(s);
+        var steps = await ShortRun.TrainAsync(adapter);
 
         Assert.True(steps[^1].Loss < steps[0].Loss * 0.5, $"{kind}: loss {steps[0].Loss:F3} → {steps[^1].Loss:F3}");
     }

@@ -37,14 +37,7 @@ public class QuantizedOnLoadTrainingTests
             Assert.Same(loaded[path], now is LoraLinear lora ? lora.BaseLayer : now);   // not quantized a second time
         }
         Assert.Equal(6, adapter.Layers.Count);
-        var data = SftDataset.Build(TestData.Random(8, 64, seed: 12), new SftDataOptions { MaxSeqLen = 64 });
-        var options = new TrainingOptions
-        {
-            MicroBatchSize = 4, GradientAccumulationSteps = 2, MaxSteps = 60, LearningRate = 1e-2, WarmupSteps = 5,
-            LrScheduler = LrScheduleKind.Constant, Seed = 1,
-        };
-        var steps = new List<StepRecord>();
-        await foreach (var e in new SftTrainer(adapter, data, null, options, padId: 0, CPU).RunAsync()) if (e is StepRecord s) steps.Add(s);
+        var steps = await ShortRun.TrainAsync(adapter);
         Assert.True(steps[^1].Loss < steps[0].Loss * 0.5, $"{kind}: loss {steps[0].Loss:F3} → {steps[^1].Loss:F3}");
     }
 
