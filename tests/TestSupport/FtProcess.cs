@@ -10,9 +10,7 @@ public static class FtProcess
 {
     /// <param name="endpoint">FT_ENDPOINT, the front door the job verbs talk to.</param>
     /// <param name="stdin">Written to its standard input, which is then closed (closed at once when null).</param>
-    /// <param name="environment">Variables to set in its environment; a null value removes the variable.</param>
-    public static async Task<(int Code, string Out, string Err)> RunAsync(IEnumerable<string> args, Uri? endpoint = null, string? stdin = null,
-        IReadOnlyDictionary<string, string?>? environment = null)
+    public static async Task<(int Code, string Out, string Err)> RunAsync(IEnumerable<string> args, Uri? endpoint = null, string? stdin = null)
     {
         var start = new ProcessStartInfo(CapturedProcess.DotnetHost)
         {
@@ -21,9 +19,6 @@ public static class FtProcess
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ft.dll"));
         foreach (var a in args) start.ArgumentList.Add(a);
         if (endpoint is not null) start.Environment["FT_ENDPOINT"] = endpoint.ToString();
-        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
-            if (value is null) start.Environment.Remove(name);
-            else start.Environment[name] = value;
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start ft");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

@@ -27,8 +27,7 @@ public static class TrainingBenchmark
         string Preset, int Layers, int Hidden, int SeqLen, int BatchRows, int Threads, long FrozenMatmulParams, long LoraParams,
         double FlopsPerToken, double TokensPerSecond, double AchievedGflops, double PeakGflops, double Mfu, double SecondsPerStep,
         bool GradientCheckpointing, double RssBeforeStepMib, double PeakRssMib, double StepPeakMib,
-        double CpuSecondsPerStep, TrainingStepProfile.Phases? Profile = null, double LoadSeconds = double.NaN, double RssAfterLoadMib = double.NaN,
-        string? OmpWaitPolicy = null);
+        double CpuSecondsPerStep, TrainingStepProfile.Phases? Profile = null, double LoadSeconds = double.NaN, double RssAfterLoadMib = double.NaN);
 
     /// <param name="gradientCheckpointing">Recompute decoder-layer activations in backward (training.gradient_checkpointing).</param>
     /// <remarks>

@@ -34,13 +34,12 @@ public static class BenchTrainCommand
         };
         command.SetAction(parse =>
         {
-            OpenMpWaitPolicy.PreferActive();   // before the first TorchSharp call loads libtorch and its OpenMP runtime
             var kind = BaseQuantization.ParseKind(parse.GetValue(quantization))
                 ?? throw new ArgumentException($"--quantization must be none, nf4 or int8 (got {parse.GetValue(quantization)})");
             var r = TrainingBenchmark.Run(parse.GetValue(preset)!, parse.GetValue(seq), parse.GetValue(batch), parse.GetValue(rank),
                 warmupSteps: parse.GetValue(warmup), steps: parse.GetValue(steps), threads: parse.GetValue(threads),
                 gradientCheckpointing: parse.GetValue(checkpointing), modelFolder: parse.GetValue(model), quantization: new BaseQuantization { Kind = kind },
-                dtype: ParseDType(parse.GetValue(dtype)!)) with { OmpWaitPolicy = OpenMpWaitPolicy.Current };
+                dtype: ParseDType(parse.GetValue(dtype)!));
             if (parse.GetValue(profile))
                 r = r with
                 {

@@ -33,7 +33,6 @@ public static class TrainCommand
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            OpenMpWaitPolicy.PreferActive();   // before the first TorchSharp call loads libtorch and its OpenMP runtime
             TrainingJob job;
             if (parse.GetValue(demo))
             {
