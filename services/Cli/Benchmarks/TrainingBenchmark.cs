@@ -27,7 +27,7 @@ public static class TrainingBenchmark
         string Preset, int Layers, int Hidden, int SeqLen, int BatchRows, int Threads, long FrozenMatmulParams, long LoraParams,
         double FlopsPerToken, double TokensPerSecond, double AchievedGflops, double PeakGflops, double Mfu, double SecondsPerStep,
         bool GradientCheckpointing, double RssBeforeStepMib, double PeakRssMib, double StepPeakMib,
-        double CpuSecondsPerStep, TrainingStepProfile.Phases? Profile = null, double LoadSeconds = double.NaN, double RssAfterLoadMib = double.NaN);
+        double CpuSecondsPerStep, TrainingStepProfile.Phases? Profile = null, double LoadSeconds = double.NaN, double RssAfterLoadMib = double.NaN, int RowThreads = 1);
 
     /// <param name="gradientCheckpointing">Recompute decoder-layer activations in backward (training.gradient_checkpointing).</param>
     /// <remarks>
@@ -38,9 +38,10 @@ public static class TrainingBenchmark
     /// <param name="modelFolder">A Hugging Face folder to benchmark instead of the preset (e.g. one `ft init --config` wrote).</param>
     /// <param name="quantization">The frozen base's storage (lora.quantization): none, NF4 or int8.</param>
     /// <param name="dtype">The dtype the model is loaded in (F32 by default, as training on CPU loads it).</param>
+    /// <param name="rowThreads">TrainingOptions.RowThreads: 0 = auto (rows split over the intra-op threads where that applies), 1 = one batch.</param>
     public static Result Run(string preset = "bench", int seqLen = 512, int batchRows = 2, int rank = 16, int warmupSteps = 2, int steps = 5,
         int threads = 0, bool gradientCheckpointing = false, string? modelFolder = null, BaseQuantization? quantization = null,
-        ScalarType dtype = ScalarType.Float32)
+        ScalarType dtype = ScalarType.Float32, int rowThreads = 0)
     {
         if (threads > 0) torch.set_num_threads(threads);
         using var bench = BenchModel.Create(TinyModelPreset.Named(preset), modelFolder, seqLen, batchRows * (MemorySteps + warmupSteps + steps), rank,
@@ -56,14 +57,15 @@ public static class TrainingBenchmark
         var options = new TrainingOptions
         {
             MicroBatchSize = batchRows, GradientAccumulationSteps = 1, MaxSteps = MemorySteps + warmupSteps + steps, LearningRate = 1e-4,
-            WarmupSteps = 0, LoggingSteps = 1, Seed = 0, GradientCheckpointing = gradientCheckpointing,
+            WarmupSteps = 0, LoggingSteps = 1, Seed = 0, GradientCheckpointing = gradientCheckpointing, RowThreads = rowThreads,
         };
+        var effectiveRowThreads = RowParallelBackward.ThreadsFor(options, adapter.Options.Dropout, CPU, worldSize: 1);
         var trainer = new SftTrainer(adapter, data, null, options, padId: 0, CPU);
         var times = new List<double>();
         long? rssBefore = null;
         long peakRss = 0;
         var measureMemory = ProcessMemory.SeparateLargeAllocations();
-        var cpuStart = 0.0;
+        var (cpuMark, cpuTimed) = (0.0, 0.0);
         var clock = Stopwatch.StartNew();
         foreach (var e in trainer.RunAsync().ToBlockingEnumerable())
         {
@@ -75,10 +77,14 @@ public static class TrainingBenchmark
                 if (measureMemory) ProcessMemory.RestoreLargeAllocations();
             }
             if (s.Step > MemorySteps) times.Add(clock.Elapsed.TotalSeconds);
-            if (s.Step == MemorySteps + warmupSteps) cpuStart = ProcessCpuClock.Seconds();
+            if (s.Step > MemorySteps + warmupSteps) cpuTimed += ProcessCpuClock.Seconds() - cpuMark;
+            // The peak is measured again between the timed steps (outside their clocks) and the best is kept: on a
+            // shared machine a single measurement can fall low, which would inflate MFU.
+            if (s.Step >= MemorySteps + warmupSteps) peak = Math.Max(peak, MatmulPeakGflops(batchRows * seqLen, c.HiddenSize, c.IntermediateSize));
+            cpuMark = ProcessCpuClock.Seconds();
             clock.Restart();
         }
-        var cpuPerStep = (ProcessCpuClock.Seconds() - cpuStart) / steps;
+        var cpuPerStep = cpuTimed / steps;
         var measured = times.Skip(warmupSteps).ToList();
         var perStep = measured.Average();
         var tokensPerSecond = batchRows * seqLen / perStep;
@@ -86,7 +92,8 @@ public static class TrainingBenchmark
         return new Result(modelFolder is null ? preset : Path.GetFileName(Path.TrimEndingDirectorySeparator(modelFolder)), layers, c.HiddenSize, seqLen, batchRows, torch.get_num_threads(), frozen, lora, flopsPerToken,
             tokensPerSecond, achieved, peak, achieved / peak, perStep,
             gradientCheckpointing, rssBefore is { } before ? before / MiB : double.NaN, rssBefore is null ? double.NaN : peakRss / MiB,
-            rssBefore is { } b ? (peakRss - b) / MiB : double.NaN, cpuPerStep, LoadSeconds: bench.LoadSeconds, RssAfterLoadMib: bench.RssAfterLoadMib);
+            rssBefore is { } b ? (peakRss - b) / MiB : double.NaN, cpuPerStep, LoadSeconds: bench.LoadSeconds, RssAfterLoadMib: bench.RssAfterLoadMib,
+            RowThreads: effectiveRowThreads);
     }
 
     private const double MiB = 1024.0 * 1024.0;

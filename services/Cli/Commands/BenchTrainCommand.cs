@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace FineTune.Cli.Commands;
 
 /// <summary>
-/// <c>ft bench-train [--preset bench] [--seq 512] [--batch 2] [--rank 16] [--steps 5] [--warmup 2] [--threads 0] [--gradient-checkpointing] [--profile] [--model DIR] [--quantization none|nf4|int8] [--dtype f32|bf16] [--json]</c>:
+/// <c>ft bench-train [--preset bench] [--seq 512] [--batch 2] [--rank 16] [--steps 5] [--warmup 2] [--threads 0] [--row-threads 0] [--gradient-checkpointing] [--profile] [--model DIR] [--quantization none|nf4|int8] [--dtype f32|bf16] [--json]</c>:
 /// LoRA training tokens/s and MFU against the same run's measured matmul peak (formula in docs/benchmarks/training.md),
 /// and one step's transient resident memory (peak RSS during an extra step minus RSS before it). --profile adds the
 /// seconds per step of each phase (data, forward, loss, backward, optimizer), measured in a second pass.
@@ -22,6 +22,7 @@ public static class BenchTrainCommand
         var steps = new Option<int>("--steps") { Description = "Measured steps (after the warm-up steps)", DefaultValueFactory = _ => 5 };
         var warmup = new Option<int>("--warmup") { Description = "Untimed warm-up steps before the measured ones (after the memory step)", DefaultValueFactory = _ => 2 };
         var threads = new Option<int>("--threads") { Description = "Torch threads (0 = libtorch default)", DefaultValueFactory = _ => 0 };
+        var rowThreads = new Option<int>("--row-threads") { Description = "Split each batch's rows over this many single-threaded shards (0 = auto, 1 = off: one batch over the intra-op threads)", DefaultValueFactory = _ => 0 };
         var checkpointing = new Option<bool>("--gradient-checkpointing") { Description = "Recompute decoder-layer activations in backward (training.gradient_checkpointing)" };
         var profile = new Option<bool>("--profile") { Description = "Also time each phase of a step (data, forward, loss, backward, optimizer)" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object" };
@@ -30,7 +31,7 @@ public static class BenchTrainCommand
         var dtype = new Option<string>("--dtype") { Description = "The dtype the model is loaded in: f32 (training's default on CPU) or bf16", DefaultValueFactory = _ => "f32" };
         var command = new Command("bench-train", "Measure LoRA training throughput, MFU and memory")
         {
-            preset, seq, batch, rank, steps, warmup, threads, checkpointing, profile, json, model, quantization, dtype,
+            preset, seq, batch, rank, steps, warmup, threads, rowThreads, checkpointing, profile, json, model, quantization, dtype,
         };
         command.SetAction(parse =>
         {
@@ -39,7 +40,7 @@ public static class BenchTrainCommand
             var r = TrainingBenchmark.Run(parse.GetValue(preset)!, parse.GetValue(seq), parse.GetValue(batch), parse.GetValue(rank),
                 warmupSteps: parse.GetValue(warmup), steps: parse.GetValue(steps), threads: parse.GetValue(threads),
                 gradientCheckpointing: parse.GetValue(checkpointing), modelFolder: parse.GetValue(model), quantization: new BaseQuantization { Kind = kind },
-                dtype: ParseDType(parse.GetValue(dtype)!));
+                dtype: ParseDType(parse.GetValue(dtype)!), rowThreads: parse.GetValue(rowThreads));
             if (parse.GetValue(profile))
                 r = r with
                 {
@@ -50,7 +51,8 @@ public static class BenchTrainCommand
             else
             {
                 Console.WriteLine($"load + LoRA injection {r.LoadSeconds:F1} s, RSS after it {r.RssAfterLoadMib:N0} MiB");
-                Console.WriteLine($"{r.Preset} ({r.Layers}×{r.Hidden}), seq {r.SeqLen}, batch {r.BatchRows}, {r.Threads} threads: " +
+                Console.WriteLine($"{r.Preset} ({r.Layers}×{r.Hidden}), seq {r.SeqLen}, batch {r.BatchRows}, {r.Threads} threads" +
+                    $"{(r.RowThreads > 1 ? $", rows on {r.RowThreads} threads of 1" : ", rows as one batch")}: " +
                     $"{r.TokensPerSecond:N0} tok/s, {r.SecondsPerStep:F2} s/step ({r.CpuSecondsPerStep:F2} CPU s/step), {r.FlopsPerToken / 1e6:F1} MFLOP/token, " +
                     $"{r.AchievedGflops:F1} GFLOP/s of {r.PeakGflops:F1} matmul peak = MFU {r.Mfu:P1}; " +
                     $"gradient checkpointing {(r.GradientCheckpointing ? "on" : "off")}: RSS {r.RssBeforeStepMib:N0} MiB before a step, " +

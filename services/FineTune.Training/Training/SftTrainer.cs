@@ -192,6 +192,9 @@ public sealed class SftTrainer
         long tokens = 0;
         double lossSum = 0;
         _optimizer.ZeroGrad();
+        var rowThreads = RowParallelBackward.ThreadsFor(_options, _adapter.Options.Dropout, _device, GradientSync.WorldSize);
+        if (rowThreads > 1)
+            return RowParallelBackward.Accumulate(_adapter.Model, micro, rowThreads, labelTokens, _padId, _device, _adapter.TrainableParameters.ToList());
         for (var i = GradientSync.Rank; i < micro.Count; i += GradientSync.WorldSize)
         {
             using var scope = NewDisposeScope();

@@ -63,6 +63,13 @@ public sealed record TrainingOptions
     public int Threads { get; init; }
 
     /// <summary>
+    /// On CPU, split each micro-batch's rows over this many threads of one intra-op thread each (0 = as many as torch's
+    /// intra-op threads; 1 = off). Applies only without LoRA dropout and gradient checkpointing, in one process, with
+    /// micro-batches of 2 rows or more (<see cref="RowParallelBackward"/>); elsewhere the batch runs as one.
+    /// </summary>
+    public int RowThreads { get; init; }
+
+    /// <summary>
     /// Recompute each decoder layer's activations in the backward pass instead of keeping them (gradient_checkpointing):
     /// less memory, about one more forward pass of compute. The result is the same as without it.
     /// </summary>
