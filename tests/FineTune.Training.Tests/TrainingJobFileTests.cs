@@ -90,6 +90,15 @@ public class TrainingJobFileTests
         Assert.Equal(1, TrainingJobFile.Parse(Seed003, "seed003.yaml").Training.Parallelism);
 
     [Fact]
+    public void RowThreadsReachTheTrainerAndMustNotBeNegative()
+    {
+        Assert.Equal(2, TrainingJobFile.Parse("model: m\ntraining:\n  row_threads: 2\n", "rows.yaml").Training.ToOptions().RowThreads);
+        Assert.Equal(0, TrainingJobFile.Parse(Seed003, "seed003.yaml").Training.ToOptions().RowThreads);
+        var e = Assert.Throws<TrainingJobException>(() => TrainingJobFile.Parse("model: m\ntraining:\n  row_threads: -1\n", "rows.yaml"));
+        Assert.Contains("training.row_threads must be >= 0 (got -1)", e.Message);
+    }
+
+    [Fact]
     public void UnknownFieldsAreReportedWithFileAndLine()
     {
         var e = Assert.Throws<TrainingJobException>(() => TrainingJobFile.Parse("model: m\ntraining:\n  learning_rat: 1e-4\n", "typo.yaml"));

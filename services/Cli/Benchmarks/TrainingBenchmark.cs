@@ -59,7 +59,7 @@ public static class TrainingBenchmark
             MicroBatchSize = batchRows, GradientAccumulationSteps = 1, MaxSteps = MemorySteps + warmupSteps + steps, LearningRate = 1e-4,
             WarmupSteps = 0, LoggingSteps = 1, Seed = 0, GradientCheckpointing = gradientCheckpointing, RowThreads = rowThreads,
         };
-        var effectiveRowThreads = RowParallelBackward.ThreadsFor(options, adapter.Options.Dropout, CPU, worldSize: 1);
+        var effectiveRowThreads = RowParallelBackward.ThreadsFor(options, CPU, worldSize: 1);
         var trainer = new SftTrainer(adapter, data, null, options, padId: 0, CPU);
         var times = new List<double>();
         long? rssBefore = null;

@@ -95,6 +95,9 @@ public sealed class TrainingJob
         public int SaveTotalLimit { get; set; } = 2;
         public bool Deterministic { get; set; }
         public int Threads { get; set; }
+        /// <summary>On CPU, split each micro-batch's rows over this many threads of one intra-op thread each (0 = as many as
+        /// `threads`; 1 = off). Not with gradient checkpointing or data-parallel replicas (docs/training.md, "Threads").</summary>
+        public int RowThreads { get; set; }
         /// <summary>Recompute decoder-layer activations in backward instead of keeping them (less memory, ~1 more forward).</summary>
         public bool GradientCheckpointing { get; set; }
         /// <summary>cpu or cuda[:n]. On CUDA the frozen base is BF16; LoRA weights, optimizer state and loss stay FP32.</summary>

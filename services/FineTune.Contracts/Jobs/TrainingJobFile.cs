@@ -85,6 +85,7 @@ public static class TrainingJobFile
         Check(t.SaveMinutes is >= 0 and <= 10080, "training.save_minutes", "must be in [0, 10080] (0 = off)", t.SaveMinutes);
         Check(t.SaveTotalLimit >= 0, "training.save_total_limit", "must be >= 0", t.SaveTotalLimit);
         Check(t.Threads >= 0, "training.threads", "must be >= 0", t.Threads);
+        Check(t.RowThreads >= 0, "training.row_threads", "must be >= 0", t.RowThreads);
         Check(t.Parallelism is >= 1 and <= 16, "training.parallelism", "must be in 1..16", t.Parallelism);
         Check(t.Parallelism <= t.GradientAccumulationSteps, "training.parallelism", "must be <= training.gradient_accumulation_steps (each replica takes whole micro-batches)", t.Parallelism);
         Check(t.Device == "cpu" || t.Device == "cuda" || t.Device.StartsWith("cuda:", StringComparison.Ordinal), "training.device", "must be cpu, cuda or cuda:N", t.Device);

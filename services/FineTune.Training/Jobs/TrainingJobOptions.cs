@@ -33,6 +33,6 @@ public static class TrainingJobOptions
         WeightDecay = t.WeightDecay, AdamBeta1 = t.AdamBeta1, AdamBeta2 = t.AdamBeta2, AdamEpsilon = t.AdamEpsilon, MaxGradNorm = t.MaxGradNorm,
         Seed = t.Seed, LoggingSteps = t.LoggingSteps, EvalSteps = t.EvalSteps, SaveSteps = t.SaveSteps, SaveTotalLimit = t.SaveTotalLimit,
         SaveFraction = t.SaveFraction, SaveInterval = TimeSpan.FromMinutes(t.SaveMinutes),
-        Deterministic = t.Deterministic, Threads = t.Threads, GradientCheckpointing = t.GradientCheckpointing,
+        Deterministic = t.Deterministic, Threads = t.Threads, RowThreads = t.RowThreads, GradientCheckpointing = t.GradientCheckpointing,
     };
 }

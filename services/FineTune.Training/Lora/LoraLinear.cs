@@ -76,7 +76,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         if (Merged) return y;
         using var scope = NewDisposeScope();
         var h = x.dtype == LoraDType ? x : x.to(LoraDType);
-        if (lora_dropout is not null) h = lora_dropout.call(h);
+        if (lora_dropout is not null) h = DropoutGenerator.Current is { } generator ? Dropout(h, generator) : lora_dropout.call(h);
         var down = lora_A.call(h);                                       // (..., r) in LoraDType
         if (y.dtype == ScalarType.Float32 && LoraDType == ScalarType.Float32 && y.is_contiguous())
         {
@@ -90,6 +90,16 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         using var one = 1.0.ToScalar();                                  // add(Tensor) would pass an implicit, unowned alpha
         var result = y.add(delta.dtype == y.dtype ? delta : delta.to(y.dtype), one);
         return result.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Inverted dropout as nn.Dropout applies it in training (keep with 1 − p, scale by 1 / (1 − p)), from <paramref name="generator"/>.</summary>
+    private Tensor Dropout(Tensor h, Generator generator)
+    {
+        if (!training) return h;
+        using var p = lora_dropout!.p.ToScalar();
+        using var keep = (1 - lora_dropout.p).ToScalar();
+        var mask = rand(h.shape, dtype: h.dtype, device: h.device, generator: generator).ge_(p);
+        return h.mul(mask).div_(keep);
     }
 
     /// <summary>ΔW = scaling · B·A (out, in), in LoraDType.</summary>

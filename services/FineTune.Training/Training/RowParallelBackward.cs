@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
+using FineTune.Training.Lora;
 using FineTune.Training.Model;
 using FineTune.Training.Sft;
 using TorchSharp;
@@ -19,21 +20,24 @@ namespace FineTune.Training.Training;
 /// in thread order. Every row's loss is divided by the label tokens of the whole step, as the sequential path does.
 /// </para>
 /// <para>
-/// Used only where it is safe and the same: no LoRA dropout (the threads would draw from torch's one global generator in
-/// a racing order) and no gradient checkpointing (its recompute saves and restores that generator's state).
+/// LoRA dropout: each shard draws its masks from its own generator (<see cref="DropoutGenerator"/>), seeded by a number
+/// drawn from torch's global generator for that shard before the threads start. The masks then do not depend on thread
+/// timing, the global generator advances the same way every run (so a resumed checkpoint continues it), and only the
+/// masks differ from those of the one-batch path, as any other seed's would. Not with gradient checkpointing: its
+/// recompute replays the global generator's state, not a shard's.
 /// </para>
 /// </summary>
 public static class RowParallelBackward
 {
     /// <summary>
-    /// Shard threads for a step: 1 (the sequential path) unless on CPU, in one process, without dropout or
+    /// Shard threads for a step: 1 (the sequential path) unless on CPU, in one process, without gradient
     /// checkpointing, with micro-batches of at least 2 rows; then <see cref="TrainingOptions.RowThreads"/>, or torch's
     /// intra-op thread count when that is 0, at most the micro-batch size.
     /// </summary>
-    public static int ThreadsFor(TrainingOptions options, double loraDropout, Device device, int worldSize)
+    public static int ThreadsFor(TrainingOptions options, Device device, int worldSize)
     {
         if (options.RowThreads == 1 || options.Deterministic || device.type != DeviceType.CPU || worldSize > 1) return 1;
-        if (options.GradientCheckpointing || loraDropout > 0 || options.MicroBatchSize < 2) return 1;
+        if (options.GradientCheckpointing || options.MicroBatchSize < 2) return 1;
         var wanted = options.RowThreads > 0 ? options.RowThreads : torch.get_num_threads();
         return Math.Clamp(wanted, 1, options.MicroBatchSize);
     }
@@ -42,11 +46,12 @@ public static class RowParallelBackward
     /// Adds the gradients of Σ CE / <paramref name="lossDenominator"/> over every row of <paramref name="microBatches"/>
     /// into the <c>.grad</c> of <paramref name="parameters"/> and returns the loss sum and the real tokens.
     /// </summary>
+    /// <param name="dropout">Whether the model draws dropout masks: then each shard gets its own seeded generator.</param>
     internal static (double LossSum, long Tokens) Accumulate(
         ITrainableCausalLM model, IReadOnlyList<IReadOnlyList<SftSequence>> microBatches, int threads, int lossDenominator,
-        int padId, Device device, IReadOnlyList<Parameter> parameters)
+        int padId, Device device, IReadOnlyList<Parameter> parameters, bool dropout)
     {
-        var shards = microBatches.SelectMany(rows => Split(rows, threads)).ToList();
+        var shards = microBatches.SelectMany(rows => Split(rows, threads)).Select(rows => new Shard(rows, dropout ? DrawSeed() : null)).ToList();
         var workers = Enumerable.Range(0, threads).Select(w => new ShardWorker(w, threads, shards, model, lossDenominator, padId, device, parameters)).ToList();
         var intraOpThreads = torch.get_num_threads();
         try
@@ -106,6 +111,16 @@ public static class RowParallelBackward
         }
     }
 
+    /// <summary>A seed for a shard's dropout generator, from torch's global generator.</summary>
+    private static ulong DrawSeed()
+    {
+        using var seed = randint(int.MaxValue, [1], dtype: ScalarType.Int64);
+        return (ulong)seed.item<long>();
+    }
+
+    /// <summary>Rows run together on one thread, and the seed of their dropout masks (null: no dropout).</summary>
+    private sealed record Shard(IReadOnlyList<SftSequence> Rows, ulong? DropoutSeed);
+
     /// <summary>The rows in <paramref name="parts"/> contiguous shards of near-equal size (none empty).</summary>
     public static IEnumerable<IReadOnlyList<SftSequence>> Split(IReadOnlyList<SftSequence> rows, int parts)
     {
@@ -134,7 +149,7 @@ public static class RowParallelBackward
     }
 
     /// <summary>One thread's work: shards index, index + threads, …; its gradient sum, loss sum and tokens, or its failure.</summary>
-    private sealed class ShardWorker(int index, int threads, List<IReadOnlyList<SftSequence>> shards, ITrainableCausalLM model,
+    private sealed class ShardWorker(int index, int threads, List<Shard> shards, ITrainableCausalLM model,
         int lossDenominator, int padId, Device device, IReadOnlyList<Parameter> parameters) : IDisposable
     {
         public int Index => index;
@@ -160,11 +175,13 @@ public static class RowParallelBackward
             }
         }
 
-        private void RunShard(IReadOnlyList<SftSequence> rows)
+        private void RunShard(Shard shard)
         {
+            using var generator = shard.DropoutSeed is { } seed ? new Generator(seed) : null;
+            using var masks = generator is null ? null : DropoutGenerator.Use(generator);
             using var scope = NewDisposeScope();
             using var denominator = lossDenominator.ToScalar();   // owned: alive until div has returned
-            using var batch = SftBatch.Collate(rows, padId, device);
+            using var batch = SftBatch.Collate(shard.Rows, padId, device);
             var sum = CausalLmLoss.Sum(model, batch);
             var grads = torch.autograd.grad([sum.div(denominator)], [.. parameters]);
             LossSum += sum.item<float>();

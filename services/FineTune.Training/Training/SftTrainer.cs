@@ -192,9 +192,10 @@ public sealed class SftTrainer
         long tokens = 0;
         double lossSum = 0;
         _optimizer.ZeroGrad();
-        var rowThreads = RowParallelBackward.ThreadsFor(_options, _adapter.Options.Dropout, _device, GradientSync.WorldSize);
+        var rowThreads = RowParallelBackward.ThreadsFor(_options, _device, GradientSync.WorldSize);
         if (rowThreads > 1)
-            return RowParallelBackward.Accumulate(_adapter.Model, micro, rowThreads, labelTokens, _padId, _device, _adapter.TrainableParameters.ToList());
+            return RowParallelBackward.Accumulate(_adapter.Model, micro, rowThreads, labelTokens, _padId, _device, [.. _adapter.TrainableParameters],
+                dropout: _adapter.Options.Dropout > 0);
         for (var i = GradientSync.Rank; i < micro.Count; i += GradientSync.WorldSize)
         {
             using var scope = NewDisposeScope();

@@ -64,8 +64,8 @@ public sealed record TrainingOptions
 
     /// <summary>
     /// On CPU, split each micro-batch's rows over this many threads of one intra-op thread each (0 = as many as torch's
-    /// intra-op threads; 1 = off). Applies only without LoRA dropout and gradient checkpointing, in one process, with
-    /// micro-batches of 2 rows or more (<see cref="RowParallelBackward"/>); elsewhere the batch runs as one.
+    /// intra-op threads; 1 = off). Applies only without gradient checkpointing, in one process, with micro-batches of
+    /// 2 rows or more (<see cref="RowParallelBackward"/>); elsewhere the batch runs as one.
     /// </summary>
     public int RowThreads { get; init; }
 
