@@ -37,6 +37,33 @@ public class QuantizationTests
         Assert.Equal(expected, q.Dequantize(ScalarType.Float32).data<float>().ToArray());
     }
 
+    /// <summary>A full block, a partial last block (odd element count), double quantization on and off, and enough blocks that
+    /// two threads share them.</summary>
+    [Theory]
+    [InlineData(96, 80, false, 1)]
+    [InlineData(7, 13, false, 1)]
+    [InlineData(7, 13, true, 1)]
+    [InlineData(600, 1000, true, 2)]
+    public void CpuDequantizationIsBitEqualToTheTensorForm(int rows, int columns, bool doubleQuant, int threads)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(5);
+        using var q = Nf4.Quantize(randn(rows, columns), doubleQuant: doubleQuant);
+        var before = get_num_threads();
+        set_num_threads(threads);
+        try
+        {
+            var cpu = q.Dequantize(ScalarType.Float32);
+            Assert.Equal(new long[] { rows, columns }, cpu.shape);
+            Assert.Equal(q.DequantizeWithTensors(ScalarType.Float32).data<float>().ToArray(), cpu.data<float>().ToArray());
+            Assert.Equal(q.DequantizeWithTensors(ScalarType.BFloat16).bytes.ToArray(), q.Dequantize(ScalarType.BFloat16).bytes.ToArray());
+        }
+        finally
+        {
+            set_num_threads(before);
+        }
+    }
+
     [Fact]
     public void RoundTripEqualsTheBruteForceNearestCodeAndItsErrorIsStated()
     {

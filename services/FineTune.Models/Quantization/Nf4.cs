@@ -98,11 +98,27 @@ public sealed class Nf4Tensor(Tensor packed, BlockScales scales, long[] shape, i
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
+        return (Packed.device.type == DeviceType.CPU ? DequantizeOnCpu(dtype) : DequantizeWithTensors(dtype)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The tensor form: codes → indices into the code book → × block scales (any device).</summary>
+    internal Tensor DequantizeWithTensors(ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
         var book = tensor(Nf4.CodeBook, device: Packed.device);
         var values = book.index_select(0, Codes().to(ScalarType.Int64)).view(-1, BlockSize);
         var weight = (values * Scales.Dequantize().unsqueeze(1)).flatten();
         var numel = Shape.Aggregate(1L, (a, b) => a * b);
         return weight[TensorIndex.Slice(0, numel)].view(Shape).to(dtype).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The same values as the tensor form, computed from the packed bytes (<see cref="Nf4CpuDequantizer"/>).</summary>
+    private Tensor DequantizeOnCpu(ScalarType dtype)
+    {
+        var scales = Scales.Dequantize().to(ScalarType.Float32).contiguous();
+        var weight = Nf4CpuDequantizer.Dequantize(Packed.contiguous(), scales, Shape.Aggregate(1L, (a, b) => a * b), BlockSize);
+        return weight.view(Shape).to(dtype);
     }
 
     public void Dispose()
