@@ -188,6 +188,31 @@ public class QuantizationTests
         Assert.True(ours.allclose(reference.grad!, rtol: 0, atol: 1e-5));
     }
 
+    /// <summary>NF4 weights on the CPU are dequantized into reused scratch buffers: a layer's backward must still see its own
+    /// weight after other layers (smaller and larger ones) have used the buffers since its forward.</summary>
+    [Fact]
+    public void StackedNf4LayersGetTheirOwnWeightsBackInBackward()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(12);
+        var layers = new[] { (64, 32), (32, 128), (128, 16) }
+            .Select(s => new QuantizedLinear(nn.Linear(s.Item1, s.Item2, hasBias: false), new BaseQuantization { Kind = QuantizationKind.Nf4 }))
+            .ToList();
+        var x = randn(4, 64, requires_grad: true);
+        var upstream = randn(4, 16);
+        var h = x;
+        foreach (var layer in layers) h = layer.call(h);
+        (h * upstream).sum().backward();
+
+        var reference = x.detach().clone().requires_grad_(true);
+        var r = reference;
+        foreach (var layer in layers) r = nn.functional.linear(r, layer.DequantizeWeight(ScalarType.Float32));
+        Assert.True(h.allclose(r, rtol: 0, atol: 1e-5));
+        (r * upstream).sum().backward();
+        Assert.True(x.grad!.allclose(reference.grad!, rtol: 0, atol: 1e-5));
+        layers.ForEach(l => l.Dispose());
+    }
+
     [Theory]
     [InlineData("nf4", QuantizationKind.Nf4)]
     [InlineData("INT8", QuantizationKind.Int8)]

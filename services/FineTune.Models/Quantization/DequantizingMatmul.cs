@@ -21,9 +21,9 @@ internal static class DequantizingMatmul
     private static Tensor Plain(QuantizedLinear layer, Tensor x, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
-        using var weight = layer.DequantizeWeight(dtype);
+        using var weight = layer.DequantizeForMatmul(dtype);   // may be a rented scratch buffer: used here, kept by nothing
         using var bias = layer.Bias(dtype);
-        return nn.functional.linear(x, weight, bias).MoveToOuterDisposeScope();
+        return nn.functional.linear(x, weight.Weight, bias).MoveToOuterDisposeScope();
     }
 
     /// <summary>vars = [layer, x, compute dtype]; saved for backward: nothing but the layer reference.</summary>
@@ -37,6 +37,7 @@ internal static class DequantizingMatmul
             var dtype = (ScalarType)vars[2];
             ctx.save_data(nameof(QuantizedLinear), layer);
             ctx.save_data(nameof(ScalarType), dtype);
+            using var _ = no_grad();   // explicit: autograd must not keep the (scratch) weight for a backward of its own
             return Plain(layer, (Tensor)vars[1], dtype);
         }
 
@@ -46,8 +47,8 @@ internal static class DequantizingMatmul
             var dtype = (ScalarType)ctx.get_data(nameof(ScalarType));
             Tensor gradInput;
             using (var scope = NewDisposeScope())
-            using (var weight = layer.DequantizeWeight(dtype))
-                gradInput = gradOutput.to(dtype).matmul(weight).MoveToOuterDisposeScope();   // (..., out)·(out, in) → (..., in)
+            using (var weight = layer.DequantizeForMatmul(dtype))
+                gradInput = gradOutput.to(dtype).matmul(weight.Weight).MoveToOuterDisposeScope();   // (..., out)·(out, in) → (..., in)
             return [null!, gradInput, null!];
         }
     }

@@ -121,6 +121,19 @@ public sealed class Nf4Tensor(Tensor packed, BlockScales scales, long[] shape, i
         return weight.view(Shape).to(dtype);
     }
 
+    /// <summary>
+    /// The FP32 weight on the CPU, written into a rented <see cref="MatmulScratch"/> buffer (flat: view it as
+    /// <see cref="Shape"/>), for a matmul that uses the weight at once and keeps nothing of it (<see cref="DequantizingMatmul"/>).
+    /// </summary>
+    internal MatmulScratch.Lease DequantizeToScratch()
+    {
+        var lease = MatmulScratch.Rent(Shape.Aggregate(1L, (a, b) => a * b));
+        using var scope = NewDisposeScope();
+        var scales = Scales.Dequantize().to(ScalarType.Float32).contiguous();
+        Nf4CpuDequantizer.DequantizeInto(Packed.contiguous(), scales, lease.View, BlockSize);
+        return lease;
+    }
+
     public void Dispose()
     {
         Packed.Dispose();

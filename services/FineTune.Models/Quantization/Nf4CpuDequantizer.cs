@@ -22,12 +22,19 @@ internal static class Nf4CpuDequantizer
     public static Tensor Dequantize(Tensor packed, Tensor scales, long numel, int blockSize)
     {
         var output = empty([numel], ScalarType.Float32);
+        DequantizeInto(packed, scales, output, blockSize);
+        return output;
+    }
+
+    /// <summary>Writes the weight into <paramref name="output"/>: a contiguous FP32 CPU tensor of the weight's element count.</summary>
+    public static void DequantizeInto(Tensor packed, Tensor scales, Tensor output, int blockSize)
+    {
+        var numel = output.numel();
         var blocks = (numel + blockSize - 1) / blockSize;
         var source = new Span(TensorIO.DataPointer(packed), TensorIO.DataPointer(scales), TensorIO.DataPointer(output), numel, blockSize);
         var workers = (int)Math.Clamp(Math.Min(get_num_threads(), blocks / 4096), 1, Environment.ProcessorCount);
         if (workers == 1) source.Run(0, blocks);
         else Parallel.For(0, workers, w => source.Run(blocks * w / workers, blocks * (w + 1) / workers));
-        return output;
     }
 
     private static ulong[] BuildPairs()

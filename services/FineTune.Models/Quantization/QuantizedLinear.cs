@@ -70,6 +70,16 @@ public sealed class QuantizedLinear : nn.Module<Tensor, Tensor>
     /// <summary>The weight dequantized to <paramref name="dtype"/>: the one place quantized values become floats again.</summary>
     public Tensor DequantizeWeight(ScalarType dtype) => nf4 is not null ? nf4.Dequantize(dtype) : int8!.Dequantize(dtype);
 
+    /// <summary>
+    /// The weight for one matmul that keeps nothing of it: an NF4 weight on the CPU in FP32 lands in the thread's
+    /// reusable scratch buffer (<see cref="MatmulScratch"/>), so a step does not allocate and fault in a fresh
+    /// full-precision copy per layer and pass; otherwise <see cref="DequantizeWeight"/>.
+    /// </summary>
+    internal MatmulWeight DequantizeForMatmul(ScalarType dtype) =>
+        nf4 is not null && dtype == ScalarType.Float32 && Device.type == DeviceType.CPU
+            ? new MatmulWeight(nf4.DequantizeToScratch(), nf4.Shape)
+            : new MatmulWeight(DequantizeWeight(dtype));
+
     public Tensor? Bias(ScalarType dtype) => biasValue?.to(dtype);
 
     public override Tensor forward(Tensor x)
