@@ -10,14 +10,7 @@ repo="$(cd "$(dirname "$0")/../.." && pwd)"
 ft="$repo/services/Cli/bin/Release/net10.0/ft"
 [[ -x $ft ]] || dotnet build "$repo/services/Cli/Cli.csproj" -c Release -v q >/dev/null
 args=(bench-train --preset bench --seq 512 --batch 2 --rank 16 --steps "${2:-15}" --json)
-show() {
-  python3 -c '
-import json, sys
-d = json.loads(sys.stdin.read().strip().splitlines()[-1])
-print(sys.argv[1], "%.0f tok/s, %.1f of %.1f GFLOP/s = MFU %.1f %%, %.3f CPU s/step, %.3f s/step" % (d["tokens_per_second"],
-      d["achieved_gflops"], d["peak_gflops"], d["mfu"] * 100, d["cpu_seconds_per_step"], d["seconds_per_step"]))
-' "$1"
-}
+show() { python3 "$repo/eng/bench/bench-train-line.py" "$1"; }
 uptime
 for _ in $(seq "${1:-4}"); do
   "$ft" "${args[@]}" --row-threads 0 2>/dev/null | show "rows on threads"
