@@ -96,7 +96,7 @@ public sealed class TrainingJob
         public bool Deterministic { get; set; }
         public int Threads { get; set; }
         /// <summary>On CPU, split each micro-batch's rows over this many threads of one intra-op thread each (0 = as many as
-        /// `threads`; 1 = off). Not with gradient checkpointing or data-parallel replicas (docs/training.md, "Threads").</summary>
+        /// `threads`; 1 = off). Not with gradient checkpointing or data-parallel replicas (docs/training.md, "Row threads").</summary>
         public int RowThreads { get; set; }
         /// <summary>Recompute decoder-layer activations in backward instead of keeping them (less memory, ~1 more forward).</summary>
         public bool GradientCheckpointing { get; set; }

@@ -128,10 +128,18 @@ public sealed class Nf4Tensor(Tensor packed, BlockScales scales, long[] shape, i
     internal MatmulScratch.Lease DequantizeToScratch()
     {
         var lease = MatmulScratch.Rent(Shape.Aggregate(1L, (a, b) => a * b));
-        using var scope = NewDisposeScope();
-        var scales = Scales.Dequantize().to(ScalarType.Float32).contiguous();
-        Nf4CpuDequantizer.DequantizeInto(Packed.contiguous(), scales, lease.View, BlockSize);
-        return lease;
+        try
+        {
+            using var scope = NewDisposeScope();
+            var scales = Scales.Dequantize().to(ScalarType.Float32).contiguous();
+            Nf4CpuDequantizer.DequantizeInto(Packed.contiguous(), scales, lease.View, BlockSize);
+            return lease;
+        }
+        catch
+        {
+            lease.Dispose();   // the buffer goes back to the pool
+            throw;
+        }
     }
 
     public void Dispose()

@@ -31,7 +31,7 @@ internal static class Nf4CpuDequantizer
     {
         var numel = output.numel();
         var blocks = (numel + blockSize - 1) / blockSize;
-        var source = new Span(TensorIO.DataPointer(packed), TensorIO.DataPointer(scales), TensorIO.DataPointer(output), numel, blockSize);
+        var source = new Buffers(TensorIO.DataPointer(packed), TensorIO.DataPointer(scales), TensorIO.DataPointer(output), numel, blockSize);
         var workers = (int)Math.Clamp(Math.Min(get_num_threads(), blocks / 4096), 1, Environment.ProcessorCount);
         if (workers == 1) source.Run(0, blocks);
         else Parallel.For(0, workers, w => source.Run(blocks * w / workers, blocks * (w + 1) / workers));
@@ -50,7 +50,7 @@ internal static class Nf4CpuDequantizer
     }
 
     /// <summary>The three buffers as addresses (pointers cannot be captured by the Parallel.For lambda).</summary>
-    private readonly record struct Span(IntPtr Packed, IntPtr Scales, IntPtr Output, long Numel, int BlockSize)
+    private readonly record struct Buffers(IntPtr Packed, IntPtr Scales, IntPtr Output, long Numel, int BlockSize)
     {
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public unsafe void Run(long firstBlock, long endBlock)

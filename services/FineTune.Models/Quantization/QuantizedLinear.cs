@@ -71,8 +71,8 @@ public sealed class QuantizedLinear : nn.Module<Tensor, Tensor>
     public Tensor DequantizeWeight(ScalarType dtype) => nf4 is not null ? nf4.Dequantize(dtype) : int8!.Dequantize(dtype);
 
     /// <summary>
-    /// The weight for one matmul that keeps nothing of it: an NF4 weight on the CPU in FP32 lands in the thread's
-    /// reusable scratch buffer (<see cref="MatmulScratch"/>), so a step does not allocate and fault in a fresh
+    /// The weight for one matmul that keeps nothing of it: an NF4 weight on the CPU in FP32 lands in a rented, reused
+    /// scratch buffer (<see cref="MatmulScratch"/>), so a step does not allocate and fault in a fresh
     /// full-precision copy per layer and pass; otherwise <see cref="DequantizeWeight"/>.
     /// </summary>
     internal MatmulWeight DequantizeForMatmul(ScalarType dtype) =>
