@@ -1,3 +1,5 @@
+using FineTune.Contracts.Quantization;
+using FineTune.Models.Quantization;
 using FineTune.Training.Lora;
 using FineTune.Training.Sft;
 using FineTune.Training.Training;
@@ -11,11 +13,15 @@ public class RowParallelBackwardTests
 {
     private const int Vocab = 64;
 
-    [Fact]
-    public async Task RowThreadsTrainTheSameRunAsOneBatch()
+    /// <summary>Over a full-precision base, and over an NF4 one (its custom autograd function and reused dequantization
+    /// buffers then run on several threads at once).</summary>
+    [Theory]
+    [InlineData(QuantizationKind.None)]
+    [InlineData(QuantizationKind.Nf4)]
+    public async Task RowThreadsTrainTheSameRunAsOneBatch(QuantizationKind quantization)
     {
-        var (oneBatch, oneBatchSteps) = await TrainAsync(rowThreads: 1);
-        var (rows, rowSteps) = await TrainAsync(rowThreads: 3);
+        var (oneBatch, oneBatchSteps) = await TrainAsync(rowThreads: 1, quantization: quantization);
+        var (rows, rowSteps) = await TrainAsync(rowThreads: 3, quantization: quantization);
 
         Assert.Equal(oneBatchSteps.Count, rowSteps.Count);
         foreach (var (a, b) in oneBatchSteps.Zip(rowSteps))
@@ -90,12 +96,15 @@ public class RowParallelBackwardTests
     /// 3 rows per micro-batch, 2 micro-batches per step; the adapter's tensors and the step records after them.
     /// </summary>
     private static async Task<(Dictionary<string, byte[]> Adapter, List<StepRecord> Steps)> TrainAsync(int rowThreads, double dropout = 0,
-        int maskSeed = 7)
+        int maskSeed = 7, QuantizationKind quantization = QuantizationKind.None)
     {
         var trainable = TinyModels.Llama(seed: 6, layers: 2, vocab: Vocab);
         using var model = trainable.Model;
         torch.manual_seed(11);
-        var adapter = LoraInjector.Inject(trainable, new LoraOptions { Rank = 4, Alpha = 8, Dropout = dropout, ModulesToSave = ["lm_head"] });
+        var adapter = LoraInjector.Inject(trainable, new LoraOptions
+        {
+            Rank = 4, Alpha = 8, Dropout = dropout, ModulesToSave = ["lm_head"], Quantization = new BaseQuantization { Kind = quantization },
+        });
         torch.manual_seed(maskSeed);   // after LoRA's initialisation: only dropout draws from it now
         var data = SftDataset.Build(TestData.Random(14, Vocab, seed: 23), new SftDataOptions { MaxSeqLen = 16 });
         var options = new TrainingOptions
