@@ -81,6 +81,9 @@ public sealed class Nf4Tensor(Tensor packed, BlockScales scales, long[] shape, i
 
     public int BlockSize { get; } = blockSize;
 
+    /// <summary>Elements of the weight (padding excluded).</summary>
+    public long Numel => Shape.Aggregate(1L, (a, b) => a * b);
+
     /// <summary>Bytes held: codes plus scales.</summary>
     public long StorageBytes => Packed.NumberOfElements + Scales.StorageBytes;
 
@@ -109,15 +112,14 @@ public sealed class Nf4Tensor(Tensor packed, BlockScales scales, long[] shape, i
         var book = tensor(Nf4.CodeBook, device: Packed.device);
         var values = book.index_select(0, Codes().to(ScalarType.Int64)).view(-1, BlockSize);
         var weight = (values * Scales.Dequantize().unsqueeze(1)).flatten();
-        var numel = Shape.Aggregate(1L, (a, b) => a * b);
-        return weight[TensorIndex.Slice(0, numel)].view(Shape).to(dtype).MoveToOuterDisposeScope();
+        return weight[TensorIndex.Slice(0, Numel)].view(Shape).to(dtype).MoveToOuterDisposeScope();
     }
 
     /// <summary>The same values as the tensor form, computed from the packed bytes (<see cref="Nf4CpuDequantizer"/>).</summary>
     private Tensor DequantizeOnCpu(ScalarType dtype)
     {
-        var scales = Scales.Dequantize().to(ScalarType.Float32).contiguous();
-        var weight = Nf4CpuDequantizer.Dequantize(Packed.contiguous(), scales, Shape.Aggregate(1L, (a, b) => a * b), BlockSize);
+        var weight = empty([Numel], ScalarType.Float32);
+        DequantizeInto(weight);
         return weight.view(Shape).to(dtype);
     }
 
@@ -127,12 +129,10 @@ public sealed class Nf4Tensor(Tensor packed, BlockScales scales, long[] shape, i
     /// </summary>
     internal MatmulScratch.Lease DequantizeToScratch()
     {
-        var lease = MatmulScratch.Rent(Shape.Aggregate(1L, (a, b) => a * b));
+        var lease = MatmulScratch.Rent(Numel);
         try
         {
-            using var scope = NewDisposeScope();
-            var scales = Scales.Dequantize().to(ScalarType.Float32).contiguous();
-            Nf4CpuDequantizer.DequantizeInto(Packed.contiguous(), scales, lease.View, BlockSize);
+            DequantizeInto(lease.View);
             return lease;
         }
         catch
@@ -140,6 +140,14 @@ public sealed class Nf4Tensor(Tensor packed, BlockScales scales, long[] shape, i
             lease.Dispose();   // the buffer goes back to the pool
             throw;
         }
+    }
+
+    /// <summary>Writes the FP32 weight into <paramref name="output"/>, a contiguous CPU tensor of <see cref="Numel"/> elements.</summary>
+    private void DequantizeInto(Tensor output)
+    {
+        using var scope = NewDisposeScope();
+        var scales = Scales.Dequantize().to(ScalarType.Float32).contiguous();
+        Nf4CpuDequantizer.DequantizeInto(Packed.contiguous(), scales, output, BlockSize);
     }
 
     public void Dispose()

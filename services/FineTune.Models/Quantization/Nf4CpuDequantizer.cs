@@ -17,16 +17,9 @@ internal static class Nf4CpuDequantizer
     /// <summary>PairBits[b]: the two FP32 code values of byte b as one little-endian 8-byte word, high nibble's first.</summary>
     private static readonly ulong[] PairBits = BuildPairs();
 
+    /// <summary>Writes the weight into <paramref name="output"/>: a contiguous FP32 CPU tensor of the weight's element count.</summary>
     /// <param name="packed">Two codes per byte, contiguous, on the CPU.</param>
     /// <param name="scales">One FP32 scale per block, contiguous, on the CPU.</param>
-    public static Tensor Dequantize(Tensor packed, Tensor scales, long numel, int blockSize)
-    {
-        var output = empty([numel], ScalarType.Float32);
-        DequantizeInto(packed, scales, output, blockSize);
-        return output;
-    }
-
-    /// <summary>Writes the weight into <paramref name="output"/>: a contiguous FP32 CPU tensor of the weight's element count.</summary>
     public static void DequantizeInto(Tensor packed, Tensor scales, Tensor output, int blockSize)
     {
         var numel = output.numel();

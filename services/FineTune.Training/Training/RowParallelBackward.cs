@@ -76,7 +76,7 @@ public static class RowParallelBackward
     }
 
     /// <summary>
-    /// Long-lived threads for the shards, one per shard index: libtorch and MKL keep per-thread state (the intra-op
+    /// Long-lived threads for the shards, one per worker index: libtorch and MKL keep per-thread state (the intra-op
     /// thread count, GEMM packing buffers), which a fresh thread every step would build and free again.
     /// </summary>
     private static class ShardThreads
