@@ -1,41 +1,45 @@
-// Reads one checkpoint tensor as float32 (from F32, F16 or BF16 safetensors data), straight out of the memory-mapped
-// file: F16 through TensorPrimitives (F16C where the CPU has it), BF16 by widening each 16-bit value into the top half
-// of a float (exact), split into one contiguous range per core. Both conversions are exact, so the values are the same
-// as an element-by-element conversion.
-using System.Numerics.Tensors;
+// Reads checkpoint tensors as float32 (from F32, F16 or BF16 safetensors data) straight out of the memory-mapped file:
+// F16 by moving its bits into a float's places and rescaling, BF16 by widening each 16-bit value into the top half of a
+// float (both vectorised and exact). Both conversions are exact, so the values are the same as an element-by-element conversion. The
+// export reads through Elements, a chunk at a time into the quantizer's cache-sized buffer, so no tensor is ever held
+// whole as float32 (for a 7B model's embedding that would be 0.5 GB, written and read back once more).
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using FineTune.Formats.Gguf.Quantization;
 using FineTune.Formats.Safetensors;
 
 namespace FineTune.Export.Gguf;
 
 public static class HfTensorData
 {
-    public static float[] ReadFloat32(SafetensorsCheckpoint checkpoint, string name)
-    {
-        var info = checkpoint.Get(name);
-        var result = new float[ElementCount(info.DType, checkpoint.GetSpan(name).Length, $"{checkpoint.Source}: tensor '{name}'")];
-        ReadInto(checkpoint, name, result);
-        return result;
-    }
+    public static float[] ReadFloat32(SafetensorsCheckpoint checkpoint, string name) =>
+        ToFloat32(checkpoint.Get(name).DType, checkpoint.GetSpan(name), $"{checkpoint.Source}: tensor '{name}'");
 
-    /// <summary>Converts tensor <paramref name="name"/> into the start of <paramref name="buffer"/> (reused across tensors); returns its element count.</summary>
-    public static int ReadInto(SafetensorsCheckpoint checkpoint, string name, float[] buffer)
+    /// <summary>
+    /// Tensor <paramref name="name"/>'s elements as float32, converted on demand. With <paramref name="sourceRow"/>, the
+    /// tensor is read as a row-major matrix of <paramref name="columns"/> columns whose row r is the stored row
+    /// sourceRow(r) (the llama q/k permutation). F32 data without a row order is returned from the file, uncopied.
+    /// </summary>
+    public static ElementSource Elements(SafetensorsCheckpoint checkpoint, string name, Func<long, long>? sourceRow = null, long columns = 1)
     {
         var dtype = checkpoint.Get(name).DType;
         var count = ElementCount(dtype, checkpoint.GetSpan(name).Length, $"{checkpoint.Source}: tensor '{name}'");
-        if (buffer.Length < count) throw new ArgumentException($"A {buffer.Length}-element buffer cannot hold '{name}' ({count} elements).");
-        var workers = count < 1 << 16 ? 1 : Environment.ProcessorCount;
-        var per = (count + workers - 1) / workers;
-        Parallel.For(0, workers, w =>
+        if (count % columns != 0) throw new ArgumentException($"{checkpoint.Source}: tensor '{name}' ({count} elements) is not a matrix of {columns} columns.");
+        var width = dtype == SafetensorDType.F32 ? 4 : 2;
+        return (start, scratch) =>
         {
-            var start = Math.Min(count, w * per);
-            var length = Math.Min(count, start + per) - start;
-            var width = dtype == SafetensorDType.F32 ? 4 : 2;
-            Convert(dtype, checkpoint.GetSpan(name).Slice(start * width, length * width), buffer.AsSpan(start, length));
-        });
-        return count;
+            var bytes = checkpoint.GetSpan(name);
+            if (sourceRow is null) return ConvertOrView(dtype, bytes.Slice(checked((int)(start * width)), scratch.Length * width), scratch);
+            for (var done = 0; done < scratch.Length;)
+            {
+                var (row, column) = Math.DivRem(start + done, columns);
+                var n = (int)Math.Min(columns - column, scratch.Length - done);
+                Convert(dtype, bytes.Slice(checked((int)((sourceRow(row) * columns + column) * width)), n * width), scratch.Slice(done, n));
+                done += n;
+            }
+            return scratch;
+        };
     }
 
     public static float[] ToFloat32(SafetensorDType dtype, ReadOnlySpan<byte> bytes, string what)
@@ -52,15 +56,53 @@ public static class HfTensorData
         _ => throw new NotSupportedException($"{what} has dtype {dtype}; GGUF export reads F32, F16 and BF16 weights."),
     };
 
+    private static ReadOnlySpan<float> ConvertOrView(SafetensorDType dtype, ReadOnlySpan<byte> bytes, Span<float> scratch)
+    {
+        if (dtype == SafetensorDType.F32) return MemoryMarshal.Cast<byte, float>(bytes);
+        Convert(dtype, bytes, scratch);
+        return scratch;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Convert(SafetensorDType dtype, ReadOnlySpan<byte> bytes, Span<float> result)
     {
         switch (dtype)
         {
             case SafetensorDType.F32: MemoryMarshal.Cast<byte, float>(bytes).CopyTo(result); break;
-            case SafetensorDType.F16: TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(bytes), result); break;
+            case SafetensorDType.F16: F16ToSingle(MemoryMarshal.Cast<byte, ushort>(bytes), result); break;
             default: Bf16ToSingle(MemoryMarshal.Cast<byte, ushort>(bytes), result); break;
         }
+    }
+
+    /// <summary>
+    /// IEEE half → float, exact, sixteen at a time: the exponent and mantissa bits shifted into a float's places and
+    /// scaled by 2^112 (the difference of the biases; this also normalises subnormals), infinities and NaNs given the
+    /// all-ones exponent, the sign put back. Written out rather than through TensorPrimitives, whose generic kernels
+    /// stayed in the JIT's unoptimised first tier when called a chunk at a time.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void F16ToSingle(ReadOnlySpan<ushort> src, Span<float> dst)
+    {
+        var bits = MemoryMarshal.Cast<float, uint>(dst);
+        var i = 0;
+        for (; i + 16 <= src.Length; i += 16)
+        {
+            var (lo, hi) = Vector256.Widen(Vector256.Create(src.Slice(i, 16)));
+            HalfBitsToSingleBits(lo).CopyTo(bits[i..]);
+            HalfBitsToSingleBits(hi).CopyTo(bits[(i + 8)..]);
+        }
+        for (; i < src.Length; i++) dst[i] = (float)BitConverter.UInt16BitsToHalf(src[i]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> HalfBitsToSingleBits(Vector256<uint> h)
+    {
+        var magnitude = h & Vector256.Create(0x7fffu);
+        var shifted = magnitude << 13;
+        var scaled = (shifted.AsSingle() * Vector256.Create(BitConverter.UInt32BitsToSingle(0x77800000u))).AsUInt32();   // × 2^112
+        var infOrNan = Vector256.GreaterThanOrEqual(magnitude, Vector256.Create(0x7c00u));
+        var value = Vector256.ConditionalSelect(infOrNan, shifted | Vector256.Create(0x7f800000u), scaled);
+        return value | ((h & Vector256.Create(0x8000u)) << 16);
     }
 
     /// <summary>bf16 is the top half of a float32: widen to 32 bits and shift left by 16.</summary>

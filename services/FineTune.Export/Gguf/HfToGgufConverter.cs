@@ -1,7 +1,8 @@
 // Hugging Face folder (config.json, tokenizer files, safetensors, possibly sharded) → GGUF v3 that llama.cpp loads.
-// Streaming: one tensor at a time is read, converted to float32, adapted to llama.cpp's graph (llama q/k permuted; Gemma
-// norms stored as 1 + w, its query scale folded into attn_q_norm), quantized across all cores (each block checked by
-// dequantizing it) and written while the next tensor is quantized; the file appears atomically when complete. Metadata per shared/reference/gguf-ollama.md §3–4 and llama.cpp's loaders.
+// Streaming: one tensor at a time is quantized across all cores (each block checked by dequantizing it), each core
+// converting its part to float32 a cache-sized chunk at a time straight from the memory-mapped checkpoint and adapting
+// it to llama.cpp's graph (llama q/k rows permuted; Gemma norms stored as 1 + w, its query scale folded into
+// attn_q_norm); a tensor is written while the next one is quantized; the file appears atomically when complete. Metadata per shared/reference/gguf-ollama.md §3–4 and llama.cpp's loaders.
 using System.Diagnostics;
 using FineTune.Formats.Gguf;
 using FineTune.Formats.Gguf.Quantization;
@@ -62,15 +63,14 @@ public sealed class HfToGgufConverter
 
     /// <summary>
     /// Reads, adapts, quantizes (with the round-trip check) and writes every tensor in plan order. Pipelined: tensor i's
-    /// bytes are written on a background task while tensor i + 1 is read and quantized on all cores; the float32 values
-    /// and the quantized bytes go through reused buffers (no fresh memory to fault in per tensor).
+    /// bytes are written on a background task while tensor i + 1 is read and quantized on all cores; the quantized bytes
+    /// alternate between two reused buffers (no fresh memory to fault in per tensor).
     /// </summary>
     private (List<GgufTensorReport> Reports, long InputBytes) WriteTensors(GgufWriter w, IReadOnlyList<(PlannedTensor Tensor, GgmlType Type)> plan,
         SafetensorsCheckpoint checkpoint, Dictionary<string, SafetensorInfo> sources, Dictionary<string, float[]> extra, GgufModelParameters p)
     {
         var reports = new List<GgufTensorReport>(plan.Count);
         long inputBytes = 0;
-        var buffer = Array.Empty<float>();
         byte[][] outputs = [[], []];   // tensor i is quantized into outputs[i % 2] while outputs[(i − 1) % 2] is written
         var pending = Task.CompletedTask;
         try
@@ -78,24 +78,18 @@ public sealed class HfToGgufConverter
             for (var i = 0; i < plan.Count; i++)
             {
                 var (t, type) = plan[i];
-                float[] data;
-                int count;
-                if (extra.TryGetValue(t.Name, out var generated)) (data, count) = (generated, generated.Length);
+                var count = t.Ne.Aggregate(1L, (a, b) => a * b);
+                ElementSource source;
+                if (extra.TryGetValue(t.Name, out var generated)) source = ElementSources.Of(generated);
                 else
                 {
-                    var src = sources[t.Name];
-                    count = checked((int)src.Shape.Aggregate(1L, (a, b) => a * b));
-                    if (buffer.Length < count) buffer = GC.AllocateUninitializedArray<float>(count);
-                    HfTensorData.ReadInto(checkpoint, src.Name, buffer);
-                    data = buffer;
-                    inputBytes += src.ByteLength;
-                    if (p.PermutesQk) PermuteIfQk(t.Name, data.AsSpan(0, count), src.Shape, p);
-                    if (p.UnitOffsetNorms) AdaptGemmaNorm(t.Name, data.AsSpan(0, count), p);
+                    source = SourceOf(t.Name, sources[t.Name], checkpoint, p);
+                    inputBytes += sources[t.Name].ByteLength;
                 }
                 var length = checked((int)GgmlTypeInfo.Of(type).RowBytes(count));
                 if (outputs[i % 2].Length < length) outputs[i % 2] = GC.AllocateUninitializedArray<byte>(length);
                 var bytes = outputs[i % 2];
-                var err = Quantize(t.Name, type, data, count, bytes);
+                var err = Quantize(t.Name, type, source, count, bytes);
                 pending.GetAwaiter().GetResult();
                 pending = Task.Run(() => w.WriteTensorData(t.Name, bytes.AsSpan(0, length)));
                 reports.Add(new GgufTensorReport(t.Name, type, t.Ne, err));
@@ -107,6 +101,20 @@ public sealed class HfToGgufConverter
             pending.GetAwaiter().GetResult();   // a failure stops the loop; the write in flight still ends before the writer is disposed
         }
         return (reports, inputBytes);
+    }
+
+    /// <summary>Where GGUF tensor <paramref name="ggufName"/>'s float32 elements come from, adapted to llama.cpp's graph.</summary>
+    private static ElementSource SourceOf(string ggufName, SafetensorInfo src, SafetensorsCheckpoint checkpoint, GgufModelParameters p)
+    {
+        var (sourceRow, columns) = p.PermutesQk ? QkSourceRows(ggufName, src.Shape, p) : (null, 1);
+        var source = HfTensorData.Elements(checkpoint, src.Name, sourceRow, columns);
+        if (!p.UnitOffsetNorms || !ggufName.EndsWith("norm.weight", StringComparison.Ordinal)) return source;
+        return (start, scratch) =>
+        {
+            source(start, scratch).CopyTo(scratch);
+            AdaptGemmaNorm(ggufName, scratch, p);
+            return scratch;
+        };
     }
 
     /// <summary>GGUF name → HF tensor; rejects tensors llama.cpp's graph would not know.</summary>
@@ -139,10 +147,10 @@ public sealed class HfToGgufConverter
 
     /// <summary>Quantizes one tensor; with <see cref="Verify"/>, also measures the round trip's error and fails past the type's bound.</summary>
     /// <remarks>The check dequantizes each block right after quantizing it (GgmlQuantizer.QuantizeChecked), so it reads the bytes that are written.</remarks>
-    private double? Quantize(string name, GgmlType type, float[] data, int count, byte[] bytes)
+    private double? Quantize(string name, GgmlType type, ElementSource source, long count, byte[] bytes)
     {
         var verify = Verify && type != GgmlType.F32;
-        var measured = GgmlQuantizer.QuantizeChecked(type, data, count, bytes, measure: verify);
+        var measured = GgmlQuantizer.QuantizeChecked(type, source, count, bytes, measure: verify);
         if (!verify) return null;
         var err = measured.Relative;
         if (err > QuantizationErrorBound.RelativeRms(type))
@@ -153,7 +161,6 @@ public sealed class HfToGgufConverter
     /// <summary>Gemma norms: llama.cpp multiplies by the stored weight, HF by 1 + w; attn_q_norm also carries the query scale.</summary>
     private static void AdaptGemmaNorm(string ggufName, Span<float> data, GgufModelParameters p)
     {
-        if (!ggufName.EndsWith("norm.weight", StringComparison.Ordinal)) return;
         var factor = ggufName.EndsWith(".attn_q_norm.weight", StringComparison.Ordinal) ? p.QueryNormFactor : 1f;
         for (var i = 0; i < data.Length; i++) data[i] = (data[i] + 1) * factor;
     }
@@ -205,13 +212,13 @@ public sealed class HfToGgufConverter
         if (p.OriginalContextLength is { } oc) w.AddRopeScalingOriginalContextLength((uint)oc);
     }
 
-    private static void PermuteIfQk(string ggufName, Span<float> data, long[] torchShape, GgufModelParameters p)
+    /// <summary>The llama q/k row order of attn_q/attn_k weights and biases; none for other tensors.</summary>
+    private static (Func<long, long>? SourceRow, long Columns) QkSourceRows(string ggufName, long[] torchShape, GgufModelParameters p)
     {
         var isQ = ggufName.EndsWith(".attn_q.weight", StringComparison.Ordinal) || ggufName.EndsWith(".attn_q.bias", StringComparison.Ordinal);
         var isK = ggufName.EndsWith(".attn_k.weight", StringComparison.Ordinal) || ggufName.EndsWith(".attn_k.bias", StringComparison.Ordinal);
-        if (!isQ && !isK) return;
-        var rows = torchShape[0];
-        var cols = torchShape.Length > 1 ? torchShape[1] : 1;
-        LlamaQkPermutation.Apply(data, rows, cols, isQ ? p.Heads : p.KvHeads);
+        if (!isQ && !isK) return (null, 1);
+        var columns = torchShape.Length > 1 ? torchShape[1] : 1;
+        return (LlamaQkPermutation.SourceRows(torchShape[0], isQ ? p.Heads : p.KvHeads), columns);
     }
 }

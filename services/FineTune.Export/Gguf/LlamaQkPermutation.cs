@@ -9,18 +9,18 @@ public static class LlamaQkPermutation
     /// <summary>Permutes the rows of a row-major [rows, cols] matrix in place (cols = 1 for a bias).</summary>
     public static void Apply(Span<float> w, long rows, long cols, int heads)
     {
-        if (rows % heads != 0 || rows / heads % 2 != 0)
-            throw new ArgumentException($"Cannot permute {rows} rows into {heads} heads of even size.");
+        var sourceRow = SourceRows(rows, heads);
         if (w.Length != rows * cols) throw new ArgumentException($"Expected {rows}×{cols} values, got {w.Length}.");
-        var hd = (int)(rows / heads);
         var src = w.ToArray();
-        for (var h = 0; h < heads; h++)
-            for (var i = 0; i < hd / 2; i++)
-                for (var j = 0; j < 2; j++)
-                {
-                    var to = (h * hd + 2 * i + j) * cols;
-                    var from = (h * hd + j * (hd / 2) + i) * cols;
-                    src.AsSpan((int)from, (int)cols).CopyTo(w[(int)to..]);
-                }
+        for (var r = 0L; r < rows; r++) src.AsSpan((int)(sourceRow(r) * cols), (int)cols).CopyTo(w[(int)(r * cols)..]);
+    }
+
+    /// <summary>For each row of the permuted matrix, the row of the HF matrix it comes from (rows h·hd + 2i + j ← h·hd + j·hd/2 + i).</summary>
+    public static Func<long, long> SourceRows(long rows, int heads)
+    {
+        if (heads <= 0 || rows % heads != 0 || rows / heads % 2 != 0)
+            throw new ArgumentException($"Cannot permute {rows} rows into {heads} heads of even size.");
+        var hd = rows / heads;
+        return r => r / hd * hd + r % hd % 2 * (hd / 2) + r % hd / 2;
     }
 }

@@ -193,13 +193,19 @@ public sealed class GgufWriter : IDisposable
     /// <summary>Name of the tensor whose data is expected next, or null when all are written.</summary>
     public string? NextTensorName => _nextTensor < _tensors.Count ? _tensors[_nextTensor].Name : null;
 
-    /// <summary>Writes the next tensor's data (in info order), then pads to the alignment.</summary>
+    /// <summary>Writes the next tensor's data (in info order), then pads to the alignment; a large tensor's pages start going to disk at once.</summary>
     public void WriteTensorData(string name, ReadOnlySpan<byte> data)
     {
         BeginTensor(name, data.Length);
         _file!.Write(data);
         EndTensor(data.Length);
+        if (data.Length < WritebackBytes) return;
+        _file.Flush(flushToDisk: false);
+        FileWriteback.Start(_file.SafeFileHandle);
     }
+
+    /// <summary>Tensors at least this large start their write-back as soon as they are written (<see cref="FileWriteback"/>).</summary>
+    private const int WritebackBytes = 4 << 20;
 
     /// <summary>Streams the next tensor's data in chunks; <paramref name="writeChunks"/> must write exactly the tensor's byte size.</summary>
     public void WriteTensorData(string name, Action<Stream> writeChunks)

@@ -91,6 +91,55 @@ public sealed class QuantizerReferenceTests
         Assert.Throws<ArgumentException>(() => GgmlQuantizer.QuantizeChecked(GgmlType.Q4_K, longer, x.Length, new byte[size - 1]));
     }
 
+    [Theory]
+    [InlineData(GgmlType.Q8_0)]
+    [InlineData(GgmlType.Q5_0)]
+    public void VectorisedDequantizersGiveTheScalarFormsFloats(GgmlType type)
+    {
+        var info = GgmlTypeInfo.Of(type);
+        var rng = new Random(11);
+        var blocks = new byte[400 * info.BlockBytes];
+        rng.NextBytes(blocks);
+        for (var b = 0; b < 400; b++)   // a finite scale: random, zero, subnormal, the largest half
+        {
+            var d = (b % 4) switch { 0 => (float)rng.NextGaussian(), 1 => 0f, 2 => 3e-6f, _ => 65504f };
+            ScalarReferenceQuantizer.WriteFp16(blocks.AsSpan(b * info.BlockBytes), d);
+        }
+        var actual = GgmlQuantizer.Dequantize(type, blocks, 400L * info.BlockElements);
+        var expected = new float[actual.Length];
+        for (var b = 0; b < 400; b++)
+        {
+            var y = blocks.AsSpan(b * info.BlockBytes, info.BlockBytes);
+            var x = expected.AsSpan(b * info.BlockElements, info.BlockElements);
+            if (type == GgmlType.Q8_0) ScalarReferenceQuantizer.Q8_0Dequantize(y, x);
+            else ScalarReferenceQuantizer.Q5_0Dequantize(y, x);
+        }
+        Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), actual.Select(BitConverter.SingleToInt32Bits));
+    }
+
+    [Theory]
+    [InlineData(GgmlType.Q8_0)]
+    [InlineData(GgmlType.Q4_K)]
+    [InlineData(GgmlType.F32)]
+    public void QuantizingFromAChunkedSourceWritesTheBytesOfTheWholeArray(GgmlType type)
+    {
+        var x = Fill(3 * 4096 + 1024, new Random(9), r => (float)r.NextGaussian());
+        var size = (int)GgmlTypeInfo.Of(type).RowBytes(x.Length);
+        var whole = new byte[size];
+        var chunked = new byte[size];
+        var calls = 0;
+        var expected = GgmlQuantizer.QuantizeChecked(type, x, x.Length, whole);
+        var measured = GgmlQuantizer.QuantizeChecked(type, (start, scratch) =>
+        {
+            Interlocked.Increment(ref calls);
+            x.AsSpan((int)start, scratch.Length).CopyTo(scratch);   // a converter: fills the scratch it is given
+            return scratch;
+        }, x.Length, chunked);
+        Assert.Equal(whole, chunked);
+        Assert.Equal(expected.Relative, measured.Relative, 1e-12);
+        Assert.True(calls >= 4, $"{calls} calls: the source was not read in chunks");
+    }
+
     /// <summary>Equal bytes; on a difference, names the first differing block and its input.</summary>
     private static void AssertSameBlocks(GgmlType type, float[] x, byte[] expected, byte[] actual)
     {

@@ -219,6 +219,25 @@ internal static class ScalarReferenceQuantizer
         BinaryPrimitives.WriteUInt32LittleEndian(y[2..], qh);
     }
 
+    public static void Q5_0Dequantize(ReadOnlySpan<byte> y, Span<float> x)
+    {
+        var d = ReadFp16(y);
+        var qh = BinaryPrimitives.ReadUInt32LittleEndian(y[2..]);
+        for (var j = 0; j < 16; j++)
+        {
+            var h0 = (int)((qh >> j) << 4) & 0x10;
+            var h1 = (int)(qh >> (j + 12)) & 0x10;
+            x[j] = (((y[6 + j] & 0xF) | h0) - 16) * d;
+            x[j + 16] = (((y[6 + j] >> 4) | h1) - 16) * d;
+        }
+    }
+
+    public static void Q8_0Dequantize(ReadOnlySpan<byte> y, Span<float> x)
+    {
+        var d = ReadFp16(y);
+        for (var j = 0; j < 32; j++) x[j] = (sbyte)y[2 + j] * d;
+    }
+
     public static void Q8_0Block(ReadOnlySpan<float> x, Span<byte> y)
     {
         float amax = 0;

@@ -1,8 +1,10 @@
 // Converts float32 tensors to ggml tensor data (F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q6_K) and back.
 // Blocks are independent, so work is split into one contiguous block range per core (Parallel.For over ranges, not
-// per-block delegates). QuantizeChecked also dequantizes every block right after writing it and accumulates the
-// round trip's error, so the export's self-check costs one pass over data already in cache. Hand-written: see the
-// per-format files for the block layouts and their sources.
+// per-block delegates), and each core takes its range's elements from an ElementSource a chunk at a time, so the
+// input can be converted from a checkpoint into a cache-sized buffer just before it is quantized. QuantizeChecked
+// also dequantizes every block right after writing it and accumulates the round trip's error, so the export's
+// self-check costs one pass over data already in cache. Hand-written: see the per-format files for the block layouts
+// and their sources.
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -31,8 +33,7 @@ public static class GgmlQuantizer
     public static void QuantizeInto(GgmlType type, float[] src, byte[] dst)
     {
         CheckSizes(type, src.LongLength, src.LongLength, dst.LongLength);
-        if (type == GgmlType.F32) MemoryMarshal.AsBytes(src.AsSpan()).CopyTo(dst);
-        else Run(KernelOf(type), src, src.LongLength, dst, check: false);
+        QuantizeChecked(type, src, src.LongLength, dst, measure: false);
     }
 
     /// <summary>
@@ -42,9 +43,16 @@ public static class GgmlQuantizer
     /// </summary>
     public static RoundTripError QuantizeChecked(GgmlType type, float[] src, long count, byte[] dst, bool measure = true)
     {
-        CheckSizes(type, count, src.LongLength, Math.Min(dst.LongLength, GgmlTypeInfo.Of(type).RowBytes(count)));
-        if (type != GgmlType.F32) return Run(KernelOf(type), src, count, dst, measure);
-        MemoryMarshal.AsBytes(src.AsSpan(0, checked((int)count))).CopyTo(dst);
+        if (count > src.LongLength) throw new ArgumentException($"{count} elements asked of a {src.LongLength}-element source.");
+        return QuantizeChecked(type, ElementSources.Of(src), count, dst, measure);
+    }
+
+    /// <summary>As above, reading the <paramref name="count"/> elements from <paramref name="source"/> a chunk at a time.</summary>
+    public static RoundTripError QuantizeChecked(GgmlType type, ElementSource source, long count, byte[] dst, bool measure = true)
+    {
+        CheckSizes(type, count, count, Math.Min(dst.LongLength, GgmlTypeInfo.Of(type).RowBytes(count)));
+        if (type != GgmlType.F32) return Run(KernelOf(type), source, count, dst, measure);
+        CopyFloat32(source, count, dst);
         return new(0, 0);
     }
 
@@ -91,28 +99,50 @@ public static class GgmlQuantizer
         _ => throw new NotSupportedException($"Dequantizing {type} is not supported."),
     };
 
+    /// <summary>Elements a core converts and quantizes at a time: 16 KiB of float32, which stays in its L1/L2 cache.</summary>
+    private const int ChunkElements = 4096;
+
     /// <summary>Quantizes every block of the first <paramref name="count"/> elements; with <paramref name="check"/>, measures each block's round trip.</summary>
-    private static RoundTripError Run(Kernel k, float[] src, long count, byte[] dst, bool check)
+    private static RoundTripError Run(Kernel k, ElementSource source, long count, byte[] dst, bool check)
     {
         var total = new RoundTripError(0, 0);
         var gate = new object();
+        var chunkBlocks = Math.Max(1, ChunkElements / k.Elements);
         Ranges(count / k.Elements, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>   // no slow first tier: small models see mostly that
         {
+            var scratch = new float[chunkBlocks * k.Elements];
             Span<float> back = stackalloc float[k.Elements];
             var local = new RoundTripError(0, 0);
-            for (var b = start; b < end; b++)
+            for (var first = start; first < end; first += chunkBlocks)
             {
-                var x = new ReadOnlySpan<float>(src, checked((int)(b * k.Elements)), k.Elements);
-                var y = new Span<byte>(dst, checked((int)(b * k.Bytes)), k.Bytes);
-                k.Quantize(x, y);
-                if (!check) continue;
-                k.Dequantize(y, back);
-                local += RoundTripError.Of(x, back);
+                var blocks = (int)Math.Min(chunkBlocks, end - first);
+                var chunk = source(first * k.Elements, scratch.AsSpan(0, blocks * k.Elements));
+                for (var b = 0; b < blocks; b++)
+                {
+                    var x = chunk.Slice(b * k.Elements, k.Elements);
+                    var y = new Span<byte>(dst, checked((int)((first + b) * k.Bytes)), k.Bytes);
+                    k.Quantize(x, y);
+                    if (!check) continue;
+                    k.Dequantize(y, back);
+                    local += RoundTripError.Of(x, back);
+                }
             }
             lock (gate) total += local;
         });
         return total;
     }
+
+    /// <summary>F32 "quantization": the source's elements copied into <paramref name="dst"/>, a chunk at a time.</summary>
+    private static void CopyFloat32(ElementSource source, long count, byte[] dst) =>
+        Ranges((count + ChunkElements - 1) / ChunkElements, (start, end) =>
+        {
+            for (var chunk = start; chunk < end; chunk++)
+            {
+                var at = chunk * ChunkElements;
+                var target = MemoryMarshal.Cast<byte, float>(dst.AsSpan(checked((int)(at * 4)), (int)Math.Min(ChunkElements, count - at) * 4));
+                source(at, target).CopyTo(target);
+            }
+        });
 
     /// <summary>Runs <paramref name="body"/> on one contiguous range of blocks per core.</summary>
     private static void Ranges(long blocks, Action<long, long> body)

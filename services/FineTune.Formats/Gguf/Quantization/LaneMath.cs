@@ -9,14 +9,16 @@ namespace FineTune.Formats.Gguf.Quantization;
 internal static class LaneMath
 {
     /// <summary>The largest |x| of a block <paramref name="x"/> loaded as four vectors; NaN when any element is NaN (as MathF.Max folds it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MaxAbs(ReadOnlySpan<float> x, Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d)
     {
         var anyNan = ~(Vector256.Equals(a, a) & Vector256.Equals(b, b) & Vector256.Equals(c, c) & Vector256.Equals(d, d));
         if (anyNan != Vector256<float>.Zero) return ScalarMaxAbs(x);
+        // Without NaNs every |x| is ≥ +0, so the largest lane is exactly what the scalar MathF.Max fold gives.
         var m = Vector256.MaxNative(Vector256.MaxNative(Vector256.Abs(a), Vector256.Abs(b)), Vector256.MaxNative(Vector256.Abs(c), Vector256.Abs(d)));
-        var max = 0f;
-        for (var i = 0; i < Vector256<float>.Count; i++) max = MathF.Max(max, m[i]);
-        return max;
+        var m4 = Vector128.MaxNative(m.GetLower(), m.GetUpper());
+        m4 = Vector128.MaxNative(m4, Vector128.Shuffle(m4, Vector128.Create(2, 3, 0, 1)));
+        return MathF.Max(m4.ToScalar(), m4.GetElement(1));
     }
 
     /// <summary>The scalar fold, for blocks holding a NaN (its sign and payload come out as MathF.Max gives them).</summary>

@@ -4,6 +4,7 @@
 // Used by Q4_K_M as the fallback for Q4_K when a row is not a multiple of 256 (Qwen2.5-0.5B's 896-wide rows). Vectorised
 // lane by lane with the scalar float operations, so the bytes equal the scalar form's (tests compare them).
 using System.Buffers.Binary;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -40,7 +41,7 @@ internal static class Q5_0
     }
 
     /// <summary>The signed value of the first element with the largest |x| (NaN never counts; 0 when all are zero).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float SignedMaxAbs(ReadOnlySpan<float> x, ReadOnlySpan<Vector256<float>> v)
     {
         var m = Vector256<float>.Zero;
@@ -49,23 +50,41 @@ internal static class Q5_0
             var ax = Vector256.Abs(vk);
             m = Vector256.ConditionalSelect(Vector256.GreaterThan(ax, m), ax, m);
         }
-        float amax = 0;
-        for (var i = 0; i < 8; i++) if (m[i] > amax) amax = m[i];
+        // m holds no NaN and nothing below +0, so the lanes' maximum is exact whatever order it is taken in.
+        var m4 = Vector128.Max(m.GetLower(), m.GetUpper());
+        m4 = Vector128.Max(m4, Vector128.Shuffle(m4, Vector128.Create(2, 3, 0, 1)));
+        var amax = MathF.Max(m4.ToScalar(), m4.GetElement(1));
         if (amax == 0) return 0;
-        for (var j = 0; ; j++) if (MathF.Abs(x[j]) == amax) return x[j];
+        var target = Vector256.Create(amax);
+        for (var k = 0; ; k++)
+        {
+            var hits = Vector256.Equals(Vector256.Abs(v[k]), target).ExtractMostSignificantBits();
+            if (hits != 0) return x[8 * k + BitOperations.TrailingZeroCount(hits)];
+        }
     }
+
+    /// <summary>Element j's fifth bit is bit j of qh: lanes 0–7 of each of the four 8-element rows.</summary>
+    private static readonly Vector256<uint> LaneBits = Vector256.Create(1u, 2, 4, 8, 16, 32, 64, 128);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void DequantizeBlock(ReadOnlySpan<byte> y, Span<float> x)
     {
-        var d = KQuantMath.ReadFp16(y);
+        var d = Vector256.Create(KQuantMath.ReadFp16(y));
         var qh = BinaryPrimitives.ReadUInt32LittleEndian(y[2..]);
-        for (var j = 0; j < Elements / 2; j++)
-        {
-            var h0 = (int)((qh >> j) << 4) & 0x10;
-            var h1 = (int)(qh >> (j + 12)) & 0x10;
-            x[j] = (((y[6 + j] & 0xF) | h0) - 16) * d;
-            x[j + 16] = (((y[6 + j] >> 4) | h1) - 16) * d;
-        }
+        var qs = Vector128.Create(y.Slice(6, 16));
+        var (first, second) = Vector256.Widen(Vector256.Create(Vector128.WidenLower(qs), Vector128.WidenUpper(qs)));   // bytes 0–7, 8–15
+        // elements 0–15 are the low nibbles of bytes 0–15, elements 16–31 their high nibbles
+        Row(first & Vector256.Create(0xFu), qh, d).CopyTo(x);
+        Row(second & Vector256.Create(0xFu), qh >> 8, d).CopyTo(x[8..]);
+        Row(first >> 4, qh >> 16, d).CopyTo(x[16..]);
+        Row(second >> 4, qh >> 24, d).CopyTo(x[24..]);
+    }
+
+    /// <summary>((nibble | bit·16) − 16) · d for 8 elements whose fifth bits are the low 8 bits of <paramref name="qh"/>, in the scalar form's int-then-float order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Row(Vector256<uint> nibbles, uint qh, Vector256<float> d)
+    {
+        var high = ~Vector256.Equals(Vector256.Create(qh) & LaneBits, Vector256<uint>.Zero) & Vector256.Create(0x10u);
+        return Vector256.ConvertToSingle((nibbles | high).AsInt32() - Vector256.Create(16)) * d;
     }
 }

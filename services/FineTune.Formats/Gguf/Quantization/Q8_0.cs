@@ -32,8 +32,13 @@ internal static class Q8_0
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void DequantizeBlock(ReadOnlySpan<byte> y, Span<float> x)
     {
-        var d = KQuantMath.ReadFp16(y);
-        var q = MemoryMarshal.Cast<byte, sbyte>(y.Slice(2, 32));
-        for (var j = 0; j < Elements; j++) x[j] = q[j] * d;
+        var d = Vector256.Create(KQuantMath.ReadFp16(y));
+        var (lo, hi) = Vector256.Widen(Vector256.Create(MemoryMarshal.Cast<byte, sbyte>(y.Slice(2, 32))));
+        var (q0, q1) = Vector256.Widen(lo);
+        var (q2, q3) = Vector256.Widen(hi);
+        (Vector256.ConvertToSingle(q0) * d).CopyTo(x);   // q · d in float, as the scalar reference computes it
+        (Vector256.ConvertToSingle(q1) * d).CopyTo(x[8..]);
+        (Vector256.ConvertToSingle(q2) * d).CopyTo(x[16..]);
+        (Vector256.ConvertToSingle(q3) * d).CopyTo(x[24..]);
     }
 }
