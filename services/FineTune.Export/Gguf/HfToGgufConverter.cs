@@ -2,7 +2,7 @@
 // Streaming: one tensor at a time is quantized across all cores (each block checked by dequantizing it), each core
 // converting its part to float32 a cache-sized chunk at a time straight from the memory-mapped checkpoint and adapting
 // it to llama.cpp's graph (llama q/k rows permuted; Gemma norms stored as 1 + w, its query scale folded into
-// attn_q_norm); a tensor is written while the next one is quantized; the file appears atomically when complete. Metadata per shared/reference/gguf-ollama.md §3–4 and llama.cpp's loaders.
+// attn_q_norm); tensors are written on a background task while the next ones are quantized; the file appears atomically when complete. Metadata per shared/reference/gguf-ollama.md §3–4 and llama.cpp's loaders.
 using System.Diagnostics;
 using FineTune.Formats.Gguf;
 using FineTune.Formats.Gguf.Quantization;
@@ -62,17 +62,15 @@ public sealed class HfToGgufConverter
     }
 
     /// <summary>
-    /// Reads, adapts, quantizes (with the round-trip check) and writes every tensor in plan order. Pipelined: tensor i's
-    /// bytes are written on a background task while tensor i + 1 is read and quantized on all cores; the quantized bytes
-    /// alternate between two reused buffers (no fresh memory to fault in per tensor).
+    /// Reads, adapts, quantizes (with the round-trip check) and writes every tensor in plan order. Pipelined: tensors are
+    /// written on a background task (<see cref="TensorWriteQueue"/>) while the next ones are read and quantized on all cores.
     /// </summary>
     private (List<GgufTensorReport> Reports, long InputBytes) WriteTensors(GgufWriter w, IReadOnlyList<(PlannedTensor Tensor, GgmlType Type)> plan,
         SafetensorsCheckpoint checkpoint, Dictionary<string, SafetensorInfo> sources, Dictionary<string, float[]> extra, GgufModelParameters p)
     {
         var reports = new List<GgufTensorReport>(plan.Count);
         long inputBytes = 0;
-        byte[][] outputs = [[], []];   // tensor i is quantized into outputs[i % 2] while outputs[(i − 1) % 2] is written
-        var pending = Task.CompletedTask;
+        var writes = new TensorWriteQueue(w);
         try
         {
             for (var i = 0; i < plan.Count; i++)
@@ -87,18 +85,17 @@ public sealed class HfToGgufConverter
                     inputBytes += sources[t.Name].ByteLength;
                 }
                 var length = checked((int)GgmlTypeInfo.Of(type).RowBytes(count));
-                if (outputs[i % 2].Length < length) outputs[i % 2] = GC.AllocateUninitializedArray<byte>(length);
-                var bytes = outputs[i % 2];
+                var bytes = writes.Rent(length);
                 var err = Quantize(t.Name, type, source, count, bytes);
-                pending.GetAwaiter().GetResult();
-                pending = Task.Run(() => w.WriteTensorData(t.Name, bytes.AsSpan(0, length)));
+                writes.Enqueue(t.Name, bytes, length);
                 reports.Add(new GgufTensorReport(t.Name, type, t.Ne, err));
                 Progress?.Report((i + 1, plan.Count, t.Name));
             }
+            writes.Complete();
         }
         finally
         {
-            pending.GetAwaiter().GetResult();   // a failure stops the loop; the write in flight still ends before the writer is disposed
+            writes.WaitQuietly();   // a failure stops the loop; writes in flight still end before the writer is disposed
         }
         return (reports, inputBytes);
     }
