@@ -88,7 +88,9 @@ public sealed class CausalSelfAttention : nn.Module, ILinearHost
             k = repeat_interleave(k, _nHead / _nKv, dim: 1);                    // (B, nh, S, hs)
             v = repeat_interleave(v, _nHead / _nKv, dim: 1);
         }
-        var y = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: mask.Mask, is_casual: mask.IsCausal); // (B, nh, T, hs)
+        var y = BlockedCausalAttention.Applies(q, k, cache, training)                  // (B, nh, T, hs)
+            ? BlockedCausalAttention.Apply(q, k, v, mask.Mask)
+            : nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: mask.Mask, is_casual: mask.IsCausal);
         y = y.transpose(1, 2).reshape(b, t, _nHead * _headDim);              // (B, T, nh*hs)
         return o_proj.call(y).MoveToOuterDisposeScope();                      // (B, T, C)
     }
