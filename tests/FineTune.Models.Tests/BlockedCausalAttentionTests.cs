@@ -18,13 +18,8 @@ public class BlockedCausalAttentionTests
         var (q, k, v) = (Input(batch, heads, length, headSize), Input(batch, heads, length, headSize), Input(batch, heads, length, headSize));
         var dy = randn(batch, heads, length, headSize, dtype: ScalarType.Float64);
 
-        var expected = nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true);
-        var expectedGrads = autograd.grad([expected], [q, k, v], [dy]);
-        var actual = BlockedCausalAttention.Apply(q, k, v, mask: null);
-        var actualGrads = autograd.grad([actual], [q, k, v], [dy]);
-
-        AssertClose(expected, actual);
-        for (var i = 0; i < 3; i++) AssertClose(expectedGrads[i], actualGrads[i]);
+        AssertSameOutputsAndGradients([q, k, v], dy,
+            nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true), BlockedCausalAttention.Apply(q, k, v, mask: null));
     }
 
     [Fact]
@@ -40,13 +35,8 @@ public class BlockedCausalAttentionTests
         using var mask = AttentionMask.Build(length, 0, segments, segments, slidingWindow: 100, CPU);
         var dy = randn(2, 2, length, 8, dtype: ScalarType.Float64);
 
-        var expected = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: mask.Mask);
-        var expectedGrads = autograd.grad([expected], [q, k, v], [dy]);
-        var actual = BlockedCausalAttention.Apply(q, k, v, mask.Mask);
-        var actualGrads = autograd.grad([actual], [q, k, v], [dy]);
-
-        AssertClose(expected, actual);
-        for (var i = 0; i < 3; i++) AssertClose(expectedGrads[i], actualGrads[i]);
+        AssertSameOutputsAndGradients([q, k, v], dy,
+            nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: mask.Mask), BlockedCausalAttention.Apply(q, k, v, mask.Mask));
     }
 
     [Fact]
@@ -63,6 +53,15 @@ public class BlockedCausalAttentionTests
 
     private static Tensor Input(int batch, int heads, int length, int headSize) =>
         randn(batch, heads, length, headSize, dtype: ScalarType.Float64).requires_grad_(true);
+
+    /// <summary>Equal outputs, and equal gradients of <paramref name="inputs"/> for the output gradient <paramref name="dy"/>.</summary>
+    private static void AssertSameOutputsAndGradients(Tensor[] inputs, Tensor dy, Tensor expected, Tensor actual)
+    {
+        AssertClose(expected, actual);
+        var expectedGrads = autograd.grad([expected], inputs, [dy]);
+        var actualGrads = autograd.grad([actual], inputs, [dy]);
+        for (var i = 0; i < inputs.Length; i++) AssertClose(expectedGrads[i], actualGrads[i]);
+    }
 
     private static void AssertClose(Tensor expected, Tensor actual)
     {
