@@ -1,5 +1,7 @@
 using System.Runtime.InteropServices;
 using FineTune.Export.Gguf;
+using FineTune.Formats.Gguf;
+using FineTune.Models.Tiny;
 using FineTune.Formats.Safetensors;
 using FineTune.Tests;
 
@@ -44,6 +46,37 @@ public sealed class HfTensorDataTests : IDisposable
             actual.AddRange(source(start, new float[Math.Min(20, values.Length - start)]).ToArray());
         Assert.Equal(expected, actual);
         Assert.Equal(values.Skip(100).Take(50), HfTensorData.Elements(checkpoint, "w")(100, new float[50]).ToArray());   // stored order
+    }
+
+    [Theory]
+    [InlineData(float.NaN)]
+    [InlineData(float.PositiveInfinity)]
+    public void AWeightThatIsNotFiniteFailsTheExportNamingItsTensor(float poison)
+    {
+        var folder = Path.Combine(_dir.Path, "model");
+        TinyModel.Write(folder, seed: 3, TinyModelPreset.Nano, family: "qwen2");
+        Poison(Path.Combine(folder, "model.safetensors"), "model.layers.1.mlp.down_proj.weight", poison);
+
+        var error = Assert.Throws<InvalidOperationException>(() =>
+            new HfToGgufConverter { Verify = true }.Convert(folder, Path.Combine(_dir.Path, "out.gguf"), GgufFileType.Q8_0));
+        Assert.Contains("'blk.1.ffn_down.weight' holds NaN or infinite values", error.Message);
+        Assert.False(File.Exists(Path.Combine(_dir.Path, "out.gguf")));
+    }
+
+    /// <summary>Overwrites the first element of an F32 tensor in a safetensors file.</summary>
+    private static void Poison(string file, string tensor, float value)
+    {
+        long start;
+        using (var checkpoint = SafetensorsCheckpoint.Open(file))
+        {
+            var info = checkpoint.Get(tensor);
+            Assert.Equal(SafetensorDType.F32, info.DType);
+            using var reader = new BinaryReader(File.OpenRead(file));
+            start = 8 + (long)reader.ReadUInt64() + info.DataOffset;   // after the header's length and the header
+        }
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.Write);
+        stream.Position = start;
+        stream.Write(BitConverter.GetBytes(value));
     }
 
     private SafetensorsCheckpoint Write(SafetensorDType dtype, string name, long[] shape, float[] values)

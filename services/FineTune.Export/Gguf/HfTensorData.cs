@@ -1,8 +1,8 @@
 // Reads checkpoint tensors as float32 (from F32, F16 or BF16 safetensors data) straight out of the memory-mapped file:
 // F16 by moving its bits into a float's places and rescaling, BF16 by widening each 16-bit value into the top half of a
-// float (both vectorised and exact). Both conversions are exact, so the values are the same as an element-by-element conversion. The
-// export reads through Elements, a chunk at a time into the quantizer's cache-sized buffer, so no tensor is ever held
-// whole as float32 (for a 7B model's embedding that would be 0.5 GB, written and read back once more).
+// float, both vectorised and exact (the same values as an element-by-element conversion). The export reads through
+// Elements, a chunk at a time into the quantizer's cache-sized buffer, so no tensor is ever held whole as float32 (for
+// a 7B model's embedding that would be 0.5 GB, written and read back once more).
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;

@@ -2,7 +2,8 @@
 // Streaming: one tensor at a time is quantized across all cores (each block checked by dequantizing it), each core
 // converting its part to float32 a cache-sized chunk at a time straight from the memory-mapped checkpoint and adapting
 // it to llama.cpp's graph (llama q/k rows permuted; Gemma norms stored as 1 + w, its query scale folded into
-// attn_q_norm); tensors are written on a background task while the next ones are quantized; the file appears atomically when complete. Metadata per shared/reference/gguf-ollama.md §3–4 and llama.cpp's loaders.
+// attn_q_norm). Tensors are written on a background task while the next ones are quantized; the file appears
+// atomically when complete. Metadata per shared/reference/gguf-ollama.md §3–4 and llama.cpp's loaders.
 using System.Diagnostics;
 using FineTune.Formats.Gguf;
 using FineTune.Formats.Gguf.Quantization;
@@ -150,6 +151,8 @@ public sealed class HfToGgufConverter
         var measured = GgmlQuantizer.QuantizeChecked(type, source, count, bytes, measure: verify);
         if (!verify) return null;
         var err = measured.Relative;
+        if (double.IsNaN(err))   // a NaN or infinite weight: no bound can hold, and llama.cpp would compute with it
+            throw new InvalidOperationException($"Tensor '{name}' holds NaN or infinite values; a model with them cannot be exported.");
         if (err > QuantizationErrorBound.RelativeRms(type))
             throw new InvalidOperationException($"Tensor '{name}' as {type}: relative RMS error {err:G3} exceeds the bound {QuantizationErrorBound.RelativeRms(type):G3}.");
         return err;
