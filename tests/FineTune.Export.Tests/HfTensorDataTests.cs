@@ -49,16 +49,18 @@ public sealed class HfTensorDataTests : IDisposable
     }
 
     [Theory]
-    [InlineData(float.NaN)]
-    [InlineData(float.PositiveInfinity)]
-    public void AWeightThatIsNotFiniteFailsTheExportNamingItsTensor(float poison)
+    [InlineData(float.NaN, "q8_0")]
+    [InlineData(float.PositiveInfinity, "q8_0")]
+    [InlineData(float.NaN, "f32")]
+    [InlineData(float.NegativeInfinity, "f16")]
+    public void AWeightThatIsNotFiniteFailsTheExportNamingItsTensor(float poison, string type)
     {
         var folder = Path.Combine(_dir.Path, "model");
         TinyModel.Write(folder, seed: 3, TinyModelPreset.Nano, family: "qwen2");
         Poison(Path.Combine(folder, "model.safetensors"), "model.layers.1.mlp.down_proj.weight", poison);
 
         var error = Assert.Throws<InvalidOperationException>(() =>
-            new HfToGgufConverter { Verify = true }.Convert(folder, Path.Combine(_dir.Path, "out.gguf"), GgufFileType.Q8_0));
+            new HfToGgufConverter { Verify = true }.Convert(folder, Path.Combine(_dir.Path, "out.gguf"), GgufFileType.Parse(type)));
         Assert.Contains("'blk.1.ffn_down.weight' holds NaN or infinite values", error.Message);
         Assert.False(File.Exists(Path.Combine(_dir.Path, "out.gguf")));
     }

@@ -147,9 +147,8 @@ public sealed class HfToGgufConverter
     /// <remarks>The check dequantizes each block right after quantizing it (GgmlQuantizer.QuantizeChecked), so it reads the bytes that are written.</remarks>
     private double? Quantize(string name, GgmlType type, ElementSource source, long count, byte[] bytes)
     {
-        var verify = Verify && type != GgmlType.F32;
-        var measured = GgmlQuantizer.QuantizeChecked(type, source, count, bytes, measure: verify);
-        if (!verify) return null;
+        var measured = GgmlQuantizer.QuantizeChecked(type, source, count, bytes, measure: Verify);
+        if (!Verify) return null;
         var err = measured.Relative;
         if (double.IsNaN(err))   // a NaN or infinite weight: no bound can hold, and llama.cpp would compute with it
             throw new InvalidOperationException($"Tensor '{name}' holds NaN or infinite values; a model with them cannot be exported.");

@@ -38,7 +38,7 @@ public static class GgmlQuantizer
 
     /// <summary>
     /// Quantizes the first <paramref name="count"/> elements of <paramref name="src"/> into the first bytes of
-    /// <paramref name="dst"/> (reused buffers may be longer), dequantizing each block again to measure the round trip (zero error for F32);
+    /// <paramref name="dst"/> (reused buffers may be longer), dequantizing each block again to measure the round trip (for F32, x − x: NaN only for non-finite values);
     /// with <paramref name="measure"/> false the error is not measured and comes back zero.
     /// </summary>
     public static RoundTripError QuantizeChecked(GgmlType type, float[] src, long count, byte[] dst, bool measure = true)
@@ -51,9 +51,7 @@ public static class GgmlQuantizer
     public static RoundTripError QuantizeChecked(GgmlType type, ElementSource source, long count, byte[] dst, bool measure = true)
     {
         CheckSizes(type, count, count, Math.Min(dst.LongLength, GgmlTypeInfo.Of(type).RowBytes(count)));
-        if (type != GgmlType.F32) return Run(KernelOf(type), source, count, dst, measure);
-        CopyFloat32(source, count, dst);
-        return new(0, 0);
+        return type == GgmlType.F32 ? CopyFloat32(source, count, dst, measure) : Run(KernelOf(type), source, count, dst, measure);
     }
 
     /// <summary>Dequantizes <paramref name="count"/> elements of <paramref name="type"/> data to float32.</summary>
@@ -132,17 +130,28 @@ public static class GgmlQuantizer
         return total;
     }
 
-    /// <summary>F32 "quantization": the source's elements copied into <paramref name="dst"/>, a chunk at a time.</summary>
-    private static void CopyFloat32(ElementSource source, long count, byte[] dst) =>
+    /// <summary>
+    /// F32 "quantization": the source's elements copied into <paramref name="dst"/>, a chunk at a time. Its round trip is
+    /// the identity, so with <paramref name="measure"/> the error is x − x: zero, or NaN where an element is NaN or infinite.
+    /// </summary>
+    private static RoundTripError CopyFloat32(ElementSource source, long count, byte[] dst, bool measure)
+    {
+        var total = new RoundTripError(0, 0);
+        var gate = new object();
         Ranges((count + ChunkElements - 1) / ChunkElements, (start, end) =>
         {
+            var local = new RoundTripError(0, 0);
             for (var chunk = start; chunk < end; chunk++)
             {
                 var at = chunk * ChunkElements;
                 var target = MemoryMarshal.Cast<byte, float>(dst.AsSpan(checked((int)(at * 4)), (int)Math.Min(ChunkElements, count - at) * 4));
                 source(at, target).CopyTo(target);
+                if (measure) local += RoundTripError.Of(target, target);
             }
+            lock (gate) total += local;
         });
+        return total;
+    }
 
     /// <summary>Runs <paramref name="body"/> on one contiguous range of blocks per core.</summary>
     private static void Ranges(long blocks, Action<long, long> body)
