@@ -1,5 +1,6 @@
 // The scalar quantizers as they were before vectorisation (ggml-quants.c's reference paths, statement for statement):
-// the test-only reference that the optimised Q8_0, Q5_0, Q4_K and Q6_K kernels must match byte for byte.
+// the test-only reference that the optimised Q8_0, Q5_0, Q4_K and Q6_K kernels must match byte for byte. Float→int8
+// casts follow C on this machine (CInt8), and LlamaCppQuantizerParityTests checks the whole against llama.cpp itself.
 using System.Buffers.Binary;
 using FineTune.Formats.Gguf;
 
@@ -35,6 +36,9 @@ internal static class ScalarReferenceQuantizer
         var i = BitConverter.SingleToInt32Bits(val);
         return (i & 0x007fffff) - 0x00400000;
     }
+
+    /// <summary>C's (int8_t) cast of a float as compiled here: the native float→int conversion (x86: int.MinValue for NaN and out-of-range), then the low byte.</summary>
+    public static sbyte CInt8(float f) => (sbyte)float.ConvertToIntegerNative<int>(f);
 
     public static ushort ToFp16(float f) => BitConverter.HalfToUInt16Bits((Half)f);
 
@@ -148,7 +152,7 @@ internal static class ScalarReferenceQuantizer
             var l = Math.Clamp(NearestInt(iscale * (x[i] - min)), 0, nmax);
             L[i] = (byte)l;
             var diff = scale * L[i] + min - x[i];
-            bestMad += weights[i] * diff * diff;
+            bestMad += weights[i] * (diff * diff);   // ggml: diff = diff*diff; error += w*diff
         }
         if (nstep < 1)
         {
@@ -182,7 +186,7 @@ internal static class ScalarReferenceQuantizer
                 for (var i = 0; i < n; i++)
                 {
                     var diff = thisScale * Laux[i] + thisMin - x[i];
-                    mad += weights[i] * diff * diff;
+                    mad += weights[i] * (diff * diff);
                 }
                 if (mad < bestMad)
                 {
@@ -210,8 +214,8 @@ internal static class ScalarReferenceQuantizer
         uint qh = 0;
         for (var j = 0; j < 32 / 2; j++)
         {
-            var q0 = Math.Min(31, (int)(sbyte)(x[j] * id + 16.5f));
-            var q1 = Math.Min(31, (int)(sbyte)(x[j + 16] * id + 16.5f));
+            var q0 = Math.Min(31, (int)CInt8(x[j] * id + 16.5f));
+            var q1 = Math.Min(31, (int)CInt8(x[j + 16] * id + 16.5f));
             y[6 + j] = (byte)((q0 & 0xF) | ((q1 & 0xF) << 4));
             qh |= (uint)((q0 & 0x10) >> 4) << j;
             qh |= (uint)((q1 & 0x10) >> 4) << (j + 16);
@@ -246,7 +250,7 @@ internal static class ScalarReferenceQuantizer
         var id = d != 0 ? 1 / d : 0;
         WriteFp16(y, d);
         for (var j = 0; j < 32; j++)
-            y[2 + j] = (byte)(sbyte)MathF.Round(x[j] * id, MidpointRounding.AwayFromZero);
+            y[2 + j] = (byte)CInt8(MathF.Round(x[j] * id, MidpointRounding.AwayFromZero));
     }
 
     public static void Q4_KBlock(ReadOnlySpan<float> x, Span<byte> y)

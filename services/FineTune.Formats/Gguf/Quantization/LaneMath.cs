@@ -30,8 +30,9 @@ internal static class LaneMath
     }
 
     /// <summary>
-    /// (int)MathF.Round(v, AwayFromZero) as the saturating float→int conversion gives it (NaN → 0, beyond ±2^31 → the
-    /// int limits); a (sbyte) cast of the float keeps that int's low byte, as Vector256.Narrow does.
+    /// (int)roundf(v) as compiled C converts it on this machine (the platform's native float→int conversion: on x86,
+    /// NaN and values beyond ±2^31 become int.MinValue), so that C's cast to int8_t, the int's low byte as
+    /// Vector256.Narrow keeps it, gives llama.cpp's bytes even for the infinite quotients of a subnormal scale.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> RoundAway(Vector256<float> v)
@@ -39,7 +40,7 @@ internal static class LaneMath
         var t = Vector256.Truncate(v);
         var half = Vector256.GreaterThanOrEqual(Vector256.Abs(v - t), Vector256.Create(0.5f));
         var step = Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float>.Zero), Vector256.Create(-1f), Vector256.Create(1f));
-        return Vector256.ConvertToInt32(t + (step & half));
+        return Vector256.ConvertToInt32Native(t + (step & half));
     }
 
     /// <summary>nearest_int: the 1.5·2^23 magic add (round half to even for |f| &lt; 2^22), lane by lane.</summary>

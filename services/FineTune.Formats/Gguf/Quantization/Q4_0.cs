@@ -23,8 +23,8 @@ internal static class Q4_0
         KQuantMath.WriteFp16(y, d);
         for (var j = 0; j < Elements / 2; j++)
         {
-            var q0 = Math.Min(15, (int)(sbyte)(x[j] * id + 8.5f));
-            var q1 = Math.Min(15, (int)(sbyte)(x[j + 16] * id + 8.5f));
+            var q0 = Math.Min(15, (int)(sbyte)float.ConvertToIntegerNative<int>(x[j] * id + 8.5f));   // C's (int8_t) cast: see LaneMath.RoundAway
+            var q1 = Math.Min(15, (int)(sbyte)float.ConvertToIntegerNative<int>(x[j + 16] * id + 8.5f));
             y[2 + j] = (byte)(q0 | (q1 << 4));
         }
     }

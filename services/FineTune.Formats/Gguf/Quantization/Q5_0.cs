@@ -28,7 +28,7 @@ internal static class Q5_0
         Span<Vector256<int>> q = stackalloc Vector256<int>[4];
         for (var k = 0; k < 4; k++)
         {
-            var truncated = Vector256.ConvertToInt32(v[k] * id + Vector256.Create(16.5f));   // (int)(sbyte)(float): the int's low byte, sign-extended
+            var truncated = Vector256.ConvertToInt32Native(v[k] * id + Vector256.Create(16.5f));   // C's (int8_t)(float): the int's low byte, sign-extended
             q[k] = Vector256.Min(Vector256.ShiftRightArithmetic(truncated << 24, 24), Vector256.Create(31));
         }
         var nibbles0 = (q[0] & Vector256.Create(0xF)) | ((q[2] & Vector256.Create(0xF)) << 4);

@@ -85,7 +85,7 @@ internal static class Qkx2Lanes
             var l = Vector256.ConvertToSingle(LaneMath.Clamp(LaneMath.NearestInt(iscale * (xi - min)), 0, nmax));
             Unsafe.Add(ref l0, i) = l;
             var diff = scale * l + min - xi;
-            mad += Unsafe.Add(ref w0, i) * diff * diff;
+            mad += Unsafe.Add(ref w0, i) * (diff * diff);   // w · diff², as ggml rounds it: (w · diff) · diff can differ in the last bit
         }
         return mad;
     }
@@ -122,7 +122,7 @@ internal static class Qkx2Lanes
         for (var i = 0; i < N; i++)
         {
             var diff = scale * Unsafe.Add(ref l0, i) + min - Unsafe.Add(ref x0, i);
-            mad += Unsafe.Add(ref w0, i) * diff * diff;
+            mad += Unsafe.Add(ref w0, i) * (diff * diff);
         }
         return mad;
     }
