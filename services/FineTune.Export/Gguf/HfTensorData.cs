@@ -1,5 +1,5 @@
 // Reads checkpoint tensors as float32 (from F32, F16 or BF16 safetensors data) straight out of the memory-mapped file:
-// F16 by moving its bits into a float's places and rescaling, BF16 by widening each 16-bit value into the top half of a
+// F16 through HalfConversion (its bits moved into a float's places and rescaled), BF16 by widening each 16-bit value into the top half of a
 // float, both vectorised and exact (the same values as an element-by-element conversion). The export reads through
 // Elements, a chunk at a time into the quantizer's cache-sized buffer, so no tensor is ever held whole as float32 (for
 // a 7B model's embedding that would be 0.5 GB, written and read back once more).
@@ -69,40 +69,9 @@ public static class HfTensorData
         switch (dtype)
         {
             case SafetensorDType.F32: MemoryMarshal.Cast<byte, float>(bytes).CopyTo(result); break;
-            case SafetensorDType.F16: F16ToSingle(MemoryMarshal.Cast<byte, ushort>(bytes), result); break;
+            case SafetensorDType.F16: HalfConversion.ToSingle(MemoryMarshal.Cast<byte, ushort>(bytes), result); break;
             default: Bf16ToSingle(MemoryMarshal.Cast<byte, ushort>(bytes), result); break;
         }
-    }
-
-    /// <summary>
-    /// IEEE half → float, exact, sixteen at a time: the exponent and mantissa bits shifted into a float's places and
-    /// scaled by 2^112 (the difference of the biases; this also normalises subnormals), infinities and NaNs given the
-    /// all-ones exponent, the sign put back. Written out rather than through TensorPrimitives, whose generic kernels
-    /// stayed in the JIT's unoptimised first tier when called a chunk at a time.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void F16ToSingle(ReadOnlySpan<ushort> src, Span<float> dst)
-    {
-        var bits = MemoryMarshal.Cast<float, uint>(dst);
-        var i = 0;
-        for (; i + 16 <= src.Length; i += 16)
-        {
-            var (lo, hi) = Vector256.Widen(Vector256.Create(src.Slice(i, 16)));
-            HalfBitsToSingleBits(lo).CopyTo(bits[i..]);
-            HalfBitsToSingleBits(hi).CopyTo(bits[(i + 8)..]);
-        }
-        for (; i < src.Length; i++) dst[i] = (float)BitConverter.UInt16BitsToHalf(src[i]);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<uint> HalfBitsToSingleBits(Vector256<uint> h)
-    {
-        var magnitude = h & Vector256.Create(0x7fffu);
-        var shifted = magnitude << 13;
-        var scaled = (shifted.AsSingle() * Vector256.Create(BitConverter.UInt32BitsToSingle(0x77800000u))).AsUInt32();   // × 2^112
-        var infOrNan = Vector256.GreaterThanOrEqual(magnitude, Vector256.Create(0x7c00u));
-        var value = Vector256.ConditionalSelect(infOrNan, shifted | Vector256.Create(0x7f800000u), scaled);
-        return value | ((h & Vector256.Create(0x8000u)) << 16);
     }
 
     /// <summary>bf16 is the top half of a float32: widen to 32 bits and shift left by 16.</summary>

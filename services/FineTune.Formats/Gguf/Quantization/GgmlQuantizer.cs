@@ -51,7 +51,12 @@ public static class GgmlQuantizer
     public static RoundTripError QuantizeChecked(GgmlType type, ElementSource source, long count, byte[] dst, bool measure = true)
     {
         CheckSizes(type, count, count, Math.Min(dst.LongLength, GgmlTypeInfo.Of(type).RowBytes(count)));
-        return type == GgmlType.F32 ? CopyFloat32(source, count, dst, measure) : Run(KernelOf(type), source, count, dst, measure);
+        return type switch
+        {
+            GgmlType.F32 => CopyFloat32(source, count, dst, measure),
+            GgmlType.F16 or GgmlType.BF16 => ConvertTo16Bit(source, count, dst, measure, bf16: type == GgmlType.BF16),
+            _ => Run(KernelOf(type), source, count, dst, measure),
+        };
     }
 
     /// <summary>Dequantizes <paramref name="count"/> elements of <paramref name="type"/> data to float32.</summary>
@@ -151,6 +156,47 @@ public static class GgmlQuantizer
             lock (gate) total += local;
         });
         return total;
+    }
+
+    /// <summary>
+    /// F16 and BF16: the elements converted a chunk at a time in a plain loop (no call per element); with
+    /// <paramref name="measure"/>, the chunk is converted back and compared.
+    /// </summary>
+    private static RoundTripError ConvertTo16Bit(ElementSource source, long count, byte[] dst, bool measure, bool bf16)
+    {
+        var total = new RoundTripError(0, 0);
+        var gate = new object();
+        Ranges((count + ChunkElements - 1) / ChunkElements, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
+        {
+            var scratch = new float[ChunkElements];
+            var back = new float[ChunkElements];
+            var local = new RoundTripError(0, 0);
+            for (var chunk = start; chunk < end; chunk++)
+            {
+                var at = chunk * ChunkElements;
+                var n = (int)Math.Min(ChunkElements, count - at);
+                var x = source(at, scratch.AsSpan(0, n));
+                var bits = MemoryMarshal.Cast<byte, ushort>(dst.AsSpan(checked((int)(at * 2)), n * 2));
+                if (bf16) ToBf16(x, bits);
+                else HalfConversion.FromSingle(x, bits);
+                if (!measure) continue;
+                if (bf16) FromBf16(bits, back);
+                else HalfConversion.ToSingle(bits, back);
+                local += RoundTripError.Of(x, back.AsSpan(0, n));
+            }
+            lock (gate) total += local;
+        });
+        return total;
+    }
+
+    private static void ToBf16(ReadOnlySpan<float> x, Span<ushort> bits)
+    {
+        for (var i = 0; i < x.Length; i++) bits[i] = KQuantMath.ToBf16(x[i]);
+    }
+
+    private static void FromBf16(ReadOnlySpan<ushort> bits, Span<float> x)
+    {
+        for (var i = 0; i < bits.Length; i++) x[i] = KQuantMath.FromBf16(bits[i]);
     }
 
     /// <summary>Runs <paramref name="body"/> on one contiguous range of blocks per core.</summary>
