@@ -5,8 +5,9 @@
 # Usage: eng/bench/export-bench.sh [preset] [work-dir]
 #   preset: an init-tiny preset (bench = 4×512 F32, the default), or 0.5b: a random Qwen2.5-0.5B-shaped F16 checkpoint
 #   (eng/bench/configs/export-0.5b.json, 0.99 GB, written once by `ft init` into $FT_BIGMODELS, default /work/bigmodels,
-#   and reused; no merge step). BASELINE_FT=<path to another build's ft> also runs the exports with that build (before/after
-#   in the same run). Takes about 1 minute for bench, 2–4 minutes for 0.5b on an idle 2-core machine.
+#   and reused; no merge step), followed each time by llama.cpp's own quantizer on the same tensors
+#   (eng/bench/ggml_quantize_baseline.py). BASELINE_FT=<path to another build's ft> also runs the exports with that build
+#   (before/after in the same run). Takes about 1 minute for bench, 2–4 minutes for 0.5b on an idle 2-core machine.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 preset="${1:-bench}"
@@ -21,6 +22,16 @@ export_once() {
   rm -rf "$work/out"
   "$1" export "$base" --out "$work/out" --type "$2" --no-register --json 2>/dev/null \
     | python3 -c "import json,sys; m=json.load(sys.stdin); s=m['ggufInputMegabytesPerSecond']; print(f\"$3 $2: GGUF {m['ggufSeconds']:.2f} s, {s:.1f} MB/s of input weights = {100*s/$disk_mbs:.0f} % of raw write\")"
+}
+
+# llama.cpp's own quantizer (ggml_quantize_chunk from node-llama-cpp, both cores) on the tensors of the file just
+# exported, each with the type ft chose: seconds, MB/s of input, and whether its bytes equal ft's.
+llama_cpp_once() {
+  local lib="$repo/eng/node/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64"
+  if [ ! -f "$lib/libggml-base.so" ]; then echo "llama.cpp $1: skipped (node-llama-cpp not installed: eng/prereqs.sh)"; return; fi
+  python3 "$repo/eng/bench/ggml_quantize_baseline.py" "$base" "$work"/out/*.gguf --lib "$lib" --out "$work/ggml.bin" \
+    | python3 -c "import json,sys; m=json.load(sys.stdin); s=m['inputMegabytesPerSecond']; print(f\"llama.cpp's quantizer $1: {m['seconds']:.2f} s, {s:.1f} MB/s of input weights = {100*s/$disk_mbs:.0f} % of raw write; bytes equal to ft's: {m['bytesEqualToFtExport']}\")"
+  rm -f "$work/ggml.bin"
 }
 
 # Raw write of the input's byte count with dd (fsync), in MB/s.
@@ -44,6 +55,7 @@ if [ "$preset" = "0.5b" ]; then
   echo "input weights: $bytes bytes (F16); raw disk write of as many bytes (dd bs=1M conv=fsync): $disk_mbs MB/s"
   for type in q8_0 q4_k_m; do
     export_once "$ft" "$type" "this build"
+    llama_cpp_once "$type"
     if [ -n "${BASELINE_FT:-}" ]; then export_once "$BASELINE_FT" "$type" "baseline"; fi
   done
   echo "machine: $(nproc) cores, load average after $(cut -d' ' -f1-3 /proc/loadavg)"
