@@ -1,11 +1,12 @@
 // Which ggml type each tensor gets for a file type. For q4_k_m this follows llama.cpp's llama-quant.cpp recipe
-// (llama_tensor_get_type, @007dbbf3; shared/reference/gguf-ollama.md §2), re-stated here:
+// (llama_tensor_get_type; shared/reference/gguf-ollama.md §2), re-stated here and checked against llama.cpp's own
+// llama_model_quantize by tests/FineTune.Export.Tests/LlamaQuantizeParityTests:
 // - only ≥2-D tensors named *weight and not *_norm.weight are quantized; the rest stay F32;
 // - output.weight (or token_embd.weight when there is no output.weight: tied embeddings) → Q6_K, or Q8_0 when
 //   ne[0] % 256 != 0;
-// - attn_v.weight → Q6_K when use_more_bits(i_attn_v, n_attn_v); ffn_down.weight → Q6_K when use_more_bits(layer, n);
-// - fused attn_qkv (Phi-3) → Q5_K in llama-quantize; we have no Q5_K quantizer, so it gets Q6_K (more bits, a slightly
-//   larger file, any ggml type per tensor loads); everything else → Q4_K;
+// - the attn_v-like tensors (attn_v, the fused attn_qkv of Phi-3, attn_kv_b: llama.cpp's category_is_attn_v, counted
+//   together) → Q6_K when use_more_bits(i, n); ffn_down.weight → Q6_K when use_more_bits(layer, n); everything else →
+//   Q4_K (llama.cpp's older Q5_K rule for attn_qkv is never reached: the attn_v-like branch comes first);
 // - shape fallback when ne[0] is not a multiple of the block: Q4_K→Q5_0, Q6_K→Q8_0, then F16 if still not a multiple;
 // - tensors are processed sorted by layer number, then by name (weight_name_comparer); counters follow that order.
 // q4_0 uses the same output rule (Q6_K/Q8_0) with Q4_0 elsewhere, as llama-quantize does; f16/bf16/f32/q8_0 are uniform.
@@ -45,7 +46,7 @@ public static class QuantizationPlan
     {
         var sorted = tensors.OrderBy(t => t.Name, Comparer<string>.Create(CompareWeightNames)).ToList();
         var hasOutput = sorted.Any(t => t.Name == "output.weight");
-        var nAttnV = sorted.Count(t => t.Name.Contains("attn_v.weight", StringComparison.Ordinal));
+        var nAttnV = sorted.Count(t => IsAttentionVLike(t.Name));
         var nFfnDown = sorted.Count(t => t.Name.Contains("ffn_down", StringComparison.Ordinal) && t.Name.EndsWith("weight", StringComparison.Ordinal));
         int iAttnV = 0, iFfnDown = 0;
         var result = new List<(PlannedTensor, GgmlType)>(sorted.Count);
@@ -66,7 +67,7 @@ public static class QuantizationPlan
                 }
                 else if (fileType.FileType == LlamaFileType.MostlyQ4_K_M)
                 {
-                    if (t.Name.Contains("attn_v.weight", StringComparison.Ordinal))
+                    if (IsAttentionVLike(t.Name))
                     {
                         if (UseMoreBits(iAttnV, nAttnV)) type = GgmlType.Q6_K;
                         iAttnV++;
@@ -76,16 +77,17 @@ public static class QuantizationPlan
                         if (UseMoreBits(iFfnDown, nFfnDown)) type = GgmlType.Q6_K;
                         iFfnDown++;
                     }
-                    else if (t.Name.Contains("attn_qkv.weight", StringComparison.Ordinal))
-                    {
-                        type = GgmlType.Q6_K; // llama-quantize: Q5_K, which we cannot write; see the header
-                    }
                 }
             }
             result.Add((t, Fallback(t, type)));
         }
         return result;
     }
+
+    /// <summary>llama.cpp's attention-V category: more sensitive to quantization, given more bits in some layers.</summary>
+    private static bool IsAttentionVLike(string name) =>
+        name.Contains("attn_v.weight", StringComparison.Ordinal) || name.Contains("attn_qkv.weight", StringComparison.Ordinal)
+        || name.Contains("attn_kv_b.weight", StringComparison.Ordinal);
 
     private static GgmlType Fallback(PlannedTensor t, GgmlType type)
     {

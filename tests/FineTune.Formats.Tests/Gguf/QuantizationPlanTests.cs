@@ -49,6 +49,18 @@ public sealed class QuantizationPlanTests
     }
 
     [Fact]
+    public void Q4KMTreatsPhi3sFusedQkvAsLlamaQuantizeDoesLikeAttnV()
+    {
+        var model = Model(32, 256, 512, 1000, tied: false)
+            .Select(t => t.Name.EndsWith("attn_v.weight", StringComparison.Ordinal) ? t with { Name = t.Name.Replace("attn_v", "attn_qkv") } : t)
+            .Where(t => !t.Name.Contains("attn_q.", StringComparison.Ordinal) && !t.Name.Contains("attn_k.", StringComparison.Ordinal)).ToList();
+        var plan = PlanOf(GgufFileType.Q4_K_M, model);
+        int[] q6Layers = [0, 1, 2, 3, 6, 9, 12, 15, 18, 21, 24, 27, 28, 29, 30, 31];
+        for (var i = 0; i < 32; i++)
+            Assert.Equal(q6Layers.Contains(i) ? GgmlType.Q6_K : GgmlType.Q4_K, plan[$"blk.{i}.attn_qkv.weight"]);
+    }
+
+    [Fact]
     public void Q4KMWithTiedEmbeddingsGivesTheEmbeddingTheOutputType()
     {
         var plan = PlanOf(GgufFileType.Q4_K_M, Model(2, 256, 512, 1000, tied: true));
