@@ -5,8 +5,9 @@
 # Usage: eng/bench/export-bench.sh [preset] [work-dir]
 #   preset: an init-tiny preset (bench = 4×512 F32, the default), or 0.5b: a random Qwen2.5-0.5B-shaped F16 checkpoint
 #   (eng/bench/configs/export-0.5b.json, 0.99 GB, written once by `ft init` into $FT_BIGMODELS, default /work/bigmodels,
-#   and reused; no merge step), followed each time by llama.cpp's own quantizer on the same tensors
-#   (eng/bench/ggml_quantize_baseline.py). BASELINE_FT=<path to another build's ft> also runs the exports with that build
+#   and reused; no merge step), followed each time by llama.cpp's quantizer on the same tensors
+#   (eng/bench/ggml_quantize_baseline.py: ggml_quantize_chunk, no file reading) and by llama-quantize itself from an
+#   f16 GGUF of ours (eng/bench/llama_quantize_baseline.py). BASELINE_FT=<path to another build's ft> also runs the exports with that build
 #   (before/after in the same run). Takes about 1 minute for bench, 2–4 minutes for 0.5b on an idle 2-core machine.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -34,6 +35,17 @@ llama_cpp_once() {
   rm -f "$work/ggml.bin"
 }
 
+# llama-quantize itself (llama_model_quantize from node-llama-cpp's libllama, all cores) from the f16 GGUF written
+# before the loop to the same file type: seconds, MB/s of input, and whether every tensor equals ft's in type and bytes.
+llama_quantize_once() {
+  local lib="$repo/eng/node/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64"
+  if [ ! -f "$lib/libggml-base.so" ]; then echo "llama-quantize $1: skipped (node-llama-cpp not installed: eng/prereqs.sh)"; return; fi
+  python3 "$repo/eng/bench/llama_quantize_baseline.py" "$work"/f16/*.gguf "$work"/out/*.gguf --type "$1" --input-bytes "$bytes" \
+      --lib "$lib" --out "$work/llama-quantize.gguf" 2>/dev/null \
+    | python3 -c "import json,sys; m=json.load(sys.stdin); s=m['inputMegabytesPerSecond']; print(f\"llama-quantize $1: {m['seconds']:.2f} s, {s:.1f} MB/s of input weights = {100*s/$disk_mbs:.0f} % of raw write; same tensors as ft's: {m['sameTensorsAsFtExport']}\")"
+  rm -f "$work/llama-quantize.gguf"
+}
+
 # Raw write of the input's byte count with dd (fsync), in MB/s.
 raw_write() {
   local bytes=$1 mb=$(( ($1 + 999999) / 1000000 )) t0 t1
@@ -53,9 +65,11 @@ if [ "$preset" = "0.5b" ]; then
   cat "$base/model.safetensors" >/dev/null   # in the page cache, as a just-merged model is
   disk_mbs=$(raw_write "$bytes")
   echo "input weights: $bytes bytes (F16); raw disk write of as many bytes (dd bs=1M conv=fsync): $disk_mbs MB/s"
+  "$ft" export "$base" --out "$work/f16" --type f16 --no-register >/dev/null 2>&1   # llama-quantize's input, not timed
   for type in q8_0 q4_k_m; do
     export_once "$ft" "$type" "this build"
     llama_cpp_once "$type"
+    llama_quantize_once "$type"
     if [ -n "${BASELINE_FT:-}" ]; then export_once "$BASELINE_FT" "$type" "baseline"; fi
   done
   echo "machine: $(nproc) cores, load average after $(cut -d' ' -f1-3 /proc/loadavg)"
