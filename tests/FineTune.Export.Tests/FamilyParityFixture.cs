@@ -112,10 +112,8 @@ public sealed class FamilyParityFixture : IAsyncLifetime
     {
         using var model = CausalLM.Load(baseFolder);
         using var scope = NewDisposeScope();
-        TorchSharp.torch.manual_seed(5);
         var adapter = LoraInjector.Inject(new CausalLMTrainable(model), new LoraOptions { Rank = LoraRank, Alpha = LoraAlpha });
-        using (no_grad())
-            foreach (var layer in adapter.Layers.Values) layer.LoraB.normal_(0, 0.2);
+        RandomLoraWeights.Fill(adapter.Layers.Values, seed: 5, bStd: 0.2);
         PeftAdapterFiles.Save(adapter, adapterFolder, new PeftAdapterMetadata(baseFolder));
         return adapterFolder;
     }

@@ -49,13 +49,11 @@ public sealed class QuantizedBaseExportTests : IAsyncLifetime
     private static string WriteAdapter(string baseFolder, string folder, QuantizationKind kind)
     {
         using var model = CausalLM.Load(baseFolder);
-        manual_seed(17);
         var adapter = LoraInjector.Inject(new CausalLMTrainable(model), new LoraOptions
         {
             Rank = 4, Alpha = 8, TargetModules = [LoraOptions.AllLinear], Quantization = new BaseQuantization { Kind = kind },
         });
-        using (no_grad())
-            foreach (var layer in adapter.Layers.Values) layer.LoraB.normal_(0, 0.05);
+        RandomLoraWeights.Fill(adapter.Layers.Values, seed: 17, bStd: 0.05);
         PeftAdapterFiles.Save(adapter, folder, new PeftAdapterMetadata(baseFolder));
         return folder;
     }
