@@ -1,11 +1,11 @@
 // Reads checkpoint tensors as float32 (from F32, F16 or BF16 safetensors data) straight out of the memory-mapped file:
-// F16 through HalfConversion (its bits moved into a float's places and rescaled), BF16 by widening each 16-bit value into the top half of a
-// float, both vectorised and exact (the same values as an element-by-element conversion). The export reads through
-// Elements, a chunk at a time into the quantizer's cache-sized buffer, so no tensor is ever held whole as float32 (for
-// a 7B model's embedding that would be 0.5 GB, written and read back once more).
+// F16 through HalfConversion (its bits moved into a float's places and rescaled), BF16 through BFloat16Conversion
+// (each value widened into the top half of a float), both vectorised and exact (the same values as an element-by-
+// element conversion). The export reads through Elements, a chunk at a time into the quantizer's cache-sized buffer,
+// so no tensor is ever held whole as float32 (for a 7B model's embedding that would be 0.5 GB, written and read back
+// once more).
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using FineTune.Formats.Gguf.Quantization;
 using FineTune.Formats.Safetensors;
 
@@ -70,22 +70,7 @@ public static class HfTensorData
         {
             case SafetensorDType.F32: MemoryMarshal.Cast<byte, float>(bytes).CopyTo(result); break;
             case SafetensorDType.F16: HalfConversion.ToSingle(MemoryMarshal.Cast<byte, ushort>(bytes), result); break;
-            default: Bf16ToSingle(MemoryMarshal.Cast<byte, ushort>(bytes), result); break;
+            default: BFloat16Conversion.ToSingle(MemoryMarshal.Cast<byte, ushort>(bytes), result); break;
         }
-    }
-
-    /// <summary>bf16 is the top half of a float32: widen to 32 bits and shift left by 16.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Bf16ToSingle(ReadOnlySpan<ushort> src, Span<float> dst)
-    {
-        var bits = MemoryMarshal.Cast<float, uint>(dst);
-        var i = 0;
-        for (; i + 16 <= src.Length; i += 16)
-        {
-            var (lo, hi) = Vector256.Widen(Vector256.Create(src.Slice(i, 16)));
-            (lo << 16).CopyTo(bits[i..]);
-            (hi << 16).CopyTo(bits[(i + 8)..]);
-        }
-        for (; i < src.Length; i++) bits[i] = (uint)src[i] << 16;
     }
 }

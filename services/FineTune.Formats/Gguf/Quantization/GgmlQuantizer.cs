@@ -5,7 +5,6 @@
 // also dequantizes every block right after writing it and accumulates the round trip's error, so the export's
 // self-check costs one pass over data already in cache. Hand-written: see the per-format files for the block layouts
 // and their sources.
-using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -67,6 +66,8 @@ public static class GgmlQuantizer
             throw new ArgumentException($"{type} data of {count} elements must be {info.RowBytes(count)} bytes, got {data.LongLength}.");
         var dst = new float[count];
         if (type == GgmlType.F32) data.AsSpan().CopyTo(MemoryMarshal.AsBytes(dst.AsSpan()));
+        else if (type == GgmlType.F16) HalfConversion.ToSingle(MemoryMarshal.Cast<byte, ushort>(data), dst);
+        else if (type == GgmlType.BF16) BFloat16Conversion.ToSingle(MemoryMarshal.Cast<byte, ushort>(data), dst);
         else
         {
             var k = KernelOf(type);
@@ -91,9 +92,6 @@ public static class GgmlQuantizer
 
     private static Kernel KernelOf(GgmlType type) => type switch
     {
-        GgmlType.F16 => new(1, 2, (x, y) => KQuantMath.WriteFp16(y, x[0]), (y, x) => x[0] = KQuantMath.ReadFp16(y)),
-        GgmlType.BF16 => new(1, 2, (x, y) => BinaryPrimitives.WriteUInt16LittleEndian(y, KQuantMath.ToBf16(x[0])),
-            (y, x) => x[0] = KQuantMath.FromBf16(BinaryPrimitives.ReadUInt16LittleEndian(y))),
         GgmlType.Q8_0 => new(Q8_0.Elements, Q8_0.Bytes, Q8_0.QuantizeBlock, Q8_0.DequantizeBlock),
         GgmlType.Q4_0 => new(Q4_0.Elements, Q4_0.Bytes, Q4_0.QuantizeBlock, Q4_0.DequantizeBlock),
         GgmlType.Q5_0 => new(Q5_0.Elements, Q5_0.Bytes, Q5_0.QuantizeBlock, Q5_0.DequantizeBlock),
@@ -177,26 +175,16 @@ public static class GgmlQuantizer
                 var n = (int)Math.Min(ChunkElements, count - at);
                 var x = source(at, scratch.AsSpan(0, n));
                 var bits = MemoryMarshal.Cast<byte, ushort>(dst.AsSpan(checked((int)(at * 2)), n * 2));
-                if (bf16) ToBf16(x, bits);
+                if (bf16) BFloat16Conversion.FromSingle(x, bits);
                 else HalfConversion.FromSingle(x, bits);
                 if (!measure) continue;
-                if (bf16) FromBf16(bits, back);
+                if (bf16) BFloat16Conversion.ToSingle(bits, back);
                 else HalfConversion.ToSingle(bits, back);
                 local += RoundTripError.Of(x, back.AsSpan(0, n));
             }
             lock (gate) total += local;
         });
         return total;
-    }
-
-    private static void ToBf16(ReadOnlySpan<float> x, Span<ushort> bits)
-    {
-        for (var i = 0; i < x.Length; i++) bits[i] = KQuantMath.ToBf16(x[i]);
-    }
-
-    private static void FromBf16(ReadOnlySpan<ushort> bits, Span<float> x)
-    {
-        for (var i = 0; i < bits.Length; i++) x[i] = KQuantMath.FromBf16(bits[i]);
     }
 
     /// <summary>Runs <paramref name="body"/> on one contiguous range of blocks per core.</summary>

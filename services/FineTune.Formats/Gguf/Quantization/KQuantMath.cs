@@ -34,6 +34,4 @@ internal static class KQuantMath
         if ((u & 0x7fffffff) > 0x7f800000) return (ushort)((u >> 16) | 64);
         return (ushort)((u + (0x7fff + ((u >> 16) & 1))) >> 16);
     }
-
-    public static float FromBf16(ushort h) => BitConverter.UInt32BitsToSingle((uint)h << 16);
 }

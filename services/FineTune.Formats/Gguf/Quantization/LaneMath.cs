@@ -15,7 +15,13 @@ internal static class LaneMath
         var anyNan = ~(Vector256.Equals(a, a) & Vector256.Equals(b, b) & Vector256.Equals(c, c) & Vector256.Equals(d, d));
         if (anyNan != Vector256<float>.Zero) return ScalarMaxAbs(x);
         // Without NaNs every |x| is ≥ +0, so the largest lane is exactly what the scalar MathF.Max fold gives.
-        var m = Vector256.MaxNative(Vector256.MaxNative(Vector256.Abs(a), Vector256.Abs(b)), Vector256.MaxNative(Vector256.Abs(c), Vector256.Abs(d)));
+        return LargestLane(Vector256.MaxNative(Vector256.MaxNative(Vector256.Abs(a), Vector256.Abs(b)), Vector256.MaxNative(Vector256.Abs(c), Vector256.Abs(d))));
+    }
+
+    /// <summary>The largest of eight lanes that hold no NaN and nothing below +0, where the order of the comparisons cannot change the result.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float LargestLane(Vector256<float> m)
+    {
         var m4 = Vector128.MaxNative(m.GetLower(), m.GetUpper());
         m4 = Vector128.MaxNative(m4, Vector128.Shuffle(m4, Vector128.Create(2, 3, 0, 1)));
         return MathF.Max(m4.ToScalar(), m4.GetElement(1));

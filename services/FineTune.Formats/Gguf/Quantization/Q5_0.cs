@@ -50,10 +50,7 @@ internal static class Q5_0
             var ax = Vector256.Abs(vk);
             m = Vector256.ConditionalSelect(Vector256.GreaterThan(ax, m), ax, m);
         }
-        // m holds no NaN and nothing below +0, so the lanes' maximum is exact whatever order it is taken in.
-        var m4 = Vector128.Max(m.GetLower(), m.GetUpper());
-        m4 = Vector128.Max(m4, Vector128.Shuffle(m4, Vector128.Create(2, 3, 0, 1)));
-        var amax = MathF.Max(m4.ToScalar(), m4.GetElement(1));
+        var amax = LaneMath.LargestLane(m);   // m holds no NaN and nothing below +0
         if (amax == 0) return 0;
         var target = Vector256.Create(amax);
         for (var k = 0; ; k++)
