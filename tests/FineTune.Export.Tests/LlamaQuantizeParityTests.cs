@@ -85,7 +85,7 @@ public sealed class LlamaQuantizeParityTests
 
         private static (DefaultParams, Quantize) Load()
         {
-            var folder = Path.Combine(Repo.NodeTools, "node_modules", "@node-llama-cpp", "linux-x64", "bins", "linux-x64");
+            var folder = Repo.LlamaCppLibraries;
             var path = Directory.Exists(folder)
                 ? Directory.EnumerateFiles(folder, "libllama*.so").FirstOrDefault(p => !Path.GetFileName(p).StartsWith("libllama-", StringComparison.Ordinal))
                 : null;

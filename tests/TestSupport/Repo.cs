@@ -22,6 +22,9 @@ public static class Repo
     /// <summary>eng/node: node-llama-cpp, @huggingface/tokenizers, @huggingface/jinja (installed by eng/prereqs.sh).</summary>
     public static string NodeTools => Path.Combine(Root, "eng", "node");
 
+    /// <summary>llama.cpp's prebuilt libraries (libggml-base, libllama) as node-llama-cpp ships them for linux-x64.</summary>
+    public static string LlamaCppLibraries => Path.Combine(NodeTools, "node_modules", "@node-llama-cpp", "linux-x64", "bins", "linux-x64");
+
     public static string SharedFile(params string[] parts)
     {
         var path = Path.Combine([Shared, .. parts]);

@@ -95,7 +95,7 @@ public sealed class LlamaCppQuantizerParityTests
 
         private static QuantizeChunk Load()
         {
-            var path = Path.Combine(Repo.NodeTools, "node_modules", "@node-llama-cpp", "linux-x64", "bins", "linux-x64", "libggml-base.so");
+            var path = Path.Combine(Repo.LlamaCppLibraries, "libggml-base.so");
             if (!File.Exists(path))
                 throw new FileNotFoundException($"llama.cpp's libggml-base.so is not at {path}: node-llama-cpp is installed by eng/prereqs.sh (./test.sh runs it).");
             return Marshal.GetDelegateForFunctionPointer<QuantizeChunk>(NativeLibrary.GetExport(NativeLibrary.Load(path), "ggml_quantize_chunk"));
