@@ -11,10 +11,11 @@ namespace FineTune.Models;
 /// only its inputs; the backward pass runs the block again from those inputs with grad enabled and propagates the incoming
 /// gradient through that recomputed graph. Memory for the block's intermediate activations is traded for a second forward.
 /// <para>
-/// The block must be a pure function of its tensor inputs, the module parameters it uses, and the default CPU generator.
+/// The block must be a pure function of its tensor inputs, the module parameters it uses, and the generator dropout
+/// draws from on this thread (<see cref="DropoutGenerator"/>: a job's own, or torch's default CPU generator).
 /// The generator state is saved before the forward pass and restored for the recomputation (then put back), so dropout
-/// draws the same masks both times, and the run's random stream is the same as without checkpointing. Only the CPU
-/// generator can be saved: TorchSharp 0.107 exposes no CUDA generator state, so on other devices the block must not draw
+/// draws the same masks both times, and the run's random stream is the same as without checkpointing. Only CPU
+/// generators can be saved: TorchSharp 0.107 exposes no CUDA generator state, so on other devices the block must not draw
 /// random numbers (<see cref="Run"/> cannot check that; callers refuse dropout there).
 /// </para>
 /// </summary>
@@ -60,7 +61,7 @@ public static class ActivationCheckpoint
             var call = (CheckpointCall)vars[0];
             var inputs = new Tensor?[call.InputCount];
             for (var i = 0; i < inputs.Length; i++) inputs[i] = vars[1 + i] as Tensor;
-            using (var state = torch.random.get_rng_state())
+            using (var state = DropoutGenerator.GetState())
                 call.RngState = state.bytes.ToArray();
             ctx.save_data(nameof(CheckpointCall), call);
             ctx.save_for_backward([.. inputs.Select(t => t!)]);
@@ -87,10 +88,10 @@ public static class ActivationCheckpoint
                     wrt.Add((1 + call.InputCount + j, call.Parameters[j]));
 
                 Tensor output;
-                using (var current = torch.random.get_rng_state())
+                using (var current = DropoutGenerator.GetState())
                 using (var replay = tensor(call.RngState!, ScalarType.Byte))
                 {
-                    torch.random.set_rng_state(replay);
+                    DropoutGenerator.SetState(replay);
                     try
                     {
                         using var _ = enable_grad();
@@ -98,7 +99,7 @@ public static class ActivationCheckpoint
                     }
                     finally
                     {
-                        torch.random.set_rng_state(current);
+                        DropoutGenerator.SetState(current);
                     }
                 }
 

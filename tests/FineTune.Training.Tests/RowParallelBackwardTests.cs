@@ -38,7 +38,7 @@ public class RowParallelBackwardTests
         }
     }
 
-    /// <summary>With LoRA dropout each shard draws its masks from its own generator, seeded from the global one.</summary>
+    /// <summary>With LoRA dropout each shard draws its masks from its own generator, seeded from the job's.</summary>
     [Theory]
     [InlineData(0.0)]
     [InlineData(0.1)]
@@ -49,7 +49,7 @@ public class RowParallelBackwardTests
         foreach (var (key, bytes) in first) Assert.True(bytes.SequenceEqual(second[key]), $"{key} differs between two identical runs");
         if (dropout == 0) return;
         var (otherSeed, otherSteps) = await TrainAsync(rowThreads: 2, dropout: dropout, maskSeed: 8);
-        Assert.NotEqual(firstSteps[^1].Loss, otherSteps[^1].Loss);   // the masks come from torch's global generator (step 1 has B = 0)
+        Assert.NotEqual(firstSteps[^1].Loss, otherSteps[^1].Loss);   // the masks come from the job's generator (step 1 has B = 0)
         var (oneBatch, oneBatchSteps) = await TrainAsync(rowThreads: 1, dropout: dropout);
         Assert.True(firstSteps[^1].Loss < firstSteps[0].Loss && oneBatchSteps[^1].Loss < oneBatchSteps[0].Loss);
     }
@@ -105,14 +105,14 @@ public class RowParallelBackwardTests
         {
             Rank = 4, Alpha = 8, Dropout = dropout, ModulesToSave = ["lm_head"], Quantization = new BaseQuantization { Kind = quantization },
         });
-        torch.manual_seed(maskSeed);   // after LoRA's initialisation: only dropout draws from it now
         var data = SftDataset.Build(TestData.Random(14, Vocab, seed: 23), new SftDataOptions { MaxSeqLen = 16 });
         var options = new TrainingOptions
         {
             MicroBatchSize = 3, GradientAccumulationSteps = 2, MaxSteps = 3, LearningRate = 1e-2, WarmupSteps = 0, Seed = 4,
             RowThreads = rowThreads,
         };
-        var trainer = new SftTrainer(adapter, data, null, options, padId: 0, CPU);
+        using var masks = new Generator((ulong)maskSeed, CPU);   // the job's generator: dropout's masks come from it
+        var trainer = new SftTrainer(adapter, data, null, options, padId: 0, CPU, random: masks);
         var steps = new List<StepRecord>();
         await foreach (var e in trainer.RunAsync())
             if (e is StepRecord s) steps.Add(s);

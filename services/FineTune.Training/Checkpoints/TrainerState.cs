@@ -24,7 +24,8 @@ public sealed record TrainerState
     /// <summary>Seed of the data order (must match on resume).</summary>
     public int Seed { get; init; }
 
-    /// <summary>torch's CPU generator state (base64), so dropout continues the same stream.</summary>
+    /// <summary>The state (base64) of the generator the run's dropout draws from (the job's own on CPU, torch's CPU
+    /// generator otherwise), so that a resumed run continues the same stream.</summary>
     public string RngState { get; init; } = "";
 
     /// <summary>Fingerprint of the hyper-parameters that shape the run; a resume with different ones is refused.</summary>

@@ -37,15 +37,17 @@ public sealed class TrainingRun : IDisposable
     public const string SummaryFile = "summary.json";
 
     private readonly CausalLM _model;
+    private readonly Generator _random;
     private readonly SftTrainer _trainer;
     private readonly JsonExactMatchMetric? _exactMatch;
 
-    private TrainingRun(TrainingJob job, string output, CausalLM model, ConversationEncoder encoder, LoraAdapter adapter,
+    private TrainingRun(TrainingJob job, string output, CausalLM model, Generator random, ConversationEncoder encoder, LoraAdapter adapter,
         SftDataset train, SftDataset? eval, SftTrainer trainer, JsonExactMatchMetric? exactMatch, Device device)
     {
         Job = job;
         Output = output;
         _model = model;
+        _random = random;
         Encoder = encoder;
         Adapter = adapter;
         Train = train;
@@ -135,20 +137,22 @@ public sealed class TrainingRun : IDisposable
 
         var lora = job.Lora.ToOptions();
         var model = CausalLM.Load(modelFolder, lora.Quantization, device, dtype);   // nf4/int8: quantized on load
+        // The job's own random stream: lora_A first, then (on CPU) every dropout mask, whatever else the process draws.
+        var random = new Generator((ulong)t.Seed, CPU);
         try
         {
             var trainable = new CausalLMTrainable(model);
-            torch.manual_seed(t.Seed);
-            var adapter = LoraInjector.Inject(trainable, lora);
+            var adapter = LoraInjector.Inject(trainable, lora, random);
             var (exactMatch, prompts) = ExactMatch(job, model, preprocessor.Encoder, data.EvalConversations);
             var trainer = new SftTrainer(adapter, train, eval, t.ToOptions(), PadIdOf(preprocessor.Encoder), device,
                 Path.Combine(output, CheckpointFolder), new PeftAdapterMetadata(job.Model),
-                exactMatch is null ? [] : [exactMatch], gradientSync);
-            return new TrainingRun(job, output, model, preprocessor.Encoder, adapter, train, eval, trainer, exactMatch, device)
+                exactMatch is null ? [] : [exactMatch], gradientSync, random);
+            return new TrainingRun(job, output, model, random, preprocessor.Encoder, adapter, train, eval, trainer, exactMatch, device)
                 { ExactMatchPrompts = prompts, Shards = data.ShardFolder };
         }
         catch
         {
+            random.Dispose();
             model.Dispose();
             throw;
         }
@@ -271,7 +275,11 @@ public sealed class TrainingRun : IDisposable
         return folder;
     }
 
-    public void Dispose() => _model.Dispose();
+    public void Dispose()
+    {
+        _model.Dispose();
+        _random.Dispose();
+    }
 
     /// <summary>
     /// Seeds torch and sets the thread count. TorchSharp 0.107 does not implement use_deterministic_algorithms, so the

@@ -16,9 +16,11 @@ public static class LoraInjector
 {
     /// <summary>
     /// Applies <paramref name="options"/> to <paramref name="model"/> in place and returns the adapter's handles.
-    /// Throws when no module matches a target or a module to save, naming it.
+    /// Throws when no module matches a target or a module to save, naming it. Every lora_A is drawn from
+    /// <paramref name="random"/> (a job's own generator, so that its seed alone decides them), or from torch's global
+    /// generator when null.
     /// </summary>
-    public static LoraAdapter Inject(ITrainableCausalLM model, LoraOptions options)
+    public static LoraAdapter Inject(ITrainableCausalLM model, LoraOptions options, Generator? random = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
@@ -32,7 +34,7 @@ public static class LoraInjector
         {
             model.ReplaceModule(path, module =>
             {
-                var lora = Wrap(path, module, options);
+                var lora = Wrap(path, module, options, random);
                 layers[path] = lora;
                 return lora;
             });
@@ -65,12 +67,12 @@ public static class LoraInjector
         };
     }
 
-    private static LoraLinear Wrap(string path, nn.Module<Tensor, Tensor> module, LoraOptions options) => module switch
+    private static LoraLinear Wrap(string path, nn.Module<Tensor, Tensor> module, LoraOptions options, Generator? random) => module switch
     {
         Linear linear when options.Quantization.IsQuantized =>
-            new LoraLinear(Quantize(linear, options.Quantization), options.Rank, options.Scaling, options.Dropout),
-        Linear linear => new LoraLinear(linear, options.Rank, options.Scaling, options.Dropout),
-        _ => new LoraLinear(Quantized(path, module, options), options.Rank, options.Scaling, options.Dropout),
+            new LoraLinear(Quantize(linear, options.Quantization), options.Rank, options.Scaling, options.Dropout, random),
+        Linear linear => new LoraLinear(linear, options.Rank, options.Scaling, options.Dropout, random),
+        _ => new LoraLinear(Quantized(path, module, options), options.Rank, options.Scaling, options.Dropout, random),
     };
 
     /// <summary>

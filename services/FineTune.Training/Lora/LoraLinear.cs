@@ -1,3 +1,4 @@
+using FineTune.Models;
 using FineTune.Models.Quantization;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -22,18 +23,20 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     private readonly Dropout? lora_dropout;
 #pragma warning restore IDE1006
 
-    public LoraLinear(Linear baseLayer, int rank, double scaling, double dropout)
-        : this(baseLayer, baseLayer.in_features, baseLayer.out_features, baseLayer.weight!.device, baseLayer.weight.dtype, rank, scaling, dropout)
+    /// <param name="random">The generator lora_A is drawn from (null: torch's global one).</param>
+    public LoraLinear(Linear baseLayer, int rank, double scaling, double dropout, Generator? random = null)
+        : this(baseLayer, baseLayer.in_features, baseLayer.out_features, baseLayer.weight!.device, baseLayer.weight.dtype, rank, scaling, dropout, random)
     {
     }
 
-    public LoraLinear(QuantizedLinear baseLayer, int rank, double scaling, double dropout)
-        : this(baseLayer, baseLayer.InFeatures, baseLayer.OutFeatures, baseLayer.Device, baseLayer.StoredDType, rank, scaling, dropout)
+    /// <param name="random">The generator lora_A is drawn from (null: torch's global one).</param>
+    public LoraLinear(QuantizedLinear baseLayer, int rank, double scaling, double dropout, Generator? random = null)
+        : this(baseLayer, baseLayer.InFeatures, baseLayer.OutFeatures, baseLayer.Device, baseLayer.StoredDType, rank, scaling, dropout, random)
     {
     }
 
     private LoraLinear(nn.Module<Tensor, Tensor> baseLayer, long inFeatures, long outFeatures, Device device, ScalarType baseDType,
-        int rank, double scaling, double dropout) : base(nameof(LoraLinear))
+        int rank, double scaling, double dropout, Generator? random) : base(nameof(LoraLinear))
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rank, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(dropout);
@@ -45,7 +48,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         lora_B = nn.Linear(rank, outFeatures, hasBias: false, device: device, dtype: LoraDType);
         using (no_grad())
         {
-            nn.init.kaiming_uniform_(lora_A.weight!, a: Math.Sqrt(5));
+            InitializeA(lora_A.weight!, random);
             nn.init.zeros_(lora_B.weight!);
         }
         if (dropout > 0) lora_dropout = nn.Dropout(dropout);
@@ -90,6 +93,26 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         using var one = 1.0.ToScalar();                                  // add(Tensor) would pass an implicit, unowned alpha
         var result = y.add(delta.dtype == y.dtype ? delta : delta.to(y.dtype), one);
         return result.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Kaiming-uniform with a = √5, as PEFT initialises lora_A and libtorch's kaiming_uniform_ computes it (gain
+    /// √(2 / (1 + a²)), bound √3 · gain / √fan_in), drawn on the CPU from <paramref name="random"/> (torch's global
+    /// generator when null), so that one seed gives the same A on every device.
+    /// </summary>
+    private static void InitializeA(Tensor weight, Generator? random)
+    {
+        var a = Math.Sqrt(5);
+        var gain = Math.Sqrt(2.0 / (1 + a * a));
+        var std = gain / Math.Sqrt(weight.shape[1]);
+        var bound = Math.Sqrt(3.0) * std;
+        if (weight.device_type == DeviceType.CPU)
+        {
+            weight.uniform_(-bound, bound, random);
+            return;
+        }
+        using var values = empty(weight.shape, weight.dtype, CPU).uniform_(-bound, bound, random);
+        weight.copy_(values);
     }
 
     /// <summary>Inverted dropout as nn.Dropout applies it in training (keep with 1 − p, scale by 1 / (1 − p)), from <paramref name="generator"/>.</summary>

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
-using FineTune.Training.Lora;
+using FineTune.Models;
 using FineTune.Training.Model;
 using FineTune.Training.Sft;
 using TorchSharp;
@@ -21,10 +21,10 @@ namespace FineTune.Training.Training;
 /// </para>
 /// <para>
 /// LoRA dropout: each shard draws its masks from its own generator (<see cref="DropoutGenerator"/>), seeded by a number
-/// drawn from torch's global generator for that shard before the threads start. The masks then do not depend on thread
-/// timing, the global generator advances the same way every run (so a resumed checkpoint continues it), and only the
-/// masks differ from those of the one-batch path, as any other seed's would. Not with gradient checkpointing: its
-/// recompute replays the global generator's state, not a shard's.
+/// drawn for that shard, before the threads start, from the generator dropout draws from on the calling thread (the
+/// job's, or torch's global one). The masks then do not depend on thread timing, that generator advances the same way
+/// every run (so a resumed checkpoint continues it), and only the masks differ from those of the one-batch path, as any
+/// other seed's would. Not with gradient checkpointing (<see cref="ThreadsFor"/>).
 /// </para>
 /// </summary>
 public static class RowParallelBackward
@@ -111,10 +111,10 @@ public static class RowParallelBackward
         }
     }
 
-    /// <summary>A seed for a shard's dropout generator, from torch's global generator.</summary>
+    /// <summary>A seed for a shard's dropout generator, from the one dropout draws from on this thread.</summary>
     private static ulong DrawSeed()
     {
-        using var seed = randint(int.MaxValue, [1], dtype: ScalarType.Int64);
+        using var seed = randint(int.MaxValue, [1], dtype: ScalarType.Int64, generator: DropoutGenerator.Current);
         return (ulong)seed.item<long>();
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using FineTune.Models;
 using FineTune.Training.Checkpoints;
 using FineTune.Training.Evaluation;
 using FineTune.Training.Lora;
@@ -37,14 +38,19 @@ public sealed class SftTrainer
     private readonly AdamWOptimizer _optimizer;
     private readonly LrSchedule _schedule;
     private readonly CheckpointCadence _cadence;
+    private readonly Generator? _random;
     private TrainerState _state;
 
     /// <param name="gradientSync">How the members of a data-parallel group exchange gradients; null: one replica
     /// (<see cref="LocalGradientSync"/>).</param>
+    /// <param name="random">On CPU, the generator the run's LoRA dropout masks are drawn from, its state saved in every
+    /// checkpoint: the job's own (the one its lora_A were drawn from), so that the masks depend on the seed alone and not
+    /// on other work in the process; null: a new one seeded with <see cref="TrainingOptions.Seed"/>. On other devices
+    /// dropout draws from torch's generator for the device.</param>
     public SftTrainer(
         LoraAdapter adapter, SftDataset train, SftDataset? eval, TrainingOptions options, int padId, Device device,
         string? checkpointDirectory = null, PeftAdapterMetadata? metadata = null, IReadOnlyList<ITaskMetric>? metrics = null,
-        IGradientSync? gradientSync = null)
+        IGradientSync? gradientSync = null, Generator? random = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MicroBatchSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.GradientAccumulationSteps, 1);
@@ -68,6 +74,7 @@ public sealed class SftTrainer
         _cadence = new CheckpointCadence(options.SaveSteps, options.SaveFraction, options.SaveInterval, TotalSteps);
         _optimizer = OptimizerFactory.CreateAdamW(adapter.NamedTrainableParameters.Select(p => (p.Key, p.Param)), options.AdamW);
         _state = new TrainerState { TotalSteps = TotalSteps, Seed = options.Seed, RunFingerprint = Fingerprint() };
+        _random = device.type != DeviceType.CPU ? null : random ?? new Generator((ulong)options.Seed, CPU);
     }
 
     public int TotalSteps { get; }
@@ -94,7 +101,8 @@ public sealed class SftTrainer
         if (state.RngState.Length > 0)
         {
             using var rng = tensor(Convert.FromBase64String(state.RngState), ScalarType.Byte);
-            torch.random.set_rng_state(rng);
+            if (_random is null) torch.random.set_rng_state(rng);
+            else _random.set_state(rng);
         }
         _state = state;
         _cadence.Saved();
@@ -189,6 +197,7 @@ public sealed class SftTrainer
     private (double LossSum, long Tokens) AccumulateGradients(List<IReadOnlyList<SftSequence>> micro, int labelTokens)
     {
         using var lossDenominator = labelTokens.ToScalar();   // owned here, so no finalizer frees it while div reads it
+        using var masks = _random is null ? null : DropoutGenerator.Use(_random);
         long tokens = 0;
         double lossSum = 0;
         _optimizer.ZeroGrad();
@@ -222,7 +231,7 @@ public sealed class SftTrainer
     /// <summary>Writes a checkpoint of the state now (between steps), e.g. when the process is asked to stop.</summary>
     public string SaveCheckpoint()
     {
-        using var rng = torch.random.get_rng_state();
+        using var rng = _random?.get_state() ?? torch.random.get_rng_state();
         _state = _state with { RngState = Convert.ToBase64String(rng.bytes) };
         var path = _checkpoints!.Save(_state, _adapter, _optimizer, _metadata);
         _checkpoints.Prune(_options.SaveTotalLimit);
