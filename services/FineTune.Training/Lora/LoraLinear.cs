@@ -111,7 +111,8 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
             weight.uniform_(-bound, bound, random);
             return;
         }
-        using var values = empty(weight.shape, weight.dtype, CPU).uniform_(-bound, bound, random);
+        using var values = empty(weight.shape, weight.dtype, CPU);
+        values.uniform_(-bound, bound, random);
         weight.copy_(values);
     }
 
