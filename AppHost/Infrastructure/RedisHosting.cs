@@ -29,18 +29,22 @@ public static class RedisHosting
         var password = ParameterResourceBuilderExtensions.CreateDefaultPasswordParameter(builder, $"{name}-password", special: false);
         var redis = new LocalRedisResource(name, dataDirectory, password);
         var port = FreeLoopbackPort();
+        // The password goes into a config file only its owner can read, not onto the command line, which the dashboard
+        // shows as the resource's arguments. redis-server reads a config file named first, then the options after it.
+        var configFile = Path.Combine(dataDirectory, RedisConfigFile.FileName);
         var resource = builder.AddResource(redis)
             .WithEndpoint(port: port, targetPort: port, scheme: "tcp", name: LocalRedisResource.EndpointName, isProxied: false)
             .WithArgs(context =>
             {
+                context.Args.Add(configFile);
                 context.Args.Add("--port");
                 context.Args.Add(redis.PrimaryEndpoint.Property(EndpointProperty.TargetPort));
-                context.Args.Add("--requirepass");
-                context.Args.Add(password);
                 foreach (var arg in new[] { "--bind", "127.0.0.1", "--protected-mode", "yes", "--dir", dataDirectory, "--appendonly", "yes", "--save", "" })
                     context.Args.Add(arg);
             })
             .ExcludeFromManifest();
+        builder.Eventing.Subscribe<BeforeResourceStartedEvent>(redis, async (_, ct) =>
+            RedisConfigFile.Write(configFile, await password.GetValueAsync(ct) ?? throw new InvalidOperationException($"{name}: no password")));
 
         // Health: PING over the connection string, as Aspire's AddRedis does for its container.
         var check = $"{name}_check";
