@@ -25,6 +25,9 @@ public sealed class RedisSecretTests
         var connection = await ((IResourceWithConnectionString)redis).GetConnectionStringAsync();
         var password = connection!.Split(',').Single(p => p.StartsWith("password=", StringComparison.Ordinal))["password=".Length..];
         Assert.True(password.Length >= 16, $"a generated password, not '{password}'");
+        var endpoint = connection.Split(',')[0];
+        Assert.StartsWith("-NOAUTH", await RedisReplyAsync(endpoint, "PING"), StringComparison.Ordinal);   // the file's requirepass holds
+        Assert.Equal("+OK", await RedisReplyAsync(endpoint, $"AUTH {password}"));
 #pragma warning disable CS0618 // the replacement (ExecutionConfigurationBuilder) needs DCP-side context a test does not have
         var args = await redis.GetArgumentValuesAsync(DistributedApplicationOperation.Run);
 #pragma warning restore CS0618
@@ -39,6 +42,18 @@ public sealed class RedisSecretTests
         foreach (var file in Directory.GetFiles(logs, "*.log"))
             Assert.False(ReadShared(file).Contains(password, StringComparison.Ordinal), $"{file} holds the Redis password");
         Assert.DoesNotContain(password, apphost.Stdout, StringComparison.Ordinal);
+    }
+
+    /// <summary>The first reply line of Redis at <paramref name="endpoint"/> (host:port) to one inline command on a new connection.</summary>
+    private static async Task<string> RedisReplyAsync(string endpoint, string command)
+    {
+        var (host, port) = (endpoint[..endpoint.LastIndexOf(':')], int.Parse(endpoint[(endpoint.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(host, port);
+        await using var stream = client.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(command + "\r\n"));
+        using var reader = new StreamReader(stream, System.Text.Encoding.ASCII);
+        return await reader.ReadLineAsync() ?? "";
     }
 
     /// <summary>A file another process is still appending to.</summary>
