@@ -135,7 +135,7 @@ public sealed partial class MainJobEndToEndTests(ITestOutputHelper output)
         // The AppHost keeps every resource instance's console log: one file per trainer replica, each naming the job.
         var logs = Path.Combine(state.Path, "logs", "latest");
         await Eventually.UntilAsync(() => Directory.Exists(logs)
-                && Directory.GetFiles(logs, "trainer-*.log").Count(f => ReadShared(f).Contains(id, StringComparison.Ordinal)) == Parallelism,
+                && Directory.GetFiles(logs, "trainer-*.log").Count(f => GrowingFile.ReadAll(f).Contains(id, StringComparison.Ordinal)) == Parallelism,
             TimeSpan.FromSeconds(30), $"{Parallelism} trainer console logs naming {id} in {logs}");
     }
 
@@ -167,13 +167,6 @@ public sealed partial class MainJobEndToEndTests(ITestOutputHelper output)
                 && v.GetString() == expected.GetProperty(f).GetString());
         }
         return (double)right / (rows.Count * Fields.Length);
-    }
-
-    /// <summary>A file another process is still appending to.</summary>
-    private static string ReadShared(string path)
-    {
-        using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
-        return reader.ReadToEnd();
     }
 
     private static Task<JsonElement> WaitForFinalAsync(HttpClient http, string id, RealAppHost apphost) =>

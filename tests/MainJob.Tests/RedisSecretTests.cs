@@ -40,7 +40,7 @@ public sealed class RedisSecretTests
         var logs = Path.Combine(state.Path, "logs", "latest");
         Assert.NotEmpty(Directory.GetFiles(logs, "*.log"));
         foreach (var file in Directory.GetFiles(logs, "*.log"))
-            Assert.False(ReadShared(file).Contains(password, StringComparison.Ordinal), $"{file} holds the Redis password");
+            Assert.False(GrowingFile.ReadAll(file).Contains(password, StringComparison.Ordinal), $"{file} holds the Redis password");
         Assert.DoesNotContain(password, apphost.Stdout, StringComparison.Ordinal);
     }
 
@@ -54,12 +54,5 @@ public sealed class RedisSecretTests
         await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(command + "\r\n"));
         using var reader = new StreamReader(stream, System.Text.Encoding.ASCII);
         return await reader.ReadLineAsync() ?? "";
-    }
-
-    /// <summary>A file another process is still appending to.</summary>
-    private static string ReadShared(string path)
-    {
-        using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
-        return reader.ReadToEnd();
     }
 }
