@@ -31,16 +31,16 @@ public static class ChatTemplateCommand
             var path = parse.GetValue(messages)!;
             try
             {
-                var conversation = ReadMessages(path);
+                var (messagesJson, variables) = ReadFile(path);
                 var template = ChatTemplate.FromFolder(folder, parse.GetValue(family));
                 var addGenerationPrompt = parse.GetValue(generation);
-                var text = template.Render(conversation, addGenerationPrompt);
+                var text = template.RenderJson(messagesJson, addGenerationPrompt, variables);
                 EncodedConversation? encoded = null;
                 ConversationEncoder? encoder = null;
                 if (parse.GetValue(tokenize))
                 {
                     encoder = new ConversationEncoder(FineTune.Models.Core.Tokenizers.HfTokenizer.FromFolder(folder), template);
-                    encoded = encoder.Encode(conversation);
+                    encoded = encoder.Encode(ToChatMessages(path, messagesJson));
                 }
                 if (parse.GetValue(json)) WriteJson(template, addGenerationPrompt, text, encoded);
                 else WriteText(text, encoded, encoder);
@@ -85,26 +85,51 @@ public static class ChatTemplateCommand
         Console.Error.WriteLine($"{encoded.InputIds.Length} tokens, {encoded.LabelCount} labels");
     }
 
-    private static List<ChatMessage> ReadMessages(string path)
+    /// <summary>
+    /// The file's messages as written (every message an object with a string role) and the other variables an object
+    /// form may give the template: tools and documents, as transformers' apply_chat_template takes them.
+    /// </summary>
+    private static (JsonElement Messages, Dictionary<string, object?> Variables) ReadFile(string path)
     {
         var root = JsonFile.Read(path);
-        if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("messages", out var inner)) root = inner;
-        if (root.ValueKind != JsonValueKind.Array)
+        var variables = new Dictionary<string, object?>();
+        var messages = root;
+        if (root.ValueKind == JsonValueKind.Object)
+        {
+            if (!root.TryGetProperty("messages", out messages))
+                throw new FormatException($"{path}: expected an array of messages or an object with \"messages\".");
+            foreach (var name in new[] { "tools", "documents" })
+                if (root.TryGetProperty(name, out var value)) variables[name] = value.Clone();
+        }
+        if (messages.ValueKind != JsonValueKind.Array)
             throw new FormatException($"{path}: expected an array of messages or an object with \"messages\".");
-        var result = new List<ChatMessage>();
+        if (messages.GetArrayLength() == 0) throw new FormatException($"{path}: no messages.");
         var index = 0;
-        foreach (var m in root.EnumerateArray())
+        foreach (var m in messages.EnumerateArray())
         {
             if (m.ValueKind != JsonValueKind.Object || !m.TryGetProperty("role", out var role) || role.ValueKind != JsonValueKind.String)
                 throw new FormatException($"{path}: messages[{index}] needs a string \"role\".");
-            var content = m.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+            index++;
+        }
+        return (messages.Clone(), variables);
+    }
+
+    /// <summary>The messages as training sees them (--tokenize): string content, other fields passed along.</summary>
+    private static List<ChatMessage> ToChatMessages(string path, JsonElement messages)
+    {
+        var result = new List<ChatMessage>();
+        var index = 0;
+        foreach (var m in messages.EnumerateArray())
+        {
+            var kind = m.TryGetProperty("content", out var content) ? content.ValueKind : JsonValueKind.Undefined;
+            if (kind != JsonValueKind.String)
+                throw new FormatException($"{path}: messages[{index}].content: --tokenize needs a string, as training data holds (found {(kind == JsonValueKind.Undefined ? "none" : kind.ToString().ToLowerInvariant())}).");
             Dictionary<string, object?>? extra = null;
             foreach (var p in m.EnumerateObject())
                 if (p.Name is not ("role" or "content")) (extra ??= [])[p.Name] = p.Value.Clone();
-            result.Add(new ChatMessage(role.GetString()!, content, extra));
+            result.Add(new ChatMessage(m.GetProperty("role").GetString()!, content.GetString(), extra));
             index++;
         }
-        if (result.Count == 0) throw new FormatException($"{path}: no messages.");
         return result;
     }
 }

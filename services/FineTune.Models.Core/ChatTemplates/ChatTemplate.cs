@@ -82,11 +82,25 @@ public sealed class ChatTemplate
     /// <paramref name="extra"/>. A raise_exception in the template surfaces as <see cref="JinjaException"/>.
     /// </summary>
     public string Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt,
-        IReadOnlyDictionary<string, object?>? extra = null)
+        IReadOnlyDictionary<string, object?>? extra = null) =>
+        Render(JinjaValue.From(messages), addGenerationPrompt, extra);
+
+    /// <summary>
+    /// As <see cref="Render(IReadOnlyList{ChatMessage}, bool, IReadOnlyDictionary{string, object?}?)"/>, with the messages
+    /// exactly as a JSON array holds them, as transformers' apply_chat_template receives dictionaries: content of any
+    /// type (a list of parts included), and a missing key undefined rather than None.
+    /// </summary>
+    public string RenderJson(JsonElement messages, bool addGenerationPrompt, IReadOnlyDictionary<string, object?>? extra = null)
+    {
+        if (messages.ValueKind != JsonValueKind.Array) throw new ArgumentException("messages must be a JSON array", nameof(messages));
+        return Render(JinjaValue.FromJson(messages), addGenerationPrompt, extra);
+    }
+
+    private string Render(JinjaValue messages, bool addGenerationPrompt, IReadOnlyDictionary<string, object?>? extra)
     {
         var variables = new List<KeyValuePair<string, JinjaValue>>
         {
-            new("messages", JinjaValue.From(messages)),
+            new("messages", messages),
             new("add_generation_prompt", JinjaValue.Bool(addGenerationPrompt)),
             new("tools", JinjaValue.Null),
             new("documents", JinjaValue.Null),
@@ -98,13 +112,6 @@ public sealed class ChatTemplate
         if (extra is not null)
             foreach (var (k, v) in extra) variables.Add(new(k, JinjaValue.From(v)));
         return JinjaInterpreter.Render(_program, variables);
-    }
-
-    /// <summary>Renders a template with a raw variable object (JSON), as the parity tests and `ft chat-template` do.</summary>
-    public string RenderJson(JsonElement context)
-    {
-        if (context.ValueKind != JsonValueKind.Object) throw new ArgumentException("context must be a JSON object", nameof(context));
-        return JinjaInterpreter.Render(_program, context.EnumerateObject().Select(p => new KeyValuePair<string, JinjaValue>(p.Name, JinjaValue.FromJson(p.Value))));
     }
 
     private static string? ReadTemplate(JsonElement config, string path)

@@ -35,10 +35,12 @@ internal sealed class BertNormalizer(bool cleanText, bool handleChineseChars, bo
     private static bool IsBertWhiteSpace(int cp) =>
         cp is '\t' or '\n' or '\r' or ' ' || CharUnicodeInfo.GetUnicodeCategory(cp) == UnicodeCategory.SpaceSeparator;
 
-    /// <summary>Rust's is_control: every "other" category (Cc, Cf, Cs, Co, Cn) except tab, newline and carriage return.</summary>
+    /// <summary>
+    /// Rust's is_control: the "other" categories Cc, Cf, Cs and Co, except tab, newline and carriage return. Unassigned
+    /// code points (Cn: U+0378, U+FFFE…) stay, and become [UNK], as in both the Rust and the JavaScript library.
+    /// </summary>
     private static bool IsControl(int cp) => cp is not ('\t' or '\n' or '\r') && CharUnicodeInfo.GetUnicodeCategory(cp)
-        is UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.Surrogate or UnicodeCategory.PrivateUse
-        or UnicodeCategory.OtherNotAssigned;
+        is UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.Surrogate or UnicodeCategory.PrivateUse;
 
     /// <summary>The CJK Unified Ideographs blocks BERT pads with spaces.</summary>
     internal static bool IsChineseChar(int cp) => cp is (>= 0x4E00 and <= 0x9FFF) or (>= 0x3400 and <= 0x4DBF)

@@ -94,11 +94,14 @@ internal sealed class BpeModel : TokenModel
     public static BpeModel FromJson(JsonElement model, string source)
     {
         var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var p in model.GetProperty("vocab").EnumerateObject())
-            vocab[p.Name] = p.Value.GetInt32();
+        var vocabJson = Json.Required(model, "vocab", $"{source}: model");
+        if (vocabJson.ValueKind != JsonValueKind.Object) throw new FormatException($"{source}: model.vocab must be an object of token → id.");
+        foreach (var p in vocabJson.EnumerateObject())
+            vocab[p.Name] = p.Value.ValueKind == JsonValueKind.Number && p.Value.TryGetInt32(out var id) && id >= 0 ? id
+                : throw new FormatException($"{source}: model.vocab[\"{p.Name}\"] must be a non-negative integer id.");
         var merges = new List<(string, string)>();
         var index = 0;
-        foreach (var m in model.GetProperty("merges").EnumerateArray())
+        foreach (var m in Json.Array(model, "merges", $"{source}: model"))
         {
             if (m.ValueKind == JsonValueKind.String)
             {
@@ -106,8 +109,8 @@ internal sealed class BpeModel : TokenModel
                 if (parts.Length < 2) throw new FormatException($"{source}: model.merges[{index}] \"{m.GetString()}\" is not a pair \"left right\".");
                 merges.Add((parts[0], parts[1]));
             }
-            else if (m.ValueKind == JsonValueKind.Array && m.GetArrayLength() == 2)
-                merges.Add((m[0].GetString() ?? "", m[1].GetString() ?? ""));
+            else if (m.ValueKind == JsonValueKind.Array && m.GetArrayLength() == 2 && m[0].ValueKind == JsonValueKind.String && m[1].ValueKind == JsonValueKind.String)
+                merges.Add((m[0].GetString()!, m[1].GetString()!));
             else throw new FormatException($"{source}: model.merges[{index}] must be a string \"left right\" or a pair [left, right].");
             index++;
         }

@@ -126,19 +126,32 @@ public sealed class HfTokenizer
         sha.AppendData(tokenizerBytes);
         sha.AppendData(configBytes);
         var hash = Convert.ToHexStringLower(sha.GetHashAndReset());
-        return new HfTokenizer(Parse(tokenizerBytes, path), configBytes.Length > 0 ? Parse(configBytes, configPath) : EmptyObject(),
+        return Build(path, () => new HfTokenizer(Parse(tokenizerBytes, path), configBytes.Length > 0 ? Parse(configBytes, configPath) : EmptyObject(),
             ReadOptional(Path.Combine(folder, "generation_config.json")), ReadOptional(Path.Combine(folder, "special_tokens_map.json")),
-            path, hash);
+            path, hash));
+    }
+
+    /// <summary>
+    /// Runs the constructor; a JSON value of an unexpected kind that no check of ours names (System.Text.Json's
+    /// InvalidOperationException or KeyNotFoundException) becomes a FormatException naming the file, as every other bad input.
+    /// </summary>
+    private static HfTokenizer Build(string path, Func<HfTokenizer> create)
+    {
+        try { return create(); }
+        catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException && e.Source == typeof(JsonElement).Assembly.GetName().Name)
+        {
+            throw new FormatException($"{path}: a value has an unexpected JSON type ({e.Message})", e);
+        }
     }
 
     /// <summary>Builds a tokenizer from in-memory JSON (tests, tools).</summary>
     public static HfTokenizer FromJson(string tokenizerJson, string? tokenizerConfigJson = null, string? generationConfigJson = null)
     {
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(tokenizerJson + "\n" + tokenizerConfigJson)));
-        return new HfTokenizer(Parse(Encoding.UTF8.GetBytes(tokenizerJson), "tokenizer.json"),
+        return Build("tokenizer.json", () => new HfTokenizer(Parse(Encoding.UTF8.GetBytes(tokenizerJson), "tokenizer.json"),
             tokenizerConfigJson is null ? EmptyObject() : Parse(Encoding.UTF8.GetBytes(tokenizerConfigJson), "tokenizer_config.json"),
             generationConfigJson is null ? EmptyObject() : Parse(Encoding.UTF8.GetBytes(generationConfigJson), "generation_config.json"),
-            EmptyObject(), "tokenizer.json", hash);
+            EmptyObject(), "tokenizer.json", hash));
     }
 
     public int[] Encode(string text, bool addSpecialTokens = true) => EncodeWithOffsets(text, addSpecialTokens).Ids;

@@ -139,7 +139,7 @@ internal sealed class LowercaseNormalizer : Normalizer
         for (var i = 0; i < text.Length;)
         {
             var n = char.IsHighSurrogate(text.Text[i]) && i + 1 < text.Length ? 2 : 1;
-            pieces.Add((text.Text.Substring(i, n).ToLowerInvariant(), i, i + n));
+            pieces.Add((UnicodeFullCase.ToLower(text.Text.Substring(i, n), finalSigma: false), i, i + n));   // İ → i̇, as Rust's to_lowercase
             i += n;
         }
         return text.Rebuild(pieces);

@@ -132,6 +132,9 @@ public class ChatTemplateParityTests
         "{% set x = messages | selectattr('role', 'equalto', 'user') | list %}{{ x | length }}{{ messages | map(attribute='role') | join(',') }}{% for m in messages if m.role != 'system' %}{{ m.role[0] }}{% endfor %}",
         "{% for i in range(3) %}{{ i }}{% if i == 1 %}{% break %}{% endif %}{% endfor %}{% for i in range(1, 6, 2) %}{{ i }}{% continue %}X{% endfor %}{% for x in [] %}no{% else %}empty{% endfor %}",
         "{% macro fmt(m, prefix='> ') %}{{ prefix }}{{ m.role }}: {{ m.content }}{% endmacro %}{% for m in messages %}{{ fmt(m) }}{{ fmt(m, prefix='* ') }}\n{% endfor %}",
+        "{% set d = {'b': 1, 'A': 2, 'c': 0} %}{% for k, v in d | dictsort %}{{ k }}={{ v }};{% endfor %}|{% for k, v in d | dictsort(reverse=true) %}{{ k }}{% endfor %}|{% for k, v in d | dictsort(by='value') %}{{ k }}{% endfor %}|{% for k, v in {'b': 1, 'B': 2, 'a': 3} | dictsort(true) %}{{ k }}{% endfor %}|{{ d | dictsort | length }}",
+        "{% macro wrap(tag) %}<{{ tag }}>{{ caller() }}</{{ tag }}>{% endmacro %}{% call wrap('b') %}{{ messages[0].role }}{% endcall %}{% macro each(xs) %}{% for x in xs %}{{ caller(x) }}{% endfor %}{% endmacro %}{% call(x) each([1, 2]) %}[{{ x }}]{% endcall %}",
+        "{{ 'straße' | upper }}|{{ 'ﬁne'.upper() }}|{{ 'ıi' | upper }}|{{ 'ΟΔΟΣ ΑΣ.' | lower }}|{{ 'ΣΑΣ' | lower }}|{{ 'İ' | lower }}|{{ 'ßx' | capitalize }}|{{ 'ΟΔΟΣ' is upper }}|{{ ['b', 'B', 'Σa', 'σb'] | sort | join(',') }}",
         "{{ 'x' in 'xyz' }}{{ 'role' in messages[0] }}{{ 2 in [1, 2] }}{{ 'q' not in ['a'] }}{{ messages[0].get('role') }}{{ messages[0].get('nope', 'dv') }}{{ messages[0].keys() | list | length }}",
     ];
 
@@ -145,6 +148,38 @@ public class ChatTemplateParityTests
             var template = ChatTemplate.FromString(source, "<s>", "</s>");
             foreach (var gen in new[] { true, false })
                 cases.Add(($"feature {index} gen={gen}", source, Context(conversation, gen, "<s>", "</s>", null), () => template.Render(conversation, gen)));
+        }
+        AssertParity(cases);
+    }
+
+    [Fact]
+    public void MessagesAsWrittenRenderLikeTheReference()
+    {
+        // What `ft chat-template` passes: list content, a message without content, numbers beyond 2^53, and tools.
+        const string messages = """
+            [{"role": "user", "content": [{"type": "text", "text": "Hi"}, {"type": "text", "text": " there"}], "n": 1e21, "m": 1e20},
+             {"role": "assistant", "tool_calls": [{"function": {"name": "lookup", "arguments": {"b": 1, "a": "x"}}}]},
+             {"role": "tool", "content": null}]
+            """;
+        const string tools = """[{"type": "function", "function": {"name": "lookup"}}]""";
+        const string source =
+            "{%- for m in messages -%}{{ m.role }}:{{ m.content is defined }}/{{ m.content is none }}:" +
+            "{%- if m.content is string -%}{{ m.content }}{%- elif m.content is iterable -%}{%- for p in m.content -%}{{ p.text }}{%- endfor -%}{%- endif -%}" +
+            "{%- for c in m.tool_calls or [] -%}{{ c.function.name }}{{ c.function.arguments | tojson }}{%- endfor -%}|{%- endfor -%}" +
+            "{{ messages[0].n }}|{{ messages[0].m }}|{{ messages[0].m is integer }}|{{ [messages[0].n, messages[0].m, 2.5] | tojson }}|{{ tools | tojson }}";
+        using var messagesJson = JsonDocument.Parse(messages);
+        using var toolsJson = JsonDocument.Parse(tools);
+        var template = ChatTemplate.FromString(source, "<s>", "</s>");
+        var cases = new List<(string, string, JsonObject, Func<string>)>();
+        foreach (var gen in new[] { true, false })
+        {
+            var ctx = new JsonObject
+            {
+                ["messages"] = JsonNode.Parse(messages), ["add_generation_prompt"] = gen, ["tools"] = JsonNode.Parse(tools), ["documents"] = null,
+                ["bos_token"] = "<s>", ["eos_token"] = "</s>",
+            };
+            var extra = new Dictionary<string, object?> { ["tools"] = toolsJson.RootElement };
+            cases.Add(($"messages as written gen={gen}", source, ctx, () => template.RenderJson(messagesJson.RootElement, gen, extra)));
         }
         AssertParity(cases);
     }

@@ -162,4 +162,21 @@ public class ComponentSpecTests
         const string cased = """{"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": false, "strip_accents": null, "lowercase": false}""";
         Assert.Equal("Café 北京", Normalize(cased, "Café 北京"));
     }
+
+    [Fact]
+    public void BertCleanTextDropsControlFormatAndPrivateUseButKeepsUnassignedCodePoints()
+    {
+        const string bert = """{"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": false, "strip_accents": false, "lowercase": false}""";
+        // Cc, Cf and Co go (as in both the Rust and the JavaScript library); Cn (U+0378, U+FFFE) stays, to become [UNK].
+        Assert.Equal("ab", Normalize(bert, "a\u0007\u200b\ue000\U000F0000b"));
+        Assert.Equal("a\u0378\ufffeb", Normalize(bert, "a\u0378\ufffeb"));
+    }
+
+    [Fact]
+    public void LowercaseUsesTheFullMappingCharacterByCharacter()
+    {
+        // İ has a two-character lowercase (i + combining dot above); Σ lowercases to σ wherever it stands, as Rust's
+        // char::to_lowercase gives (no final-sigma context in HF tokenizers' Lowercase).
+        Assert.Equal("i\u0307stanbul οδοσ", Normalize("""{"type": "Lowercase"}""", "İSTANBUL ΟΔΟΣ"));
+    }
 }

@@ -81,6 +81,18 @@ public class TokenizerBadInputTests
         Assert.Contains("merges[1]", e.Message);
     }
 
+    [Theory]
+    [InlineData("""{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": {}}}""", "\"merges\" must be an array")]
+    [InlineData("""{"model": {"type": "BPE", "vocab": [], "merges": []}}""", "model.vocab must be an object")]
+    [InlineData("""{"model": {"type": "BPE", "vocab": {"a": "zero"}, "merges": []}}""", "model.vocab[\"a\"] must be a non-negative integer id")]
+    [InlineData("""{"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": [["a", 1]]}}""", "merges[0]")]
+    public void ABpeModelOfTheWrongShapeIsAFormatErrorNamingTheField(string json, string expected)
+    {
+        var e = Assert.Throws<FormatException>(() => HfTokenizer.FromJson(json));
+        Assert.StartsWith("tokenizer.json", e.Message);
+        Assert.Contains(expected, e.Message);
+    }
+
     [Fact]
     public void AChatTemplateThatDoesNotParseNamesTheProblem()
     {

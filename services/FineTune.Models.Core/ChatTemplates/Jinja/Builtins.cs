@@ -9,13 +9,13 @@ internal static class Builtins
 {
     public static JinjaValue? String(StringValue s, string name) => name switch
     {
-        "upper" => Fn(_ => new StringValue(s.Value.ToUpperInvariant())),
-        "lower" => Fn(_ => new StringValue(s.Value.ToLowerInvariant())),
+        "upper" => Fn(_ => new StringValue(UnicodeFullCase.ToUpper(s.Value))),
+        "lower" => Fn(_ => new StringValue(UnicodeFullCase.ToLower(s.Value, finalSigma: true))),
         "strip" => Fn(_ => new StringValue(JsText.Trim(s.Value))),
         "rstrip" => Fn(_ => new StringValue(JsText.TrimEnd(s.Value))),
         "lstrip" => Fn(_ => new StringValue(JsText.TrimStart(s.Value))),
         "title" => Fn(_ => new StringValue(Title(s.Value))),
-        "capitalize" => Fn(_ => new StringValue(s.Value.Length == 0 ? "" : char.ToUpperInvariant(s.Value[0]) + s.Value[1..])),
+        "capitalize" => Fn(_ => new StringValue(s.Value.Length == 0 ? "" : UnicodeFullCase.ToUpper(s.Value[..1]) + s.Value[1..])),
         "length" => new IntegerValue(s.Value.Length),
         "startswith" => Fn(args => JinjaValue.Bool(Affix(s.Value, args, "startswith", (x, p) => x.StartsWith(p, StringComparison.Ordinal)))),
         "endswith" => Fn(args => JinjaValue.Bool(Affix(s.Value, args, "endswith", (x, p) => x.EndsWith(p, StringComparison.Ordinal)))),
@@ -36,8 +36,28 @@ internal static class Builtins
         "items" => Fn(_ => Items(o)),
         "keys" => Fn(_ => new ArrayValue(o.Entries.Select(e => (JinjaValue)new StringValue(e.Key)).ToList())),
         "values" => Fn(_ => new ArrayValue(o.Entries.Select(e => e.Value).ToList())),
+        "dictsort" => Fn(args => DictSort(o, args)),
         _ => null,
     };
+
+    /// <summary>
+    /// dictsort(case_sensitive=false, by='key', reverse=false): the (key, value) pairs sorted by key or by value, as
+    /// Jinja's filter (positional or keyword arguments; the reference's type checks and messages).
+    /// </summary>
+    private static ArrayValue DictSort(ObjectValue o, List<JinjaValue> args)
+    {
+        var kwargs = args.LastOrDefault() as KeywordArgumentsValue;
+        var positional = kwargs is null ? args : args[..^1];
+        JinjaValue Arg(int index, string key, JinjaValue fallback) =>
+            index < positional.Count ? positional[index] : kwargs is not null && kwargs.TryGet(key, out var v) ? v : fallback;
+        if (Arg(0, "case_sensitive", BooleanValue.False) is not BooleanValue caseSensitive) throw new JinjaException("case_sensitive must be a boolean");
+        if (Arg(1, "by", new StringValue("key")) is not StringValue by) throw new JinjaException("by must be a string");
+        if (by.Value is not ("key" or "value")) throw new JinjaException("by must be either 'key' or 'value'");
+        if (Arg(2, "reverse", BooleanValue.False) is not BooleanValue reverse) throw new JinjaException("reverse must be a boolean");
+        var index = by.Value == "key" ? 0 : 1;
+        var pairs = Items(o).Items;
+        return new ArrayValue(Filters.Sort(pairs, pair => ((ArrayValue)pair).Items[index], caseSensitive.Value, reverse.Value));
+    }
 
     public static ArrayValue Items(ObjectValue o) =>
         new(o.Entries.Select(e => (JinjaValue)new ArrayValue([new StringValue(e.Key), e.Value])).ToList());

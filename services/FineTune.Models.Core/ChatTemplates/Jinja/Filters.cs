@@ -257,7 +257,8 @@ internal static class Filters
         return value;
     }
 
-    private static List<JinjaValue> Sort(List<JinjaValue> items, Func<JinjaValue, JinjaValue> key, bool caseSensitive, bool reverse)
+    /// <summary>A stable sort by <paramref name="key"/> with the reference's comparison (numbers with numbers, strings with strings).</summary>
+    internal static List<JinjaValue> Sort(List<JinjaValue> items, Func<JinjaValue, JinjaValue> key, bool caseSensitive, bool reverse)
     {
         var sorted = items.ToList();
         // A stable sort, as Array.prototype.sort is.
@@ -281,8 +282,8 @@ internal static class Filters
             return Num(a).CompareTo(Num(b));
         if (a is StringValue sa && b is StringValue sb)
         {
-            var x = caseSensitive ? sa.Value : sa.Value.ToLowerInvariant();
-            var y = caseSensitive ? sb.Value : sb.Value.ToLowerInvariant();
+            var x = caseSensitive ? sa.Value : UnicodeFullCase.ToLower(sa.Value, finalSigma: true);
+            var y = caseSensitive ? sb.Value : UnicodeFullCase.ToLower(sb.Value, finalSigma: true);
             return Math.Sign(string.CompareOrdinal(x, y));
         }
         throw new JinjaException($"Cannot compare different types: {a.GetType().Name} and {b.GetType().Name}");

@@ -11,6 +11,7 @@ internal sealed record BreakNode : Node;
 internal sealed record ContinueNode : Node;
 internal sealed record SetNode(Node Assignee, Node? Value, List<Node> Body) : Node;
 internal sealed record MacroNode(IdentifierNode Name, List<Node> Args, List<Node> Body) : Node;
+internal sealed record CallBlockNode(CallNode Call, List<Node> CallerArgs, List<Node> Body) : Node;
 internal sealed record FilterStatementNode(Node Filter, List<Node> Body) : Node;
 internal sealed record CommentNode(string Value) : Node;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using FineTune.Models.Core.Tokenizers;
 
 namespace FineTune.Models.Core.ChatTemplates.Jinja;
 
@@ -98,6 +99,7 @@ internal sealed class JinjaInterpreter
         IfNode n => new StringValue(EvaluateBlock(Evaluate(n.Test, env).IsTruthy ? n.Body : n.Alternate, env)),
         ForNode n => EvaluateFor(n, env),
         MacroNode n => EvaluateMacro(n, env),
+        CallBlockNode n => EvaluateCallBlock(n, env),
         FilterStatementNode n => ApplyFilter(new StringValue(EvaluateBlock(n.Body, env)), n.Filter, env),
         BreakNode => throw new BreakSignal(),
         ContinueNode => throw new ContinueSignal(),
@@ -133,12 +135,12 @@ internal sealed class JinjaInterpreter
         "none" => v is NullValue,
         "string" => v is StringValue,
         "number" => v is IntegerValue or FloatValue,
-        "integer" => v is IntegerValue,
+        "integer" => v is IntegerValue or FloatValue { IsInteger: true },
         "iterable" => v is ArrayValue or StringValue,
         "mapping" => v is ObjectValue and not NamespaceValue,
         "sequence" => v is ArrayValue or StringValue || (v is ObjectValue and not NamespaceValue),
-        "lower" => v is StringValue s && s.Value == s.Value.ToLowerInvariant(),
-        "upper" => v is StringValue s && s.Value == s.Value.ToUpperInvariant(),
+        "lower" => v is StringValue s && s.Value == UnicodeFullCase.ToLower(s.Value, finalSigma: true),
+        "upper" => v is StringValue s && s.Value == UnicodeFullCase.ToUpper(s.Value),
         "defined" => v is not UndefinedValue,
         "undefined" => v is UndefinedValue,
         _ => throw new JinjaException($"Unknown test: {name}"),
@@ -258,31 +260,58 @@ internal sealed class JinjaInterpreter
         env.Set(node.Name.Name, new FunctionValue((args, callerEnv) =>
         {
             var scope = new Environment(callerEnv);
-            var positional = args.ToList();
-            var kwargs = new Dictionary<string, JinjaValue>();
-            if (positional.Count > 0 && positional[^1] is KeywordArgumentsValue k)
-            {
-                foreach (var (key, v) in k.Entries) kwargs[key] = v;
-                positional.RemoveAt(positional.Count - 1);
-            }
-            var pending = new List<(string, Node)>();
-            for (var i = 0; i < node.Args.Count; i++)
-            {
-                var (name, defaultValue) = node.Args[i] switch
-                {
-                    IdentifierNode id => (id.Name, (Node?)null),
-                    KeywordArgumentNode kw => (kw.Key.Name, kw.Value),
-                    _ => throw new JinjaException("Expected identifier for parameter declaration"),
-                };
-                JinjaValue? value = i < positional.Count ? positional[i] : null;
-                if (value is null && kwargs.Remove(name, out var kv)) value = kv;
-                if (value is null && defaultValue is not null) pending.Add((name, defaultValue));
-                scope.Set(name, value ?? JinjaValue.Undefined);
-            }
-            foreach (var (name, defaultValue) in pending) scope.Set(name, Evaluate(defaultValue, scope));
+            BindArguments(node.Args, args, scope);
             return new StringValue(EvaluateBlock(node.Body, scope));
         }));
         return JinjaValue.Null;
+    }
+
+    /// <summary>
+    /// {% call(params) macro(args) %}body{% endcall %}: calls the macro with <c>caller</c> bound to a function that
+    /// renders the body (with params bound to what the macro passes it).
+    /// </summary>
+    private JinjaValue EvaluateCallBlock(CallBlockNode node, Environment env)
+    {
+        var caller = new FunctionValue((args, _) =>
+        {
+            var scope = new Environment(env);
+            BindArguments(node.CallerArgs, args, scope);
+            return new StringValue(EvaluateBlock(node.Body, scope));
+        });
+        var (args, kwargs) = EvaluateArguments(node.Call.Args, env);
+        args.Add(new KeywordArgumentsValue(kwargs));
+        var callee = Evaluate(node.Call.Callee, env);
+        if (callee is not FunctionValue macro) throw new JinjaException($"Cannot call something that is not a function: got {Describe(callee)}");
+        var withCaller = new Environment(env);
+        withCaller.Set("caller", caller);
+        return macro.Call(args, withCaller);
+    }
+
+    /// <summary>Binds a macro's (or call block's) declared parameters: positional, then keyword, then defaults evaluated in the new scope.</summary>
+    private void BindArguments(List<Node> parameters, List<JinjaValue> args, Environment scope)
+    {
+        var positional = args.ToList();
+        var kwargs = new Dictionary<string, JinjaValue>();
+        if (positional.Count > 0 && positional[^1] is KeywordArgumentsValue k)
+        {
+            foreach (var (key, v) in k.Entries) kwargs[key] = v;
+            positional.RemoveAt(positional.Count - 1);
+        }
+        var pending = new List<(string, Node)>();
+        for (var i = 0; i < parameters.Count; i++)
+        {
+            var (name, defaultValue) = parameters[i] switch
+            {
+                IdentifierNode id => (id.Name, (Node?)null),
+                KeywordArgumentNode kw => (kw.Key.Name, kw.Value),
+                _ => throw new JinjaException("Expected identifier for parameter declaration"),
+            };
+            JinjaValue? value = i < positional.Count ? positional[i] : null;
+            if (value is null && kwargs.Remove(name, out var kv)) value = kv;
+            if (value is null && defaultValue is not null) pending.Add((name, defaultValue));
+            scope.Set(name, value ?? JinjaValue.Undefined);
+        }
+        foreach (var (name, defaultValue) in pending) scope.Set(name, Evaluate(defaultValue, scope));
     }
 
     private (List<JinjaValue> Positional, List<KeyValuePair<string, JinjaValue>> Keyword) EvaluateArguments(List<Node> args, Environment env)

@@ -128,6 +128,16 @@ internal sealed class JinjaParser
                 ExpectEnd("endmacro");
                 return new MacroNode(macroName, args, body);
             }
+            case "call":
+            {
+                var callerArgs = Is(TokenType.OpenParen) ? ParseArgs() : [];
+                var callee = ParsePrimary() as IdentifierNode ?? throw new JinjaException("Expected identifier following call statement");
+                var callArgs = ParseArgs();
+                Expect(TokenType.CloseStatement, "Expected closing statement token");
+                var body = ParseUntil("endcall");
+                ExpectEnd("endcall");
+                return new CallBlockNode(new CallNode(callee, callArgs), callerArgs, body);
+            }
             case "break":
                 Expect(TokenType.CloseStatement, "Expected closing statement token");
                 return new BreakNode();

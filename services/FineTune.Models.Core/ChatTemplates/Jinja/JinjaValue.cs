@@ -53,9 +53,15 @@ internal abstract class JinjaValue
         return new ObjectValue(pairs);
     }
 
-    /// <summary>JavaScript has one number type: integral values become integers (as JSON.parse + Number.isInteger).</summary>
-    public static JinjaValue Number(double d) =>
-        double.IsFinite(d) && Math.Floor(d) == d && Math.Abs(d) < 9.007199254740992E15 ? new IntegerValue((long)d) : new FloatValue(d);
+    /// <summary>
+    /// JavaScript has one number type: integral values become integers (as JSON.parse + Number.isInteger); those beyond
+    /// 2^53, where a long would compute differently from a double, stay doubles that print and test as integers.
+    /// </summary>
+    public static JinjaValue Number(double d)
+    {
+        if (!double.IsFinite(d) || Math.Floor(d) != d) return new FloatValue(d);
+        return Math.Abs(d) < 9.007199254740992E15 ? new IntegerValue((long)d) : new FloatValue(d, integral: true);
+    }
 
     public static JinjaValue FromJson(JsonElement e) => e.ValueKind switch
     {
@@ -132,14 +138,18 @@ internal sealed class IntegerValue(long value) : JinjaValue
     public override string ToString() => Value.ToString(CultureInfo.InvariantCulture);
 }
 
-internal sealed class FloatValue(double value) : JinjaValue
+/// <summary>A double; <paramref name="integral"/> marks an integer beyond 2^53 from the host (the reference's IntegerValue, printed by JavaScript's toString).</summary>
+internal sealed class FloatValue(double value, bool integral = false) : JinjaValue
 {
     public double Value { get; } = value;
+    public bool IsInteger { get; } = integral;
     public override bool IsTruthy => Value != 0 && !double.IsNaN(Value);
     public override string ToString()
     {
+        if (IsInteger) return JsNumber(Value);
         if (Value == 0 && double.IsNegative(Value)) return "-0.0";
-        return double.IsFinite(Value) && Value % 1 == 0 ? Value.ToString("F1", CultureInfo.InvariantCulture) : JsNumber(Value);
+        // JavaScript's toFixed(1) for integral values, which itself switches to exponent form from 1e21 on.
+        return double.IsFinite(Value) && Value % 1 == 0 && Math.Abs(Value) < 1e21 ? Value.ToString("F1", CultureInfo.InvariantCulture) : JsNumber(Value);
     }
     public override string RawString => JsNumber(Value);
 }
