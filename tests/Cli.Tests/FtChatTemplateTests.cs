@@ -37,20 +37,21 @@ public sealed class FtChatTemplateTests
 
     private static JsonObject Part(string text) => new() { ["type"] = "text", ["text"] = text };
 
-    private static string Model(TempDirectory work)
+    /// <summary>A tokenizer folder with <see cref="Template"/> and the conversation written beside it.</summary>
+    private static async Task<(string Model, string Messages)> PrepareAsync(TempDirectory work)
     {
         TinyTokenizerBuilder.Write(work.Path);
         File.WriteAllText(work.File("tokenizer_config.json"), new JsonObject { ["chat_template"] = Template, ["eos_token"] = "</s>" }.ToJsonString());
-        return work.Path;
+        var messages = work.File("chat.json");
+        await File.WriteAllTextAsync(messages, Conversation.ToJsonString());
+        return (work.Path, messages);
     }
 
     [Fact]
     public async Task ListContentMissingContentAndToolsReachTheTemplateAsWritten()
     {
         using var work = new TempDirectory("ft-chat-template");
-        var model = Model(work);
-        var messages = work.File("chat.json");
-        await File.WriteAllTextAsync(messages, Conversation.ToJsonString());
+        var (model, messages) = await PrepareAsync(work);
 
         var (code, stdout, stderr) = await FtProcess.RunAsync(["chat-template", model, "--messages", messages, "--json"]);
 
@@ -63,9 +64,7 @@ public sealed class FtChatTemplateTests
     public async Task TokenizeRefusesContentThatIsNotAStringNamingTheMessage()
     {
         using var work = new TempDirectory("ft-chat-template-tokenize");
-        var model = Model(work);
-        var messages = work.File("chat.json");
-        await File.WriteAllTextAsync(messages, Conversation.ToJsonString());
+        var (model, messages) = await PrepareAsync(work);
 
         var (code, stdout, stderr) = await FtProcess.RunAsync(["chat-template", model, "--messages", messages, "--tokenize"]);
 
