@@ -16,6 +16,11 @@ public enum DatasetFormat
     Chat,
     /// <summary><c>{"conversations": [{"from", "value"}…]}</c>.</summary>
     ShareGpt,
+    /// <summary>
+    /// TRL's and OpenAI's <c>{"prompt", "completion"}</c>: two strings, or TRL's conversational form, two lists of
+    /// <c>{"role", "content"}</c> messages.
+    /// </summary>
+    PromptCompletion,
     /// <summary><c>### Instruction:</c> / <c>### Response:</c> blocks (or <c>### 指令:</c> / <c>### 回答:</c>).</summary>
     Text,
     /// <summary>Two columns: prompt, answer; an optional header row.</summary>
@@ -24,7 +29,7 @@ public enum DatasetFormat
 
 public static class DatasetFormats
 {
-    /// <summary>Parses the names the API accepts: auto, input-output, instruction (alpaca), chat (messages), sharegpt, text, csv.</summary>
+    /// <summary>Parses the names the API accepts: auto, input-output, instruction (alpaca), chat (messages), sharegpt, prompt-completion, text, csv.</summary>
     public static bool TryParse(string? value, out DatasetFormat format)
     {
         format = (value ?? "auto").Trim().ToLowerInvariant() switch
@@ -34,6 +39,7 @@ public static class DatasetFormats
             "instruction" or "alpaca" => DatasetFormat.Instruction,
             "chat" or "messages" => DatasetFormat.Chat,
             "sharegpt" => DatasetFormat.ShareGpt,
+            "prompt-completion" or "completion" => DatasetFormat.PromptCompletion,
             "text" or "txt" => DatasetFormat.Text,
             "csv" => DatasetFormat.Csv,
             _ => (DatasetFormat)(-1),
@@ -47,6 +53,7 @@ public static class DatasetFormats
         DatasetFormat.Instruction => "instruction",
         DatasetFormat.Chat => "chat",
         DatasetFormat.ShareGpt => "sharegpt",
+        DatasetFormat.PromptCompletion => "prompt-completion",
         DatasetFormat.Text => "text",
         DatasetFormat.Csv => "csv",
         _ => "auto",

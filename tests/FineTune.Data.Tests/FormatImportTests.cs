@@ -30,6 +30,14 @@ public sealed class FormatImportTests
             [{"conversations": [{"from": "human", "value": "{{Q1}}"}, {"from": "gpt", "value": "{{A1}}"}]},
              {"conversations": [{"from": "human", "value": "{{Q2}}"}, {"from": "gpt", "value": "{{A2}}"}]}]
             """ },
+        { "jsonl prompt-completion (TRL, OpenAI)", $$"""
+            {"prompt": "{{Q1}}", "completion": "{{A1}}"}
+            {"prompt": "{{Q2}}", "completion": "{{A2}}"}
+            """ },
+        { "jsonl conversational prompt-completion (TRL)", $$"""
+            {"prompt": [{"role": "user", "content": "{{Q1}}"}], "completion": [{"role": "assistant", "content": "{{A1}}"}]}
+            {"prompt": [{"role": "user", "content": "{{Q2}}"}], "completion": [{"role": "assistant", "content": "{{A2}}"}]}
+            """ },
         { "text ### Instruction (seed 004), indented", $"\t### Instruction:\n\t{Q1}\n\t### Response:\n\t{A1}\n\t### Instruction:\n\t{Q2}\n\t### Response:\n\t{A2}\n" },
         { "csv with header", $"instruction,output\n{Q1},\"{A1}\"\n\"{Q2}\",{A2}\n" },
         { "jsonl with BOM and CRLF", "\uFEFF" + $$"""{"instruction": "{{Q1}}", "output": "{{A1}}"}""" + "\r\n\r\n" + $$"""{"instruction": "{{Q2}}", "output": "{{A2}}"}""" + "\r\n" },
@@ -93,6 +101,21 @@ public sealed class FormatImportTests
             """);
         Assert.Empty(issues);
         Assert.Equal(["system", "user", "assistant", "user", "assistant"], records[0].Messages.Select(m => m.Role));
+    }
+
+    [Theory]
+    [InlineData("""{"prompt": "Q", "completion": "A", "label": false}""", "label", "KTO/DPO")]
+    [InlineData("""{"prompt": "Q", "chosen": "A", "rejected": "B"}""", "chosen", "KTO/DPO")]
+    [InlineData("""{"prompt": "Q", "completion": [{"role": "assistant", "content": "A"}]}""", "completion", "both be strings or both be lists")]
+    [InlineData("""{"prompt": [{"role": "user", "content": "Q"}], "completion": [{"role": "bot", "content": "A"}]}""", "completion[0].role", "unknown role 'bot'")]
+    [InlineData("""{"prompt": "Q", "completion": "  "}""", "completion", "empty content")]
+    public async Task PromptCompletionRecordsThatCannotTrainAreRefusedNamingTheField(string record, string field, string message)
+    {
+        var (records, issues, _) = await Imports.TextAsync(record);
+        Assert.Empty(records);
+        var issue = Assert.Single(issues);
+        Assert.Equal(field, issue.Field);
+        Assert.Contains(message, issue.Message);
     }
 
     [Fact]

@@ -36,7 +36,7 @@ public static class DatasetApi
         HttpRequest request, [AsParameters] UploadQuery query, [AsParameters] DatasetServices services, CancellationToken cancellationToken)
     {
         if (!DatasetFormats.TryParse(query.Format, out var format))
-            return Problem(400, "Unknown format", $"format '{query.Format}' is not one of auto, input-output, instruction, chat, sharegpt, text, csv");
+            return Problem(400, "Unknown format", $"format '{query.Format}' is not one of auto, input-output, instruction, chat, sharegpt, prompt-completion, text, csv");
         if (query.EvalRatio is < 0 or >= 1)
             return Problem(400, "Invalid split", $"evalRatio must be in [0, 1), got {query.EvalRatio}");
         if (query.Model is { } model && ModelProblem(services.Root, model) is { } modelProblem)

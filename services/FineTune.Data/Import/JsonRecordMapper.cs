@@ -3,7 +3,8 @@ using System.Text.Json;
 namespace FineTune.Data.Import;
 
 /// <summary>
-/// Maps one parsed JSON record of any JSON format (input/output, instruction/Alpaca, chat messages, ShareGPT) to the
+/// Maps one parsed JSON record of any JSON format (input/output, instruction/Alpaca, chat messages, ShareGPT,
+/// prompt/completion) to the
 /// canonical <see cref="Conversation"/>, reporting missing or ill-typed fields by name.
 /// </summary>
 public static class JsonRecordMapper
@@ -15,6 +16,8 @@ public static class JsonRecordMapper
         if (record.TryGetProperty("messages", out _)) return DatasetFormat.Chat;
         if (record.TryGetProperty("conversations", out _)) return DatasetFormat.ShareGpt;
         if (record.TryGetProperty("instruction", out _)) return DatasetFormat.Instruction;
+        if (record.TryGetProperty("prompt", out _) && (record.TryGetProperty("completion", out _) || record.TryGetProperty("chosen", out _)))
+            return DatasetFormat.PromptCompletion;   // DPO's prompt/chosen/rejected too, to be refused by name
         if (record.TryGetProperty("input", out _) || record.TryGetProperty("output", out _)) return DatasetFormat.InputOutput;
         return DatasetFormat.Auto;
     }
@@ -34,6 +37,7 @@ public static class JsonRecordMapper
             DatasetFormat.Instruction => MapPair(record, "instruction", "input", line, recordNumber, issues),
             DatasetFormat.Chat => MapTurns(record, "messages", "role", "content", line, recordNumber, issues),
             DatasetFormat.ShareGpt => MapTurns(record, "conversations", "from", "value", line, recordNumber, issues),
+            DatasetFormat.PromptCompletion => MapPromptCompletion(record, line, recordNumber, issues),
             DatasetFormat.Auto => Unknown(line, recordNumber, issues),
             _ => Unsupported(shape, line, recordNumber, issues),
         };
@@ -44,8 +48,44 @@ public static class JsonRecordMapper
     private static Conversation? Unknown(long line, long record, List<DataIssue> issues)
     {
         issues.Add(DataIssue.Error(line, record, null,
-            "cannot tell the record's format: expected 'messages', 'conversations', 'instruction' or 'input'/'output' fields"));
+            "cannot tell the record's format: expected 'messages', 'conversations', 'instruction', 'input'/'output' or 'prompt'/'completion' fields"));
         return null;
+    }
+
+    /// <summary>
+    /// {"prompt", "completion"}: two strings (user, assistant), or TRL's conversational form, where both are lists of
+    /// messages and the conversation is the prompt's followed by the completion's. Preference data (KTO's label, DPO's
+    /// chosen/rejected) is refused: training on every completion would teach the rejected ones too.
+    /// </summary>
+    private static Conversation? MapPromptCompletion(JsonElement record, long line, long number, List<DataIssue> issues)
+    {
+        foreach (var preference in new[] { "label", "chosen", "rejected" })
+            if (record.TryGetProperty(preference, out _))
+            {
+                issues.Add(DataIssue.Error(line, number, preference, $"a preference record ('{preference}': KTO/DPO data) cannot be used for supervised fine-tuning"));
+                return null;
+            }
+        if (!record.TryGetProperty("prompt", out var prompt) || !record.TryGetProperty("completion", out var completion))
+        {
+            issues.Add(DataIssue.Error(line, number, record.TryGetProperty("prompt", out _) ? "completion" : "prompt",
+                "missing required field: a prompt-completion record needs both 'prompt' and 'completion'"));
+            return null;
+        }
+        if (prompt.ValueKind == JsonValueKind.Array && completion.ValueKind == JsonValueKind.Array)
+        {
+            var first = MapTurns(record, "prompt", "role", "content", line, number, issues);
+            var second = MapTurns(record, "completion", "role", "content", line, number, issues);
+            return first is null || second is null ? null : new Conversation([.. first.Messages, .. second.Messages]);
+        }
+        if (prompt.ValueKind != JsonValueKind.String || completion.ValueKind != JsonValueKind.String)
+        {
+            issues.Add(DataIssue.Error(line, number, prompt.ValueKind == JsonValueKind.String ? "completion" : "prompt",
+                $"'prompt' and 'completion' must both be strings or both be lists of messages, found {prompt.ValueKind} and {completion.ValueKind}"));
+            return null;
+        }
+        if (string.IsNullOrWhiteSpace(prompt.GetString())) { issues.Add(DataIssue.Error(line, number, "prompt", "empty content")); return null; }
+        if (string.IsNullOrWhiteSpace(completion.GetString())) { issues.Add(DataIssue.Error(line, number, "completion", "empty content")); return null; }
+        return new Conversation([new ChatTurn(Roles.User, prompt.GetString()!), new ChatTurn(Roles.Assistant, completion.GetString()!)]);
     }
 
     private static Conversation? Unsupported(DatasetFormat shape, long line, long record, List<DataIssue> issues)
