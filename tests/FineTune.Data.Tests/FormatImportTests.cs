@@ -119,6 +119,20 @@ public sealed class FormatImportTests
     }
 
     [Fact]
+    public async Task OpenAiWeightOneTrainsAsUsualAndWeightZeroIsRefusedNamingTheMessage()
+    {
+        var (records, issues, _) = await Imports.TextAsync("""
+            {"messages": [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "The answer, in full.", "weight": 1}]}
+            {"messages": [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "A first draft.", "weight": 0}, {"role": "user", "content": "again"}, {"role": "assistant", "content": "The answer, in full."}]}
+            {"messages": [{"role": "user", "content": "Q", "weight": 1}, {"role": "assistant", "content": "The answer, in full."}]}
+            """);
+        Assert.Equal([Imports.Pair("Q", "The answer, in full.")], records);
+        Assert.Equal([(2L, "messages[1].weight"), (3L, "messages[0].weight")], issues.Select(i => (i.Line!.Value, i.Field!)));
+        Assert.Contains("weight 0", issues[0].Message);
+        Assert.Contains("assistant messages only", issues[1].Message);
+    }
+
+    [Fact]
     public async Task AlpacaInputIsAppendedToTheInstruction()
     {
         var (records, _, format) = await Imports.TextAsync("""{"instruction": "Translate to French", "input": "Good morning", "output": "Bonjour"}""");

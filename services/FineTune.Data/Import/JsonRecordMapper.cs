@@ -177,10 +177,31 @@ public static class JsonRecordMapper
                 issues.Add(DataIssue.Error(line, number, $"{at}.{contentField}", $"'{contentField}' must be a string, found {c.ValueKind}"));
             else
                 content = c.GetString();
+            if (!WeightIsTrainable(item, role, at, line, number, issues)) ok = false;
             if (role is null || content is null) { ok = false; continue; }
             turns.Add(new ChatTurn(role, content));
         }
         return ok ? new Conversation(turns) : null;
+    }
+
+    /// <summary>
+    /// OpenAI's per-message <c>weight</c> (assistant messages; 1 trains on the turn, 0 does not). Every assistant turn is
+    /// trained on here, so weight 1 is accepted and weight 0 is refused: training on a turn its author excluded would be a
+    /// silent change of the data.
+    /// </summary>
+    private static bool WeightIsTrainable(JsonElement item, string? role, string at, long line, long number, List<DataIssue> issues)
+    {
+        if (!item.TryGetProperty("weight", out var weight)) return true;
+        var field = $"{at}.weight";
+        if (weight.ValueKind != JsonValueKind.Number || !weight.TryGetInt32(out var w) || w is not (0 or 1))
+            issues.Add(DataIssue.Error(line, number, field, $"'weight' must be 0 or 1, found {weight.GetRawText()}"));
+        else if (role is not null && role != Roles.Assistant)
+            issues.Add(DataIssue.Error(line, number, field, "'weight' applies to assistant messages only"));
+        else if (w == 0)
+            issues.Add(DataIssue.Error(line, number, field,
+                "weight 0 (do not train on this turn) is not supported: every assistant turn is trained on; remove the turn, or its weight"));
+        else return true;
+        return false;
     }
 
     private static string? ShareGptRole(string from) => from.ToLowerInvariant() switch
