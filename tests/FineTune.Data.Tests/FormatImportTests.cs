@@ -133,6 +133,18 @@ public sealed class FormatImportTests
     }
 
     [Fact]
+    public async Task ToolDefinitionsBesideTheMessagesAreReportedAsUnused()
+    {
+        var (records, issues, _) = await Imports.TextAsync("""
+            {"messages": [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "The answer, in full."}], "tools": [{"type": "function", "function": {"name": "f"}}]}
+            """);
+        Assert.Equal([Imports.Pair("Q", "The answer, in full.")], records);
+        var issue = Assert.Single(issues);
+        Assert.Equal((IssueSeverity.Warning, "tools"), (issue.Severity, issue.Field));
+        Assert.Contains("without tool definitions", issue.Message);
+    }
+
+    [Fact]
     public async Task AlpacaInputIsAppendedToTheInstruction()
     {
         var (records, _, format) = await Imports.TextAsync("""{"instruction": "Translate to French", "input": "Good morning", "output": "Bonjour"}""");

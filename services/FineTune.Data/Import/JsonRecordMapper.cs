@@ -31,6 +31,9 @@ public static class JsonRecordMapper
         }
         var shape = format == DatasetFormat.Auto ? DetectShape(record) : format;
         var before = issues.Count;
+        foreach (var unused in new[] { "tools", "functions" })
+            if (record.TryGetProperty(unused, out var value) && value.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined))
+                issues.Add(DataIssue.Warning(line, recordNumber, unused, $"'{unused}' is not used: training renders the conversation without tool definitions"));
         Conversation? conversation = shape switch
         {
             DatasetFormat.InputOutput => MapPair(record, "input", null, line, recordNumber, issues),
